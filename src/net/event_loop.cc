@@ -1,0 +1,127 @@
+#include "net/event_loop.h"
+
+#include <sys/eventfd.h>
+
+#include <cassert>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace classchat::net {
+namespace {
+
+constexpr std::size_t kMaxEventsPerWait = 1024;
+constexpr std::size_t kReadBufferBytes = 64 * 1024;
+// simdjson may read up to 64 bytes past a JSON text; keep the scratch readable past its end.
+constexpr std::size_t kReadBufferPadding = 64;
+
+[[noreturn]] void dieWithErrno(const char* what) {
+  throw std::runtime_error(std::string(what) + ": " + std::strerror(errno));
+}
+
+}  // namespace
+
+// Drains the eventfd; tasks themselves are run by the loop before I/O dispatch.
+class EventLoop::Wakeup final : public IoHandler {
+ public:
+  explicit Wakeup(int fd) : fd_(fd) {}
+  void handleEvent(std::uint32_t) override {
+    std::uint64_t count;
+    [[maybe_unused]] ssize_t n = ::read(fd_, &count, sizeof count);
+  }
+
+ private:
+  int fd_;
+};
+
+EventLoop::EventLoop()
+    : epoll_(::epoll_create1(EPOLL_CLOEXEC)),
+      wakeFd_(::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC)),
+      events_(kMaxEventsPerWait),
+      readBuffer_(kReadBufferBytes + kReadBufferPadding) {
+  if (!epoll_.valid()) dieWithErrno("epoll_create1");
+  if (!wakeFd_.valid()) dieWithErrno("eventfd");
+  wakeHandler_ = std::make_unique<Wakeup>(wakeFd_.get());
+  if (!add(wakeFd_.get(), EPOLLIN, wakeHandler_.get())) dieWithErrno("epoll_ctl(eventfd)");
+}
+
+EventLoop::~EventLoop() = default;
+
+bool EventLoop::isInLoopThread() const {
+  const std::thread::id owner = owner_.load(std::memory_order_acquire);
+  return owner == std::thread::id{} || owner == std::this_thread::get_id();
+}
+
+void EventLoop::assertInLoopThread() const { assert(isInLoopThread()); }
+
+void EventLoop::run() {
+  owner_.store(std::this_thread::get_id(), std::memory_order_release);
+  while (!quit_.load(std::memory_order_acquire)) {
+    int timeout = timers_.millisecondsUntilNext(Clock::now());
+    const int n = ::epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()),
+                               timeout);
+    if (n < 0 && errno != EINTR) dieWithErrno("epoll_wait");
+    ++iterations_;
+    runPendingTasks();
+    for (int i = 0; i < n; ++i) {
+      static_cast<IoHandler*>(events_[i].data.ptr)->handleEvent(events_[i].events);
+    }
+    timers_.runExpired(Clock::now());
+    for (auto& hook : beforeSleep_) hook();
+  }
+}
+
+void EventLoop::quit() {
+  quit_.store(true, std::memory_order_release);
+  post([] {});  // Wake the loop so it notices.
+}
+
+void EventLoop::post(Task task) {
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    pending_.push_back(std::move(task));
+    wake = !std::exchange(wakeupPending_, true);
+  }
+  if (wake) {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(wakeFd_.get(), &one, sizeof one);
+  }
+}
+
+void EventLoop::runPendingTasks() {
+  std::vector<Task> tasks;
+  {
+    std::lock_guard lock(mutex_);
+    tasks.swap(pending_);
+    wakeupPending_ = false;
+  }
+  for (auto& task : tasks) task();
+}
+
+bool EventLoop::add(int fd, std::uint32_t events, IoHandler* handler) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = handler;
+  return ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) == 0;
+}
+
+void EventLoop::modify(int fd, std::uint32_t events, IoHandler* handler) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.ptr = handler;
+  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev) != 0) dieWithErrno("epoll_ctl(MOD)");
+}
+
+void EventLoop::remove(int fd) { ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr); }
+
+TimerId EventLoop::runAfter(Clock::duration delay, std::function<void()> callback) {
+  return timers_.add(Clock::now() + delay, std::move(callback));
+}
+
+void EventLoop::addBeforeSleepHook(std::function<void()> hook) {
+  beforeSleep_.push_back(std::move(hook));
+}
+
+}  // namespace classchat::net

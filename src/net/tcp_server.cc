@@ -1,0 +1,92 @@
+#include "net/tcp_server.h"
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <spdlog/spdlog.h>
+
+namespace classchat::net {
+namespace {
+// Rounds of flush/destroy per iteration before deferring the rest to the next one.
+constexpr int kMaxBeforeSleepRounds = 4;
+}  // namespace
+
+TcpServer::TcpServer(EventLoop& loop, std::uint32_t loopIndex, const InetAddress& address,
+                     ConnectionHandler& handler, TcpServerOptions options)
+    : loop_(loop),
+      loopIndex_(loopIndex),
+      handler_(handler),
+      options_(options),
+      acceptor_(loop, address, options.reusePort) {
+  loop_.addBeforeSleepHook([this] { beforeSleep(); });
+}
+
+TcpServer::~TcpServer() = default;
+
+void TcpServer::start() {
+  acceptor_.start([this](Fd socket, const InetAddress& peer) {
+    handleNewConnection(std::move(socket), peer);
+  });
+}
+
+void TcpServer::stopAccepting() { acceptor_.stop(); }
+
+TcpConnection* TcpServer::find(ConnectionId id) const {
+  const auto found = connections_.find(id);
+  return found == connections_.end() ? nullptr : found->second.get();
+}
+
+void TcpServer::handleNewConnection(Fd socket, const InetAddress& peer) {
+  const int on = 1;
+  // Chat frames are small and latency matters more than packet count; output is already
+  // batched per loop iteration.
+  ::setsockopt(socket.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  const ConnectionId id = (nextSequence_++ << 8) | loopIndex_;
+  const int fd = socket.get();
+  auto connection = std::make_unique<TcpConnection>(*this, std::move(socket), id, peer.ip(),
+                                                    peer.port());
+  if (!loop_.add(fd, EPOLLIN, connection.get())) {
+    spdlog::warn("cannot watch connection from {}: {}", peer.toString(), std::strerror(errno));
+    return;
+  }
+  TcpConnection& ref = *connection;
+  connections_.emplace(id, std::move(connection));
+  handler_.onConnected(ref);
+}
+
+void TcpServer::markDirty(TcpConnection& connection) { dirty_.push_back(&connection); }
+
+void TcpServer::markClosed(TcpConnection& connection) { closed_.push_back(connection.id()); }
+
+void TcpServer::armDrainDeadline(TcpConnection& connection) {
+  loop_.runAfter(options_.drainTimeout, [this, id = connection.id()] {
+    if (TcpConnection* c = find(id); c != nullptr && c->state() == TcpConnection::State::kDraining) {
+      c->close(c->closeReason() + " (peer did not read its last output in time)");
+    }
+  });
+}
+
+void TcpServer::beforeSleep() {
+  for (int round = 0; round < kMaxBeforeSleepRounds && !(dirty_.empty() && closed_.empty());
+       ++round) {
+    // Flush first: a connection closed during the flush is destroyed in the same round.
+    std::vector<TcpConnection*> dirty;
+    dirty.swap(dirty_);
+    for (TcpConnection* connection : dirty) {
+      connection->dirty_ = false;
+      if (connection->state() != TcpConnection::State::kClosed) connection->flush();
+    }
+    std::vector<ConnectionId> closed;
+    closed.swap(closed_);
+    for (ConnectionId id : closed) {
+      const auto found = connections_.find(id);
+      if (found == connections_.end()) continue;
+      handler_.onClosed(*found->second);
+      connections_.erase(found);
+    }
+  }
+  // Whatever onClosed queued beyond the last round is handled in the next iteration.
+  if (!dirty_.empty() || !closed_.empty()) loop_.post([] {});
+}
+
+}  // namespace classchat::net

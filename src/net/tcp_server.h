@@ -1,0 +1,83 @@
+// Accepts connections on one loop and owns them.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "net/acceptor.h"
+#include "net/event_loop.h"
+#include "net/tcp_connection.h"
+
+namespace classchat::net {
+
+// The application's side of a TcpServer. All calls happen on the server's loop thread.
+class ConnectionHandler {
+ public:
+  virtual ~ConnectionHandler() = default;
+  virtual void onConnected(TcpConnection& connection) = 0;
+  // Bytes from one read(). The view is valid only during the call.
+  virtual void onData(TcpConnection& connection, std::string_view bytes) = 0;
+  // Called once, at a safe point just before the connection is destroyed.
+  virtual void onClosed(TcpConnection& connection) = 0;
+};
+
+struct TcpServerOptions {
+  std::size_t maxOutputBytes = 1 << 20;
+  // How long a draining connection may take to accept its last bytes.
+  std::chrono::milliseconds drainTimeout{3000};
+  bool reusePort = true;
+};
+
+// One per event loop: listens (with SO_REUSEPORT, so every loop accepts on the same
+// port), owns the connections it accepted, flushes their output once per iteration and
+// destroys closed ones at the end of the iteration.
+//
+// Thread-safety: none; use from the loop's thread (or before the loop runs).
+class TcpServer {
+ public:
+  TcpServer(EventLoop& loop, std::uint32_t loopIndex, const InetAddress& address,
+            ConnectionHandler& handler, TcpServerOptions options);
+  ~TcpServer();
+
+  void start();
+  void stopAccepting();
+  void setOverloadReply(std::string bytes) { acceptor_.setOverloadReply(std::move(bytes)); }
+
+  EventLoop& loop() { return loop_; }
+  std::uint32_t loopIndex() const { return loopIndex_; }
+  const InetAddress& localAddress() const { return acceptor_.localAddress(); }
+  const TcpServerOptions& options() const { return options_; }
+  std::size_t connectionCount() const { return connections_.size(); }
+  std::uint64_t refusedForDescriptors() const { return acceptor_.refusedForDescriptors(); }
+
+  // nullptr if no such connection lives on this loop.
+  TcpConnection* find(ConnectionId id) const;
+  template <typename F>
+  void forEachConnection(F&& f) const {
+    for (const auto& [id, connection] : connections_) f(*connection);
+  }
+
+ private:
+  friend class TcpConnection;
+  void handleNewConnection(Fd socket, const InetAddress& peer);
+  void markDirty(TcpConnection& connection);
+  void markClosed(TcpConnection& connection);
+  void armDrainDeadline(TcpConnection& connection);
+  void beforeSleep();
+
+  EventLoop& loop_;
+  std::uint32_t loopIndex_;
+  ConnectionHandler& handler_;
+  TcpServerOptions options_;
+  Acceptor acceptor_;
+  std::uint64_t nextSequence_ = 1;
+  std::unordered_map<ConnectionId, std::unique_ptr<TcpConnection>> connections_;
+  std::vector<TcpConnection*> dirty_;
+  std::vector<ConnectionId> closed_;
+};
+
+}  // namespace classchat::net

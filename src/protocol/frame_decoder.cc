@@ -1,0 +1,109 @@
+#include "protocol/frame_decoder.h"
+
+namespace classchat::protocol {
+namespace {
+
+constexpr std::size_t kGarbageSnippetBytes = 64;
+
+bool isJsonWhitespace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Buffers bigger than this are freed rather than kept for reuse, so a connection
+// that once sent a large object does not hold that memory while idle.
+constexpr std::size_t kKeepCapacity = 4096;
+
+}  // namespace
+
+FrameDecoder::FrameDecoder(std::size_t maxObjectBytes) : maxObjectBytes_(maxObjectBytes) {}
+
+bool FrameDecoder::track(char c) {
+  if (inString_) {
+    if (escaped_) {
+      escaped_ = false;
+    } else if (c == '\\') {
+      escaped_ = true;
+    } else if (c == '"') {
+      inString_ = false;
+    }
+    return false;
+  }
+  switch (c) {
+    case '"': inString_ = true; return false;
+    case '{': ++depth_; return false;
+    case '}': return --depth_ == 0;
+    default: return false;
+  }
+}
+
+void FrameDecoder::resetObject() {
+  state_ = State::kBetween;
+  depth_ = 0;
+  objectBytes_ = 0;
+  inString_ = false;
+  escaped_ = false;
+  partial_.clear();
+  if (partial_.capacity() > kKeepCapacity) std::string().swap(partial_);
+}
+
+void FrameDecoder::feed(std::string_view chunk, FrameSink& sink) {
+  // Start of the current object inside `chunk`; 0 when it began in an earlier chunk.
+  std::size_t objectStart = 0;
+  std::size_t i = 0;
+  while (i < chunk.size()) {
+    const char c = chunk[i];
+    switch (state_) {
+      case State::kBetween: {
+        if (c == '{') {
+          state_ = State::kInObject;
+          objectStart = i;
+          depth_ = 1;
+          objectBytes_ = 1;
+          ++i;
+        } else if (isJsonWhitespace(c)) {
+          ++i;
+        } else {
+          // A garbage run ends at the next '{' or newline, or with the chunk.
+          const std::size_t start = i;
+          while (i < chunk.size() && chunk[i] != '{' && chunk[i] != '\n') ++i;
+          sink.onGarbage(chunk.substr(start, std::min(i - start, kGarbageSnippetBytes)));
+        }
+        break;
+      }
+      case State::kInObject: {
+        const bool closed = track(c);
+        ++i;
+        ++objectBytes_;
+        if (closed) {
+          if (partial_.empty()) {
+            sink.onObject(chunk.substr(objectStart, i - objectStart));
+          } else {
+            partial_.append(chunk.data(), i);
+            sink.onObject(partial_);
+          }
+          resetObject();
+        } else if (objectBytes_ > maxObjectBytes_) {
+          const std::size_t depth = depth_;
+          const bool inString = inString_;
+          const bool escaped = escaped_;
+          resetObject();
+          state_ = State::kSkipping;
+          depth_ = static_cast<std::uint32_t>(depth);
+          inString_ = inString;
+          escaped_ = escaped;
+          sink.onOversize(maxObjectBytes_);
+        }
+        break;
+      }
+      case State::kSkipping: {
+        if (track(c)) resetObject();
+        ++i;
+        break;
+      }
+    }
+  }
+  if (state_ == State::kInObject) {
+    const std::size_t from = partial_.empty() ? objectStart : 0;
+    partial_.append(chunk.substr(from));
+  }
+}
+
+}  // namespace classchat::protocol

@@ -1,0 +1,60 @@
+// Splits a client's byte stream into top-level JSON objects.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace classchat::protocol {
+
+// What the decoder reports, in stream order.
+class FrameSink {
+ public:
+  virtual ~FrameSink() = default;
+  // One complete top-level object, braces included. The view is valid only during the call.
+  virtual void onObject(std::string_view object) = 0;
+  // A run of text outside any object that is not whitespace (up to the next '{',
+  // newline or the end of the chunk). `text` is the start of the run, at most 64 bytes.
+  virtual void onGarbage(std::string_view text) = 0;
+  // An object grew past the limit; its remaining bytes are skipped without buffering.
+  virtual void onOversize(std::size_t limit) = 0;
+};
+
+// Incremental scanner for a stream of JSON objects with or without separators.
+//
+// It tracks only brace depth and string/escape state, so it finds object boundaries
+// without parsing; validation is the message parser's job. Objects that lie inside
+// one fed chunk are reported without copying; only an object split across chunks is
+// buffered, and that buffer is released once the object completes, so an idle
+// decoder holds no heap memory.
+//
+// Not thread-safe: one decoder per connection, used by the connection's loop.
+class FrameDecoder {
+ public:
+  explicit FrameDecoder(std::size_t maxObjectBytes);
+
+  // Scans `chunk`, reporting every event to `sink` in order.
+  void feed(std::string_view chunk, FrameSink& sink);
+
+  // Bytes of an incomplete object held between feeds.
+  std::size_t bufferedBytes() const { return partial_.size(); }
+  bool insideObject() const { return state_ != State::kBetween; }
+
+ private:
+  enum class State : std::uint8_t { kBetween, kInObject, kSkipping };
+
+  // Advances string/depth tracking over byte `c`; returns true when the object closes.
+  bool track(char c);
+  void resetObject();
+
+  std::size_t maxObjectBytes_;
+  std::size_t objectBytes_ = 0;
+  std::uint32_t depth_ = 0;
+  State state_ = State::kBetween;
+  bool inString_ = false;
+  bool escaped_ = false;
+  std::string partial_;
+};
+
+}  // namespace classchat::protocol

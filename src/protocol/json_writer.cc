@@ -1,0 +1,75 @@
+#include "protocol/json_writer.h"
+
+#include "protocol/wire.h"
+
+namespace classchat::protocol {
+namespace {
+
+// Bytes that need escaping: '"', '\\' and controls. Everything else is copied in runs.
+bool needsEscape(unsigned char c) { return c < 0x20 || c == '"' || c == '\\'; }
+
+void appendEscaped(std::string& out, unsigned char c) {
+  switch (c) {
+    case '"': out += "\\\""; return;
+    case '\\': out += "\\\\"; return;
+    case '\n': out += "\\n"; return;
+    case '\r': out += "\\r"; return;
+    case '\t': out += "\\t"; return;
+    case '\b': out += "\\b"; return;
+    case '\f': out += "\\f"; return;
+    default: {
+      static constexpr char kHex[] = "0123456789abcdef";
+      const char esc[] = {'\\', 'u', '0', '0', kHex[c >> 4], kHex[c & 0xF]};
+      out.append(esc, sizeof esc);
+    }
+  }
+}
+
+}  // namespace
+
+void appendJsonString(std::string& out, std::string_view text) {
+  out += '"';
+  std::size_t runStart = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (!needsEscape(c)) continue;
+    out.append(text, runStart, i - runStart);
+    appendEscaped(out, c);
+    runStart = i + 1;
+  }
+  out.append(text, runStart);
+  out += '"';
+}
+
+void appendMessageFrame(std::string& out, std::string_view fromName, std::string_view fromIp,
+                        std::string_view to, std::string_view msg) {
+  out += R"({"from":{"name":)";
+  appendJsonString(out, fromName);
+  out += R"(,"ip":)";
+  appendJsonString(out, fromIp);
+  out += R"(},"to":)";
+  appendJsonString(out, to);
+  out += R"(,"msg":)";
+  appendJsonString(out, msg);
+  out += "}\n";
+}
+
+std::string serverFrame(std::string_view to, std::string_view msg) {
+  std::string out;
+  out.reserve(frameOverheadBytes() + kServerName.size() + kServerIp.size() + to.size() +
+              msg.size() + 16);
+  appendMessageFrame(out, kServerName, kServerIp, to, msg);
+  return out;
+}
+
+std::size_t frameOverheadBytes() {
+  // {"from":{"name":"","ip":""},"to":"","msg":""}\n
+  static const std::size_t kOverhead = [] {
+    std::string empty;
+    appendMessageFrame(empty, "", "", "", "");
+    return empty.size();
+  }();
+  return kOverhead;
+}
+
+}  // namespace classchat::protocol

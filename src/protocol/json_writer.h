@@ -1,0 +1,26 @@
+// Serialises chat messages as the compact, newline-terminated JSON the server sends.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace classchat::protocol {
+
+// Appends `text` to `out` as a JSON string literal, quotes included. Escapes '"', '\\'
+// and control characters; other bytes are copied as they are, so `text` must be
+// valid UTF-8 for the output to be valid JSON.
+void appendJsonString(std::string& out, std::string_view text);
+
+// Appends one wire frame:
+//   {"from":{"name":<fromName>,"ip":<fromIp>},"to":<to>,"msg":<msg>}\n
+void appendMessageFrame(std::string& out, std::string_view fromName, std::string_view fromIp,
+                        std::string_view to, std::string_view msg);
+
+// A frame from the server ({"name":"SERVER","ip":"0.0.0.0"}) to `to`.
+std::string serverFrame(std::string_view to, std::string_view msg);
+
+// Bytes a frame adds around its four string values once escaped: the fixed keys,
+// punctuation and newline. Used to size replies that must fit kSmallReplyBytes.
+std::size_t frameOverheadBytes();
+
+}  // namespace classchat::protocol

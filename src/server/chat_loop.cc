@@ -1,0 +1,272 @@
+#include "server/chat_loop.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "protocol/handshake.h"
+#include "protocol/json_writer.h"
+#include "protocol/names.h"
+#include "protocol/utf8.h"
+#include "protocol/wire.h"
+#include "server/commands.h"
+#include "server/replies.h"
+
+namespace classchat::server {
+namespace {
+
+Session& sessionOf(const net::TcpConnection& connection) {
+  return *static_cast<Session*>(connection.context());
+}
+
+// Untrusted text quoted inside an error reply: valid UTF-8, short.
+std::string quoted(std::string_view text) { return protocol::sanitizeForEcho(text, 40); }
+
+}  // namespace
+
+// Receives the frames of one read for one session and acts on them. Also the command
+// context for commands that session sends.
+class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandContext {
+ public:
+  Dispatch(ChatLoop& chat, net::TcpConnection& connection, Session& session)
+      : chat_(chat), connection_(connection), session_(session) {}
+
+  void onObject(std::string_view object) override {
+    if (!active()) return;
+    if (session_.phase == Session::Phase::kAwaitingName) {
+      registerFromObject(object);
+      return;
+    }
+    protocol::ParseResult parsed = chat_.parser_.parse(object);
+    if (!parsed.message) {
+      chat_.sendError(connection_, session_, parsed.error);
+      return;
+    }
+    handleMessage(*parsed.message);
+  }
+
+  void onGarbage(std::string_view text) override {
+    if (!active()) return;
+    chat_.sendError(connection_, session_,
+                    fmt::format("expected a JSON object, skipped text starting '{}'", quoted(text)));
+  }
+
+  void onOversize(std::size_t limit) override {
+    if (!active()) return;
+    if (session_.phase == Session::Phase::kAwaitingName) {
+      chat_.refuse(connection_, session_, "",
+                   fmt::format("first message larger than {} bytes", limit));
+      return;
+    }
+    chat_.sendError(connection_, session_,
+                    fmt::format("message larger than {} bytes skipped", limit));
+  }
+
+  // CommandContext
+  std::string_view senderName() const override { return session_.name; }
+  std::string_view senderIp() const override { return connection_.peerIp(); }
+  net::ConnectionId senderConnection() const override { return connection_.id(); }
+  Hub& hub() override { return chat_.hub_; }
+  void reply(std::string_view text) override {
+    chat_.frame_.clear();
+    protocol::appendMessageFrame(chat_.frame_, protocol::kServerName, protocol::kServerIp,
+                                 session_.name, text);
+    connection_.send(chat_.frame_);
+  }
+
+ private:
+  bool active() const {
+    return connection_.state() == net::TcpConnection::State::kOpen &&
+           session_.phase != Session::Phase::kRefused;
+  }
+
+  // A JSON-first client registers with its first object's from.name.
+  void registerFromObject(std::string_view object) {
+    protocol::ParseResult parsed = chat_.parser_.parseForRegistration(object);
+    if (!parsed.message || !parsed.message->fromName) {
+      chat_.refuse(connection_, session_, "",
+                   "send your username first, or a JSON object whose from.name is your username");
+      return;
+    }
+    if (!chat_.registerName(connection_, session_, *parsed.message->fromName)) return;
+    // Registering does not touch the parser, so the views are still valid. The object is
+    // processed as a message too when it has a `to`.
+    if (parsed.message->hasTo) handleMessage(*parsed.message);
+  }
+
+  void handleMessage(const protocol::ClientMessage& message) {
+    SPDLOG_DEBUG("conn {} {} -> {}", connection_.id(), session_.name, message.to);
+    if (!message.to.empty() && message.to.front() == '/') {
+      const Command* command = findCommand(message.to);
+      if (command == nullptr) {
+        reply(fmt::format("Error: unknown command '{}' (see /help)", quoted(message.to)));
+        return;
+      }
+      command->handler(*this, message);
+      return;
+    }
+    sendDirect(message);
+  }
+
+  void sendDirect(const protocol::ClientMessage& message) {
+    if (!message.msg) {
+      reply(message.msgPresentButNotString
+                ? std::string("Error: 'msg' must be a string")
+                : fmt::format("Error: message to '{}' has no 'msg' field", quoted(message.to)));
+      return;
+    }
+    const std::optional<OnlineUser> recipient = chat_.hub_.find(message.to);
+    if (!recipient) {
+      if (protocol::namesEqual(message.to, protocol::kEveryone)) {
+        reply("Error: user 'Everyone' not found (to message everyone, use /shout)");
+      } else {
+        reply(fmt::format("Error: user '{}' not found", quoted(message.to)));
+      }
+      return;
+    }
+    std::string& frame = chat_.frame_;
+    frame.clear();
+    protocol::appendMessageFrame(frame, session_.name, connection_.peerIp(), recipient->name,
+                                 *message.msg);
+    chat_.hub_.sendTo(*recipient, frame);
+  }
+
+  ChatLoop& chat_;
+  net::TcpConnection& connection_;
+  Session& session_;
+};
+
+ChatLoop::ChatLoop(net::EventLoop& loop, std::uint32_t loopIndex, const net::InetAddress& address,
+                   NameRegistry& registry, const ServerOptions& options)
+    : loop_(loop),
+      options_(options),
+      tcp_(loop, loopIndex, address, *this,
+           net::TcpServerOptions{options.maxOutputBytes, options.shutdownGrace, true}),
+      hub_(loop, loopIndex, registry, *this) {
+  tcp_.setOverloadReply(protocol::serverFrame(
+      "", "Error: the server has no free connection slots; try again later"));
+  loop_.addBeforeSleepHook([this] {
+    if (shuttingDown_ && tcp_.connectionCount() == 0) loop_.quit();
+  });
+}
+
+void ChatLoop::onConnected(net::TcpConnection& connection) {
+  auto session = std::make_unique<Session>(options_.maxMessageBytes);
+  if (options_.handshakeTimeout.count() > 0) {
+    session->handshakeTimer = loop_.runAfter(
+        options_.handshakeTimeout, [this, id = connection.id()] { handleHandshakeTimeout(id); });
+  }
+  connection.setContext(std::move(session));
+  spdlog::info("conn {} connected from {}:{}", connection.id(), connection.peerIp(),
+               connection.peerPort());
+}
+
+void ChatLoop::onData(net::TcpConnection& connection, std::string_view bytes) {
+  Session& session = sessionOf(connection);
+  if (session.phase == Session::Phase::kRefused) return;
+  if (session.phase == Session::Phase::kAwaitingName && !session.jsonFirst) {
+    // The first read holds the bare name; whatever follows it is already messages.
+    const protocol::HandshakeSplit split = protocol::splitHandshake(bytes);
+    if (split.jsonFirst) {
+      session.jsonFirst = true;
+    } else if (!registerName(connection, session, split.name)) {
+      return;
+    }
+    bytes = split.rest;
+  }
+  Dispatch dispatch(*this, connection, session);
+  session.decoder.feed(bytes, dispatch);
+}
+
+void ChatLoop::onClosed(net::TcpConnection& connection) {
+  Session& session = sessionOf(connection);
+  if (session.handshakeTimer != 0) loop_.cancelTimer(session.handshakeTimer);
+  if (session.phase == Session::Phase::kRegistered) {
+    hub_.release(session.name, connection.id());
+    spdlog::info("conn {} ({}) disconnected: {}", connection.id(), session.name,
+                 connection.closeReason());
+  } else {
+    spdlog::info("conn {} disconnected before registering: {}", connection.id(),
+                 connection.closeReason());
+  }
+}
+
+bool ChatLoop::registerName(net::TcpConnection& connection, Session& session,
+                            std::string_view name) {
+  const protocol::NameVerdict verdict = protocol::checkName(name);
+  if (verdict != protocol::NameVerdict::kValid) {
+    refuse(connection, session, name, protocol::describeRefusal(verdict, name));
+    return false;
+  }
+  if (hub_.claim(name, connection.id()) == ClaimResult::kTaken) {
+    refuse(connection, session, name, fmt::format("username '{}' is already taken", name));
+    return false;
+  }
+  session.name = std::string(name);
+  session.phase = Session::Phase::kRegistered;
+  if (session.handshakeTimer != 0) {
+    loop_.cancelTimer(session.handshakeTimer);
+    session.handshakeTimer = 0;
+  }
+  spdlog::info("conn {} registered as {}", connection.id(), session.name);
+
+  std::vector<std::string_view> others = hub_.onlineNamesSorted();
+  std::erase_if(others, [&](std::string_view other) { return protocol::namesEqual(other, name); });
+  connection.send(protocol::serverFrame(session.name, welcomeText(session.name, others)));
+  return true;
+}
+
+void ChatLoop::refuse(net::TcpConnection& connection, Session& session,
+                      std::string_view attemptedName, const std::string& reason) {
+  session.phase = Session::Phase::kRefused;
+  spdlog::info("conn {} refused: {}", connection.id(), reason);
+  connection.send(protocol::serverFrame(protocol::sanitizeForEcho(attemptedName, 32),
+                                        "Error: " + reason));
+  connection.closeAfterFlush("refused: " + reason);
+}
+
+void ChatLoop::sendError(net::TcpConnection& connection, const Session& session,
+                         std::string_view text) {
+  frame_.clear();
+  protocol::appendMessageFrame(frame_, protocol::kServerName, protocol::kServerIp, session.name,
+                               fmt::format("Error: {}", text));
+  connection.send(frame_);
+}
+
+void ChatLoop::handleHandshakeTimeout(net::ConnectionId id) {
+  net::TcpConnection* connection = tcp_.find(id);
+  if (connection == nullptr) return;
+  Session& session = sessionOf(*connection);
+  session.handshakeTimer = 0;
+  if (session.phase != Session::Phase::kAwaitingName) return;
+  refuse(*connection, session, "",
+         fmt::format("no username received within {} ms", options_.handshakeTimeout.count()));
+}
+
+void ChatLoop::deliverLocal(net::ConnectionId id, std::string_view frame) {
+  net::TcpConnection* connection = tcp_.find(id);
+  if (connection == nullptr || sessionOf(*connection).phase != Session::Phase::kRegistered) return;
+  connection->send(frame);
+}
+
+void ChatLoop::deliverToAllLocal(std::string_view frame, net::ConnectionId except) {
+  tcp_.forEachConnection([&](net::TcpConnection& connection) {
+    if (connection.id() != except && sessionOf(connection).phase == Session::Phase::kRegistered) {
+      connection.send(frame);
+    }
+  });
+}
+
+void ChatLoop::beginShutdown() {
+  shuttingDown_ = true;
+  tcp_.stopAccepting();
+  tcp_.forEachConnection([&](net::TcpConnection& connection) {
+    const Session& session = sessionOf(connection);
+    if (session.phase == Session::Phase::kRegistered) {
+      connection.send(protocol::serverFrame(session.name, "Server shutting down"));
+    }
+    connection.closeAfterFlush("server shutting down");
+  });
+  loop_.runAfter(options_.shutdownGrace, [this] { loop_.quit(); });
+}
+
+}  // namespace classchat::server

@@ -1,0 +1,41 @@
+// The command table: every /command, its one-line help and its handler.
+#pragma once
+
+#include <span>
+#include <string_view>
+
+#include "protocol/message_parser.h"
+#include "server/hub.h"
+
+namespace classchat::server {
+
+// What a command handler may see and do. Implemented by the chat loop for the session
+// that sent the command; valid only during the handler call.
+class CommandContext {
+ public:
+  virtual ~CommandContext() = default;
+  virtual std::string_view senderName() const = 0;
+  virtual std::string_view senderIp() const = 0;
+  virtual net::ConnectionId senderConnection() const = 0;
+  virtual Hub& hub() = 0;
+  // Sends a SERVER message to the sender.
+  virtual void reply(std::string_view text) = 0;
+};
+
+using CommandHandler = void (*)(CommandContext& context, const protocol::ClientMessage& message);
+
+struct Command {
+  std::string_view name;   // including the leading '/'
+  std::string_view usage;  // what goes in msg, for /help; empty if nothing
+  std::string_view help;   // one line
+  CommandHandler handler;
+};
+
+// All commands, in the order /help lists them.
+std::span<const Command> commandTable();
+// The command called `name` (ASCII case-insensitive), or nullptr.
+const Command* findCommand(std::string_view name);
+// The /help text, generated from the table.
+std::string helpText();
+
+}  // namespace classchat::server

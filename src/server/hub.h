@@ -1,0 +1,56 @@
+// The name directory and message delivery as the chat logic of one loop sees them.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string_view>
+#include <vector>
+
+#include "net/tcp_connection.h"
+
+namespace classchat::server {
+
+// A registered user, as found in the directory.
+struct OnlineUser {
+  std::string_view name;  // the spelling that was registered; valid until the loop yields
+  net::ConnectionId connection;
+};
+
+enum class ClaimResult { kClaimed, kTaken };
+
+// What a loop's sessions need from "the rest of the chat": who is online and how to reach
+// them. LocalHub implements it for one process; a clustered backend (names and delivery
+// shared through an external broker) can implement the same interface later without the
+// session code changing.
+//
+// Thread-safety: each loop has its own Hub object, used only on that loop's thread.
+class Hub {
+ public:
+  virtual ~Hub() = default;
+
+  // Reserves `name` for `connection`, unique across the whole server ignoring ASCII case.
+  virtual ClaimResult claim(std::string_view name, net::ConnectionId connection) = 0;
+  // Frees `name` if `connection` still holds it.
+  virtual void release(std::string_view name, net::ConnectionId connection) = 0;
+
+  virtual std::optional<OnlineUser> find(std::string_view name) const = 0;
+  virtual std::size_t onlineCount() const = 0;
+  // Every online name, in nameLess order. Views are valid until the loop yields.
+  virtual std::vector<std::string_view> onlineNamesSorted() const = 0;
+
+  // Queues one frame for `user`, wherever it is connected. Frames from one sender to one
+  // recipient arrive in the order they were sent.
+  virtual void sendTo(const OnlineUser& user, std::string_view frame) = 0;
+  // Queues one frame for every registered user except `except`.
+  virtual void broadcast(std::string_view frame, net::ConnectionId except) = 0;
+};
+
+// How a Hub hands frames to the connections of its own loop. Implemented by ChatLoop.
+class LocalDelivery {
+ public:
+  virtual ~LocalDelivery() = default;
+  virtual void deliverLocal(net::ConnectionId connection, std::string_view frame) = 0;
+  virtual void deliverToAllLocal(std::string_view frame, net::ConnectionId except) = 0;
+};
+
+}  // namespace classchat::server

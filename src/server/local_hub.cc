@@ -1,0 +1,110 @@
+#include "server/local_hub.h"
+
+#include <algorithm>
+
+namespace classchat::server {
+
+LocalHub::LocalHub(net::EventLoop& loop, std::uint32_t loopIndex, NameRegistry& registry,
+                   LocalDelivery& delivery)
+    : loop_(loop), loopIndex_(loopIndex), registry_(registry), delivery_(delivery) {
+  loop_.addBeforeSleepHook([this] { postBatches(); });
+}
+
+void LocalHub::connectPeers(std::vector<LocalHub*> hubsByLoopIndex) {
+  peers_ = std::move(hubsByLoopIndex);
+  outgoing_.resize(peers_.size());
+}
+
+ClaimResult LocalHub::claim(std::string_view name, net::ConnectionId connection) {
+  if (!registry_.claim(name, connection)) return ClaimResult::kTaken;
+  const std::string owned(name);
+  applyJoin(owned, connection);
+  for (LocalHub* peer : peers_) {
+    if (peer == this) continue;
+    peer->loop_.post([peer, owned, connection] { peer->applyJoin(owned, connection); });
+  }
+  return ClaimResult::kClaimed;
+}
+
+void LocalHub::release(std::string_view name, net::ConnectionId connection) {
+  registry_.release(name, connection);
+  const std::string owned(name);
+  applyLeave(owned, connection);
+  for (LocalHub* peer : peers_) {
+    if (peer == this) continue;
+    peer->loop_.post([peer, owned, connection] { peer->applyLeave(owned, connection); });
+  }
+}
+
+void LocalHub::applyJoin(const std::string& name, net::ConnectionId connection) {
+  // A join may overtake the leave of the name's previous owner (they are posted from
+  // different loops), so the newer registration simply replaces the entry.
+  replica_.erase(name);
+  replica_.emplace(name, connection);
+}
+
+void LocalHub::applyLeave(const std::string& name, net::ConnectionId connection) {
+  const auto found = replica_.find(name);
+  if (found != replica_.end() && found->second == connection) replica_.erase(found);
+}
+
+std::optional<OnlineUser> LocalHub::find(std::string_view name) const {
+  const auto found = replica_.find(name);
+  if (found == replica_.end()) return std::nullopt;
+  return OnlineUser{found->first, found->second};
+}
+
+std::vector<std::string_view> LocalHub::onlineNamesSorted() const {
+  std::vector<std::string_view> names;
+  names.reserve(replica_.size());
+  for (const auto& [name, connection] : replica_) names.push_back(name);
+  std::sort(names.begin(), names.end(), protocol::nameLess);
+  return names;
+}
+
+void LocalHub::sendTo(const OnlineUser& user, std::string_view frame) {
+  const std::uint32_t target = net::loopIndexOf(user.connection);
+  if (target == loopIndex_) {
+    delivery_.deliverLocal(user.connection, frame);
+  } else if (target < outgoing_.size()) {
+    outgoing_[target].add(user.connection, frame, false);
+  }
+}
+
+void LocalHub::broadcast(std::string_view frame, net::ConnectionId except) {
+  delivery_.deliverToAllLocal(frame, except);
+  for (std::uint32_t target = 0; target < outgoing_.size(); ++target) {
+    if (target != loopIndex_) outgoing_[target].add(except, frame, true);
+  }
+}
+
+void LocalHub::Batch::add(net::ConnectionId connection, std::string_view frame, bool isBroadcast) {
+  items.push_back(Item{connection, static_cast<std::uint32_t>(bytes.size()),
+                       static_cast<std::uint32_t>(frame.size()), isBroadcast});
+  bytes.append(frame);
+}
+
+void LocalHub::postBatches() {
+  for (std::uint32_t target = 0; target < outgoing_.size(); ++target) {
+    Batch& batch = outgoing_[target];
+    if (batch.items.empty()) continue;
+    auto handed = std::make_shared<Batch>(std::move(batch));
+    batch = Batch{};
+    LocalHub* peer = peers_[target];
+    peer->loop_.post([peer, handed] { peer->deliverBatch(*handed); });
+  }
+}
+
+void LocalHub::deliverBatch(const Batch& batch) {
+  const std::string_view bytes = batch.bytes;
+  for (const Batch::Item& item : batch.items) {
+    const std::string_view frame = bytes.substr(item.offset, item.length);
+    if (item.broadcast) {
+      delivery_.deliverToAllLocal(frame, item.connection);
+    } else {
+      delivery_.deliverLocal(item.connection, frame);
+    }
+  }
+}
+
+}  // namespace classchat::server

@@ -1,0 +1,27 @@
+// classchatd's command-line options.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace classchat::server {
+
+struct ServerOptions {
+  std::string host = "0.0.0.0";
+  std::uint16_t port = 65432;
+  unsigned threads = 0;  // 0: one event loop per core
+  std::size_t maxMessageBytes = 64 * 1024;
+  std::size_t maxOutputBytes = 1024 * 1024;
+  std::chrono::milliseconds handshakeTimeout{10'000};  // 0: wait forever
+  std::chrono::milliseconds shutdownGrace{3'000};
+  std::string logLevel = "info";
+};
+
+// Parses argv. On --help or a bad flag, prints the message and returns the exit code in
+// `exitCode` with nullopt.
+std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode);
+
+}  // namespace classchat::server
