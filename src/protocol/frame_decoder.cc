@@ -72,7 +72,21 @@ void FrameDecoder::feed(std::string_view chunk, FrameSink& sink) {
         const bool closed = track(c);
         ++i;
         ++objectBytes_;
-        if (closed) {
+        if (objectBytes_ > maxObjectBytes_) {
+          // Too big, even if this byte closes it: report once, then skip the rest of it
+          // while still tracking strings and depth to find where it ends.
+          const std::uint32_t depth = depth_;
+          const bool inString = inString_;
+          const bool escaped = escaped_;
+          resetObject();
+          if (!closed) {
+            state_ = State::kSkipping;
+            depth_ = depth;
+            inString_ = inString;
+            escaped_ = escaped;
+          }
+          sink.onOversize(maxObjectBytes_);
+        } else if (closed) {
           if (partial_.empty()) {
             sink.onObject(chunk.substr(objectStart, i - objectStart));
           } else {
@@ -80,16 +94,6 @@ void FrameDecoder::feed(std::string_view chunk, FrameSink& sink) {
             sink.onObject(partial_);
           }
           resetObject();
-        } else if (objectBytes_ > maxObjectBytes_) {
-          const std::size_t depth = depth_;
-          const bool inString = inString_;
-          const bool escaped = escaped_;
-          resetObject();
-          state_ = State::kSkipping;
-          depth_ = static_cast<std::uint32_t>(depth);
-          inString_ = inString;
-          escaped_ = escaped;
-          sink.onOversize(maxObjectBytes_);
         }
         break;
       }
