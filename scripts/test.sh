@@ -1,21 +1,35 @@
 #!/usr/bin/env bash
-# Installs what is missing, then builds and runs every test: the whole suite in an
-# optimised build, then again under AddressSanitizer + UndefinedBehaviorSanitizer.
+# Installs what is missing, then builds and runs every test:
+#   1. the whole suite in an optimised build;
+#   2. the whole suite again under AddressSanitizer + UndefinedBehaviorSanitizer;
+#   3. the unit tests and the server's multi-threaded black-box tests under ThreadSanitizer;
+#   4. a short libFuzzer run of each parser (clang, ASan + UBSan) over the committed corpora.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 
 jobs=$(nproc)
-run_suite() {  # name, cmake args...
-  local name=$1
-  shift
+run_suite() {  # name, ctest label regex ("" for all), cmake args...
+  local name=$1 labels=$2
+  shift 2
   echo "=== build and test: $name ==="
   cmake -S . -B "build/$name" -G Ninja "$@" >/dev/null
   cmake --build "build/$name" -j "$jobs"
-  ctest --test-dir "build/$name" --output-on-failure -j "$jobs" --timeout 300
+  ctest --test-dir "build/$name" --output-on-failure -j "$jobs" --timeout 600 ${labels:+-L "$labels"}
 }
 
-run_suite release -DCMAKE_BUILD_TYPE=RelWithDebInfo
+run_suite release "" -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  run_suite asan -DCMAKE_BUILD_TYPE=Debug -DCLASSCHAT_SANITIZE=address,undefined
+CLASSCHAT_TEST_TIMEOUT=30 \
+  run_suite asan "" -DCMAKE_BUILD_TYPE=Debug -DCLASSCHAT_SANITIZE=address,undefined
+
+TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 CLASSCHAT_TEST_TIMEOUT=30 \
+  run_suite tsan 'unit|server' \
+  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCLASSCHAT_SANITIZE=thread
+
+CC=clang CXX=clang++ \
+  run_suite fuzz "" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCLASSCHAT_FUZZ=ON \
+  -DCLASSCHAT_FUZZ_SECONDS="${CLASSCHAT_FUZZ_SECONDS:-15}"
+
 echo "all test suites passed"
