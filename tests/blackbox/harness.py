@@ -11,6 +11,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import unittest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVER_BINARY = os.environ.get(
@@ -171,3 +172,153 @@ def register(port, name, **kw):
     welcome = client.recv()
     assert welcome["msg"].startswith("Welcome " + name + "!"), welcome
     return client
+
+
+# --- Helpers for the server's black-box tests (test_server_*.py) ---------------------------
+
+SERVER_NAME = "SERVER"
+SERVER_IP = "0.0.0.0"
+# Replies that the class clients read with recv(1024) must fit in this, newline included.
+SMALL_REPLY_BYTES = 1024
+
+
+def frame_bytes(from_name, from_ip, to, msg):
+    """The exact bytes the server sends for one message: compact JSON in the key order
+    from, to, msg, raw UTF-8 (no \\u escapes for non-ASCII), then a newline. Python's
+    escaping of quotes, backslashes and control characters matches the server's."""
+    obj = {"from": {"name": from_name, "ip": from_ip}, "to": to, "msg": msg}
+    return (json.dumps(obj, separators=(",", ":"), ensure_ascii=False) + "\n").encode()
+
+
+def server_frame_bytes(to, msg):
+    """The exact bytes of a reply from the server to `to`."""
+    return frame_bytes(SERVER_NAME, SERVER_IP, to, msg)
+
+
+def is_compact_frame(line):
+    """True if `line` (a frame without its newline) is one JSON object with exactly the keys
+    from{name, ip}, to, msg in that order, written compactly as frame_bytes() writes it."""
+    obj = json.loads(line)
+    if not isinstance(obj, dict) or list(obj) != ["from", "to", "msg"]:
+        return False
+    if not isinstance(obj["from"], dict) or list(obj["from"]) != ["name", "ip"]:
+        return False
+    return frame_bytes(obj["from"]["name"], obj["from"]["ip"], obj["to"], obj["msg"]) == line + b"\n"
+
+
+def process_status(pid, field):
+    """A numeric field of /proc/PID/status in kB (VmRSS, VmHWM, Threads...)."""
+    with open(f"/proc/{pid}/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise KeyError(field)
+
+
+def connect_raw(port, host="127.0.0.1", family=socket.AF_INET, rcvbuf=None):
+    """A plain connected socket with TIMEOUT set; `rcvbuf` sets SO_RCVBUF before connect."""
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    if rcvbuf is not None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.settimeout(TIMEOUT)
+    sock.connect((host, port))
+    return sock
+
+
+def registered_thread_ids(server_log):
+    """The [t<id>] thread ids of the log's "registered as" lines, as a set."""
+    return set(re.findall(r"\[t(\d+)\] conn \d+ registered as ", server_log))
+
+
+class ServerTestCase(unittest.TestCase):
+    """Base for the server's black-box tests: servers and clients started through it are
+    cleaned up after each test (clients first), and a server that did not exit 0 (for
+    example a sanitizer report) fails the test with the end of its log."""
+
+    def start_server(self, *args, **kw):
+        server = Server(*args, **kw)
+        self.addCleanup(self._stop_server, server)
+        return server
+
+    def _stop_server(self, server):
+        try:
+            try:
+                code = server.stop()
+            except AssertionError as e:
+                self.fail(f"{e}:\n{server.log()[-4000:]}")
+            if code != 0:
+                self.fail(f"classchatd exited with {code}:\n{server.log()[-4000:]}")
+        finally:
+            os.unlink(server.log_file.name)
+
+    def connect(self, server, first_bytes=None, **kw):
+        """A LineClient (not yet registered unless `first_bytes` is a name)."""
+        host = kw.pop("host", server_connect_host(server))
+        kw.setdefault("family", socket.AF_INET6 if ":" in host else socket.AF_INET)
+        client = LineClient(server.port, first_bytes, host=host, **kw)
+        self.addCleanup(client.close)
+        return client
+
+    def register(self, server, name, **kw):
+        """A LineClient registered as `name`; checks the welcome frame byte for byte."""
+        client = self.connect(server, name, **kw)
+        line = client.recv_line()
+        self.assertCompactFrame(line)
+        welcome = json.loads(line)
+        self.assertEqual(welcome["from"], {"name": SERVER_NAME, "ip": SERVER_IP})
+        self.assertEqual(welcome["to"], name)
+        self.assertTrue(welcome["msg"].startswith(f"Welcome {name}!"), welcome)
+        client.name = name
+        return client
+
+    def class_client(self, server, name, **kw):
+        host = kw.pop("host", server_connect_host(server))
+        kw.setdefault("family", socket.AF_INET6 if ":" in host else socket.AF_INET)
+        client = ClassClient(server.port, name, host=host, **kw)
+        self.addCleanup(client.close)
+        return client
+
+    def wait_for_log_count(self, server, pattern, count, timeout=TIMEOUT):
+        """Waits until `pattern` (a regex) occurs at least `count` times in the log."""
+        deadline = time.monotonic() + timeout
+        while len(re.findall(pattern, server.log())) < count:
+            if time.monotonic() > deadline:
+                self.fail(f"log has fewer than {count} of {pattern!r}:\n{server.log()[-3000:]}")
+            time.sleep(0.02)
+
+    def assertCompactFrame(self, line):
+        self.assertTrue(is_compact_frame(line), f"not a compact from/to/msg frame: {line[:300]!r}")
+
+    def recv_reply(self, client, timeout=TIMEOUT):
+        """The next frame, checked to be a compact SERVER reply to this client; returns msg."""
+        line = client.recv_line(timeout)
+        self.assertCompactFrame(line)
+        obj = json.loads(line)
+        self.assertEqual(obj["from"], {"name": SERVER_NAME, "ip": SERVER_IP}, line)
+        return obj["msg"]
+
+    def request(self, client, to, msg=None, **extra):
+        """Sends one message and returns the msg of the reply (checked as recv_reply does)."""
+        client.send(to, msg, **extra)
+        return self.recv_reply(client)
+
+    def assertNextFrame(self, client, expected, timeout=TIMEOUT):
+        """The client's next frame is exactly `expected` (bytes, newline included)."""
+        line = client.recv_line(timeout)
+        self.assertEqual(line + b"\n", expected)
+
+    def assertNothingBefore(self, receiver, sender, sender_name, receiver_name):
+        """Proves `receiver` got nothing so far: `sender` sends it a marker DM, which must
+        be the next frame the receiver reads. `sender` must be connected over IPv4."""
+        marker = "marker-%d" % time.monotonic_ns()
+        sender.send(receiver_name, marker)
+        self.assertNextFrame(receiver, frame_bytes(sender_name, "127.0.0.1", receiver_name, marker))
+
+
+def server_connect_host(server):
+    """Where a client should connect to reach `server` (its host unless it is a wildcard)."""
+    if server.host in ("0.0.0.0", ""):
+        return "127.0.0.1"
+    if server.host == "::":
+        return "::1"
+    return server.host
