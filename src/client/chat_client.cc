@@ -1,0 +1,496 @@
+#include "client/chat_client.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+
+#include <fmt/format.h>
+
+#include "client/format.h"
+#include "protocol/names.h"
+#include "protocol/utf8.h"
+
+namespace classchat::client {
+namespace {
+
+// How long the server may take to accept the connection and answer the name.
+constexpr std::chrono::seconds kHandshakeTimeout{10};
+constexpr std::chrono::milliseconds kFirstRetry{500};
+constexpr std::chrono::milliseconds kLongestRetry{15000};
+
+// Signals are turned into bytes on a pipe that the poll loop reads (the self-pipe trick).
+int signalPipe[2] = {-1, -1};
+
+void onSignal(int signo) {
+  const int saved = errno;
+  const char byte = static_cast<char>(signo);
+  [[maybe_unused]] const ssize_t n = ::write(signalPipe[1], &byte, 1);
+  errno = saved;
+}
+
+constexpr const char* kClientHelp =
+    "Typing: @name text (direct message), /to name (plain lines then go to name; /to alone "
+    "ends it), /shout text, /list [page], /time, /standard, /quit. Tab completes names. The "
+    "server's commands:";
+
+std::string secondsText(std::chrono::milliseconds delay) {
+  return fmt::format("{:.1f} s", static_cast<double>(delay.count()) / 1000.0);
+}
+
+}  // namespace
+
+std::optional<std::string> askName(LineEditor& editor) {
+  for (;;) {
+    std::optional<std::string> answer = editor.ask("Your name: ");
+    if (!answer) return std::nullopt;
+    const protocol::NameVerdict verdict = protocol::checkName(*answer);
+    if (verdict == protocol::NameVerdict::kValid) return answer;
+    editor.printAbove(protocol::describeRefusal(verdict, *answer) + ".");
+  }
+}
+
+void ChatClient::installSignalHandlers() {
+  if (signalPipe[0] < 0 && ::pipe2(signalPipe, O_CLOEXEC | O_NONBLOCK) != 0) return;
+  struct sigaction action {};
+  action.sa_handler = onSignal;
+  sigemptyset(&action.sa_mask);
+  for (int signo : {SIGINT, SIGTERM, SIGHUP, SIGWINCH}) ::sigaction(signo, &action, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+}
+
+ChatClient::ChatClient(ClientOptions options, Mode mode, std::vector<net::InetAddress> addresses,
+                       std::string name, bool nameWasTyped, LineEditor* editor)
+    : options_(std::move(options)),
+      mode_(mode),
+      addresses_(std::move(addresses)),
+      name_(std::move(name)),
+      nameWasTyped_(nameWasTyped),
+      editor_(editor),
+      colour_(mode == Mode::kInteractive &&
+              shouldUseColour(options_.noColor, std::getenv("NO_COLOR"), ::isatty(STDOUT_FILENO))),
+      backoff_(kFirstRetry, kLongestRetry),
+      random_(std::random_device{}()) {}
+
+ChatClient::~ChatClient() = default;
+
+int ChatClient::run() {
+  connect();
+  while (phase_ != Phase::kDone) {
+    pollfd fds[3];
+    nfds_t count = 0;
+    fds[count++] = {signalPipe[0], POLLIN, 0};
+    const int connectionIndex = connection_ ? static_cast<int>(count) : -1;
+    if (connection_) fds[count++] = {connection_->fd(), connection_->wantedEvents(), 0};
+    const int inputIndex = readingInput() ? static_cast<int>(count) : -1;
+    if (inputIndex >= 0) {
+      fds[count++] = {mode_ == Mode::kInteractive ? editor_->fd() : STDIN_FILENO, POLLIN, 0};
+    }
+
+    int timeoutMs = -1;
+    if (const auto deadline = nextDeadline()) {
+      const auto left = std::chrono::ceil<std::chrono::milliseconds>(*deadline - Clock::now());
+      timeoutMs = static_cast<int>(std::max<std::int64_t>(0, left.count()));
+    }
+    if (::poll(fds, count, timeoutMs) < 0 && errno != EINTR) {
+      notice(fmt::format("poll failed: {}", std::strerror(errno)), true);
+      finish(kExitConnection);
+      break;
+    }
+    if (fds[0].revents & POLLIN) handleSignals();
+    if (phase_ != Phase::kDone && connectionIndex >= 0 && connection_) {
+      connection_->handleEvents(fds[connectionIndex].revents);
+    }
+    // A closed connection is dropped here, never inside its own callbacks.
+    if (connection_ && connection_->state() == ServerConnection::State::kClosed) {
+      connection_.reset();
+    }
+    if (phase_ != Phase::kDone && inputIndex >= 0 && fds[inputIndex].revents != 0) {
+      if (mode_ == Mode::kInteractive) {
+        handleTerminalInput(fds[inputIndex].revents);
+      } else {
+        handleScriptInput(fds[inputIndex].revents);
+      }
+    }
+    if (phase_ != Phase::kDone) handleDeadlines();
+  }
+  if (connection_) connection_->close();
+  if (editor_ != nullptr) editor_->stop();
+  std::fflush(stdout);
+  return status_;
+}
+
+// --- connection ----------------------------------------------------------------------
+
+void ChatClient::connect() {
+  phase_ = Phase::kConnecting;
+  answerDeadline_ = Clock::now() + kHandshakeTimeout;
+  ServerConnection::Callbacks callbacks;
+  callbacks.onConnected = [this] { onConnected(); };
+  callbacks.onMessage = [this](const protocol::ServerMessage& m) { onMessage(m); };
+  callbacks.onClosed = [this](const std::string& reason, bool byPeer) { onClosed(reason, byPeer); };
+  connection_ = std::make_unique<ServerConnection>(addresses_, std::move(callbacks));
+  connection_->start();
+}
+
+void ChatClient::onConnected() {
+  phase_ = Phase::kRegistering;
+  // The contract: the bare name, alone, in one write.
+  connection_->sendRaw(name_);
+}
+
+void ChatClient::onMessage(const protocol::ServerMessage& message) {
+  if (phase_ == Phase::kRegistering) {
+    if (message.isError()) {
+      onRefused(message);
+    } else {
+      onWelcome(message);
+    }
+    return;
+  }
+  if (message.fromServer()) {
+    names_.learnFromServerReply(message.msg);
+    // Scripts learn from the exit status whether anything they sent was refused.
+    const bool scripted = mode_ == Mode::kScript || mode_ == Mode::kSend;
+    if (message.isError() && scripted) raiseStatus(kExitErrorReply);
+  } else {
+    names_.addWriter(message.fromName);
+  }
+  show(message);
+}
+
+void ChatClient::onWelcome(const protocol::ServerMessage& message) {
+  phase_ = Phase::kChatting;
+  answerDeadline_.reset();
+  backoff_.reset();
+  names_.learnFromServerReply(message.msg);
+  const bool reconnected = welcomedOnce_;
+  welcomedOnce_ = true;
+  if (mode_ != Mode::kSend) show(message);
+  if (reconnected) notice(fmt::format("Reconnected as {}.", name_), false);
+
+  switch (mode_) {
+    case Mode::kInteractive:
+      if (!editor_->started()) editor_->start(prompt());
+      break;
+    case Mode::kSend:
+      sendToServer(*options_.sendTo, options_.sendMsg);
+      finishSession();
+      break;
+    case Mode::kScript:
+      runScriptLines();
+      break;
+    case Mode::kListen:
+      break;
+  }
+}
+
+void ChatClient::onRefused(const protocol::ServerMessage& message) {
+  connection_->close();
+  std::string_view reason = message.msg;
+  if (reason.starts_with("Error:")) reason.remove_prefix(6);
+  while (reason.starts_with(' ')) reason.remove_prefix(1);
+  // After a lost connection the server may not have noticed yet that the old one is
+  // gone, so our own name can look taken for a moment: keep trying.
+  if (welcomedOnce_ && options_.reconnect &&
+      reason.find("already taken") != std::string_view::npos) {
+    scheduleReconnect(fmt::format("The server still holds the name {} ({}).", name_, reason));
+    return;
+  }
+  if (mode_ == Mode::kInteractive && nameWasTyped_ && !welcomedOnce_) {
+    notice(fmt::format("The server refused that name: {}.", reason), true);
+    std::optional<std::string> answer = askName(*editor_);
+    if (!answer) {
+      finish(kExitRefused);
+      return;
+    }
+    name_ = std::move(*answer);
+    // Connect again from the poll loop, not from inside this connection's callback.
+    phase_ = Phase::kWaitingToReconnect;
+    reconnectAt_ = Clock::now();
+    return;
+  }
+  notice(fmt::format("The server refused the name {}: {}.", name_, reason), true);
+  finish(kExitRefused);
+}
+
+void ChatClient::onClosed(const std::string& reason, bool byPeer) {
+  switch (phase_) {
+    case Phase::kFinishing:
+      if (byPeer) {
+        finish(status_);
+        return;
+      }
+      break;
+    case Phase::kConnecting:
+    case Phase::kRegistering:
+    case Phase::kChatting:
+      break;
+    case Phase::kWaitingToReconnect:
+    case Phase::kDone:
+      return;
+  }
+  std::string sentence = reason;
+  if (phase_ == Phase::kConnecting && !welcomedOnce_ && !options_.reconnect) {
+    sentence.pop_back();  // the full stop
+    sentence += " (is classchatd running there?).";
+  } else if (phase_ == Phase::kRegistering) {
+    sentence = "The server closed the connection before answering the name.";
+  }
+  // Lines already in the script, or the rest of a --send, cannot be delivered now.
+  const bool canRetry = options_.reconnect && phase_ != Phase::kFinishing;
+  if (canRetry) {
+    scheduleReconnect(sentence);
+  } else {
+    notice(sentence, true);
+    finish(kExitConnection);
+  }
+}
+
+void ChatClient::scheduleReconnect(const std::string& reason) {
+  const auto delay = backoff_.next(std::uniform_real_distribution<double>(0.0, 1.0)(random_));
+  notice(fmt::format("{} Reconnecting in {}...", reason, secondsText(delay)), true);
+  if (connection_) connection_->close();
+  phase_ = Phase::kWaitingToReconnect;
+  answerDeadline_.reset();
+  reconnectAt_ = Clock::now() + delay;
+}
+
+void ChatClient::finishSession() {
+  if (!connection_ || phase_ == Phase::kFinishing) return;
+  phase_ = Phase::kFinishing;
+  answerDeadline_ = Clock::now() + std::chrono::milliseconds(
+                                       static_cast<std::int64_t>(options_.waitSeconds * 1000));
+  connection_->finishSending();
+}
+
+void ChatClient::finish(int status) {
+  raiseStatus(status);
+  phase_ = Phase::kDone;
+}
+
+void ChatClient::raiseStatus(int status) {
+  // The most serious problem decides the exit status.
+  status_ = std::max(status_, status);
+}
+
+std::optional<ChatClient::Clock::time_point> ChatClient::nextDeadline() const {
+  if (reconnectAt_ && answerDeadline_) return std::min(*reconnectAt_, *answerDeadline_);
+  return reconnectAt_ ? reconnectAt_ : answerDeadline_;
+}
+
+void ChatClient::handleDeadlines() {
+  const auto now = Clock::now();
+  if (reconnectAt_ && now >= *reconnectAt_) {
+    reconnectAt_.reset();
+    connect();
+    return;
+  }
+  if (answerDeadline_ && now >= *answerDeadline_) {
+    answerDeadline_.reset();
+    const bool waitingForEnd = phase_ == Phase::kFinishing;
+    const std::string sentence =
+        waitingForEnd
+            ? fmt::format("The server did not finish answering within {} s.", options_.waitSeconds)
+            : fmt::format("The server did not answer within {} s.", kHandshakeTimeout.count());
+    if (connection_) connection_->close();
+    if (!waitingForEnd && options_.reconnect) {
+      scheduleReconnect(sentence);
+    } else {
+      notice(sentence, true);
+      finish(kExitConnection);
+    }
+  }
+}
+
+// --- input ---------------------------------------------------------------------------
+
+bool ChatClient::readingInput() const {
+  switch (mode_) {
+    case Mode::kInteractive:
+      return editor_->started();
+    case Mode::kScript:
+      // Lines are only read while they can be sent; a reconnecting script waits.
+      return phase_ == Phase::kChatting && !inputEnded_;
+    case Mode::kSend:
+    case Mode::kListen:
+      break;
+  }
+  return false;
+}
+
+void ChatClient::handleSignals() {
+  char signals[16];
+  const ssize_t n = ::read(signalPipe[0], signals, sizeof signals);
+  for (ssize_t i = 0; i < n; ++i) {
+    const int signo = signals[i];
+    if (signo == SIGWINCH) {
+      if (editor_ != nullptr) editor_->resize();
+      continue;
+    }
+    // Interactive sessions and listeners are normally ended this way.
+    const bool normalEnd = mode_ == Mode::kInteractive || mode_ == Mode::kListen;
+    finish(normalEnd ? status_ : 128 + signo);
+    return;
+  }
+}
+
+void ChatClient::handleTerminalInput(short revents) {
+  if (revents & (POLLHUP | POLLERR | POLLNVAL)) {
+    finish(status_);  // the terminal went away
+    return;
+  }
+  std::string line;
+  switch (editor_->readChar(line)) {
+    case LineEditor::Event::kNone:
+      break;
+    case LineEditor::Event::kLine:
+      handleLine(line);
+      break;
+    case LineEditor::Event::kEndOfInput:
+      finish(status_);
+      break;
+  }
+}
+
+void ChatClient::handleScriptInput(short revents) {
+  if (revents & POLLNVAL) {
+    script_.finish();
+  } else if (revents & (POLLIN | POLLHUP | POLLERR)) {
+    char buffer[65536];
+    const ssize_t n = ::read(STDIN_FILENO, buffer, sizeof buffer);
+    if (n > 0) {
+      script_.feed(std::string_view(buffer, static_cast<std::size_t>(n)));
+    } else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+      script_.finish();
+    }
+  }
+  runScriptLines();
+}
+
+void ChatClient::runScriptLines() {
+  while (phase_ == Phase::kChatting && !inputEnded_) {
+    std::optional<std::string> line = script_.next();
+    if (!line) break;
+    ++scriptLineNumber_;
+    handleLine(*line);
+  }
+  if (phase_ == Phase::kChatting && !inputEnded_ && script_.exhausted()) inputEnded_ = true;
+  if (phase_ == Phase::kChatting && inputEnded_) finishSession();
+}
+
+void ChatClient::handleLine(const std::string& line) {
+  const InputAction action = parseInput(line, conversation_);
+  switch (action.kind) {
+    case InputKind::kNothing:
+      return;
+    case InputKind::kQuit:
+      if (mode_ == Mode::kInteractive) {
+        finish(status_);
+      } else {
+        inputEnded_ = true;
+      }
+      return;
+    case InputKind::kHint:
+      if (mode_ == Mode::kScript) {
+        notice(fmt::format("line {}: {}", scriptLineNumber_, action.hint), true);
+        raiseStatus(kExitUsage);
+      } else {
+        notice(action.hint, false);
+      }
+      return;
+    case InputKind::kOpenConversation:
+      conversation_ = action.to;
+      if (mode_ == Mode::kInteractive) {
+        editor_->setPrompt(prompt());
+        notice(fmt::format("Plain lines now go to {}. /to alone ends the conversation.",
+                           conversation_),
+               false);
+      }
+      return;
+    case InputKind::kCloseConversation:
+      if (mode_ == Mode::kInteractive) {
+        if (!conversation_.empty()) notice("Conversation ended.", false);
+        conversation_.clear();
+        editor_->setPrompt(prompt());
+      }
+      conversation_.clear();
+      return;
+    case InputKind::kSend:
+      break;
+  }
+  if (phase_ != Phase::kChatting || !connection_) {
+    notice("Not connected: not sent.", true);
+    return;
+  }
+  if (mode_ == Mode::kInteractive && protocol::namesEqual(action.to, "/help")) {
+    notice(kClientHelp, false);
+  }
+  sendToServer(action.to, action.msg);
+}
+
+void ChatClient::sendToServer(const std::string& to, const std::string& msg) {
+  // The contract is UTF-8; a stray byte from the terminal or a script becomes U+FFFD.
+  if (!protocol::isValidUtf8(msg) || !protocol::isValidUtf8(to)) {
+    connection_->sendMessage(name_, protocol::sanitizeForEcho(to, to.size()),
+                             protocol::sanitizeForEcho(msg, msg.size()));
+    return;
+  }
+  connection_->sendMessage(name_, to, msg);
+}
+
+// --- output --------------------------------------------------------------------------
+
+void ChatClient::show(const protocol::ServerMessage& message) {
+  switch (mode_) {
+    case Mode::kListen:
+      std::fputs(jsonLine(message).c_str(), stdout);
+      std::fputc('\n', stdout);
+      std::fflush(stdout);
+      return;
+    case Mode::kSend:
+      if (message.isError()) {
+        std::fprintf(stderr, "classchat: %s\n", sanitizeForTerminal(message.msg).c_str());
+      } else if (message.fromServer()) {
+        std::fprintf(stdout, "%s\n", sanitizeForTerminal(message.msg).c_str());
+        std::fflush(stdout);
+      }
+      return;
+    case Mode::kInteractive:
+    case Mode::kScript:
+      printLine(formatMessage(message, clockStamp(std::chrono::system_clock::now()), colour_));
+      return;
+  }
+}
+
+void ChatClient::notice(const std::string& text, bool problem) {
+  if (mode_ != Mode::kInteractive) {
+    std::fprintf(stderr, "classchat: %s\n", sanitizeForTerminal(text).c_str());
+    return;
+  }
+  printLine(formatNotice(text, problem ? NoticeKind::kProblem : NoticeKind::kInfo,
+                         clockStamp(std::chrono::system_clock::now()), colour_));
+}
+
+void ChatClient::printLine(const std::string& text) {
+  if (editor_ != nullptr) {
+    editor_->printAbove(text);
+    return;
+  }
+  std::fputs(text.c_str(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+std::string ChatClient::prompt() const {
+  std::string text = name_;
+  if (!conversation_.empty()) text += " -> " + conversation_;
+  if (!colour_) return text + "> ";
+  // "\1" brackets bytes that take no room on screen (see LineEditor::start).
+  return fmt::format("\1\033[1m\1{}\1\033[0m\1> ", text);
+}
+
+}  // namespace classchat::client

@@ -1,0 +1,111 @@
+#include "client/format.h"
+
+#include <ctime>
+
+#include <fmt/format.h>
+
+#include "protocol/json_writer.h"
+#include "protocol/utf8.h"
+
+namespace classchat::client {
+namespace {
+
+// SGR sequences. Kept to the eight basic colours so every terminal shows them.
+constexpr std::string_view kReset = "\033[0m";
+constexpr std::string_view kDim = "\033[2m";
+constexpr std::string_view kBoldRed = "\033[1;31m";
+constexpr std::string_view kBoldGreen = "\033[1;32m";
+constexpr std::string_view kYellow = "\033[33m";
+constexpr std::string_view kBoldMagenta = "\033[1;35m";
+constexpr std::string_view kCyan = "\033[36m";
+
+std::string paint(std::string_view text, std::string_view style, bool colour) {
+  if (!colour) return std::string(text);
+  return fmt::format("{}{}{}", style, text, kReset);
+}
+
+}  // namespace
+
+MessageKind classify(const protocol::ServerMessage& message) {
+  if (message.fromServer()) {
+    return message.isError() ? MessageKind::kServerError : MessageKind::kServer;
+  }
+  return message.isShout() ? MessageKind::kShout : MessageKind::kDirect;
+}
+
+bool shouldUseColour(bool noColorFlag, const char* noColorEnv, bool stdoutIsTerminal) {
+  if (noColorFlag) return false;
+  if (noColorEnv != nullptr && noColorEnv[0] != '\0') return false;
+  return stdoutIsTerminal;
+}
+
+std::string clockStamp(std::chrono::system_clock::time_point when) {
+  const std::time_t seconds = std::chrono::system_clock::to_time_t(when);
+  std::tm local{};
+  ::localtime_r(&seconds, &local);
+  return fmt::format("{:02}:{:02}:{:02}", local.tm_hour, local.tm_min, local.tm_sec);
+}
+
+std::string sanitizeForTerminal(std::string_view text, std::string_view indent) {
+  const std::string valid = protocol::sanitizeForEcho(text, text.size());
+  std::string out;
+  out.reserve(valid.size());
+  for (std::size_t i = 0; i < valid.size(); ++i) {
+    const auto c = static_cast<unsigned char>(valid[i]);
+    if (c == '\n') {
+      out += '\n';
+      out += indent;
+    } else if (c == '\t') {
+      out += c;
+    } else if (c < 0x20 || c == 0x7F) {
+      out += '^';
+      out += static_cast<char>(c ^ 0x40);
+    } else if (c == 0xC2 && i + 1 < valid.size() &&
+               static_cast<unsigned char>(valid[i + 1]) <= 0x9F) {
+      // U+0080..U+009F: C1 controls, which some terminals obey (0x9B is CSI).
+      out += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      out += static_cast<char>(c);
+    }
+  }
+  return out;
+}
+
+std::string formatMessage(const protocol::ServerMessage& message, std::string_view stamp,
+                          bool colour) {
+  const std::string when = paint(fmt::format("[{}]", stamp), kDim, colour);
+  const std::string text = sanitizeForTerminal(message.msg);
+  switch (classify(message)) {
+    case MessageKind::kServer:
+      return fmt::format("{} {}", when, paint("server: " + text, kYellow, colour));
+    case MessageKind::kServerError:
+      return fmt::format("{} {}", when, paint("server: " + text, kBoldRed, colour));
+    case MessageKind::kShout:
+      return fmt::format(
+          "{} {}: {}", when,
+          paint(sanitizeForTerminal(message.fromName) + " (to everyone)", kBoldMagenta, colour),
+          text);
+    case MessageKind::kDirect:
+      break;
+  }
+  return fmt::format("{} {}: {}", when,
+                     paint(sanitizeForTerminal(message.fromName), kBoldGreen, colour), text);
+}
+
+std::string formatNotice(std::string_view text, NoticeKind kind, std::string_view stamp,
+                         bool colour) {
+  const std::string when = paint(fmt::format("[{}]", stamp), kDim, colour);
+  const std::string line = "-- " + sanitizeForTerminal(text);
+  return fmt::format("{} {}", when,
+                     paint(line, kind == NoticeKind::kProblem ? kBoldRed : kCyan, colour));
+}
+
+std::string jsonLine(const protocol::ServerMessage& message) {
+  std::string out;
+  protocol::appendMessageFrame(out, message.fromName, message.fromIp, message.to, message.msg);
+  out.pop_back();  // the frame's "\n": callers add their own line end
+  return out;
+}
+
+}  // namespace classchat::client

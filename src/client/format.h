@@ -1,0 +1,52 @@
+// How received messages and the client's own notices look on screen, and as JSON lines.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <string_view>
+
+#include "protocol/server_message.h"
+
+namespace classchat::client {
+
+enum class MessageKind {
+  kServer,       // a reply from the server (welcome, /list, /time, ...)
+  kServerError,  // a server reply that starts with "Error:"
+  kDirect,       // another user wrote to you
+  kShout,        // another user wrote to everyone
+};
+
+MessageKind classify(const protocol::ServerMessage& message);
+
+// The client's own lines: hints, connection state, problems.
+enum class NoticeKind { kInfo, kProblem };
+
+// Colour is used only when stdout is a terminal, --no-color was not given and the
+// NO_COLOR environment variable is unset or empty (https://no-color.org). Pure.
+bool shouldUseColour(bool noColorFlag, const char* noColorEnv, bool stdoutIsTerminal);
+
+// "HH:MM:SS" in local time.
+std::string clockStamp(std::chrono::system_clock::time_point when);
+
+// Makes untrusted text safe to print on a terminal: invalid UTF-8 becomes U+FFFD,
+// control characters become caret notation (ESC is shown as ^[), C1 controls become
+// U+FFFD, and each newline is followed by `indent` so continuation lines line up.
+std::string sanitizeForTerminal(std::string_view text, std::string_view indent = "    ");
+
+// One received message as a line of text (no trailing newline), e.g.
+//   [14:02:51] alice: see you at 3?
+//   [14:02:51] alice (to everyone): pizza in room 4
+//   [14:02:51] server: Server time: 14:02:51
+std::string formatMessage(const protocol::ServerMessage& message, std::string_view stamp,
+                          bool colour);
+
+// One of the client's own notices, e.g. "[14:02:51] -- connection lost".
+std::string formatNotice(std::string_view text, NoticeKind kind, std::string_view stamp,
+                         bool colour);
+
+// One received message as a compact JSON line (no trailing newline) for --listen:
+//   {"from":{"name":..,"ip":..},"to":..,"msg":..}
+// the contract's own shape, so the output can be read with the same code as the wire.
+std::string jsonLine(const protocol::ServerMessage& message);
+
+}  // namespace classchat::client

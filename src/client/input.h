@@ -1,0 +1,36 @@
+// What a line typed by the user (or read from a script) asks the client to do.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace classchat::client {
+
+enum class InputKind {
+  kNothing,            // a blank line
+  kSend,               // send `msg` to `to` (a username or a /command)
+  kOpenConversation,   // /to NAME: plain lines now go to `to`
+  kCloseConversation,  // /to alone
+  kQuit,               // /quit
+  kHint,               // nothing to send; show `hint` (one sentence)
+};
+
+struct InputAction {
+  InputKind kind = InputKind::kNothing;
+  std::string to;
+  std::string msg;
+  std::string hint;
+};
+
+// Interprets one input line (a trailing "\n" or "\r\n" is ignored):
+//   @NAME TEXT      direct message to NAME
+//   /to NAME        start a conversation with NAME; "/to" alone ends it
+//   /quit           leave
+//   /CMD ARGS       any other command goes to the server with msg = ARGS
+//                   (/shout TEXT, /list [PAGE], /time, /help, /standard, ...)
+//   //TEXT          plain text that starts with '/'
+//   TEXT            to the open conversation, or a hint when there is none
+// `conversation` is the name of the open conversation ("" when none). Pure.
+InputAction parseInput(std::string_view line, std::string_view conversation);
+
+}  // namespace classchat::client

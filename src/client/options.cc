@@ -1,0 +1,96 @@
+#include "client/options.h"
+
+#include <CLI/CLI.hpp>
+
+#include "protocol/wire.h"
+
+namespace classchat::client {
+namespace {
+
+constexpr const char* kDescription =
+    "classchat: the command-line client for classchatd.\n"
+    "Interactive when stdin is a terminal (line editing, history, Tab completes usernames\n"
+    "from the last /list and from people who wrote to you); asks for the host, port and\n"
+    "name that are not given on the command line.";
+
+constexpr const char* kFooter = R"(Typing (interactive, and each line of a script):
+  @NAME TEXT     direct message to NAME
+  /to NAME       start a conversation: plain lines now go to NAME (/to alone ends it)
+  TEXT           goes to the open conversation (without one you get a hint)
+  //TEXT         plain text that starts with '/'
+  /shout TEXT    everyone online
+  /list [PAGE]   who is online       /time   the server's clock
+  /help          commands            /standard   the JSON message format
+  /CMD ARGS      any other command goes to the server as {"to":"/CMD","msg":"ARGS"}
+  /quit          leave (Ctrl-D and Ctrl-C too)
+
+Scripted use:
+  classchat --name bot --send bob "hello"      send one message and exit
+  printf '@bob hi\n/shout x\n' | classchat --name bot
+                 with stdin not a terminal, each line is handled as if typed
+  classchat --name logger --listen | jq .msg   print every received message as one
+                                               JSON line, until the server closes
+  After --send, or at the end of a script's input, classchat half-closes the connection;
+  the server answers everything it received and then closes, so every reply has arrived
+  before classchat exits (it gives up after --wait seconds). Received messages are printed
+  without colour when stdout is not a terminal, with --no-color, or when NO_COLOR is set.
+
+Exit status:
+  0  success
+  1  the server answered with an error (e.g. "Error: user 'bob' not found")
+  2  bad command line
+  3  the server refused the username (taken, invalid or reserved)
+  4  could not connect, the connection was lost, or no answer within --wait seconds)";
+
+}  // namespace
+
+ParsedOptions parseOptions(int argc, const char* const* argv) {
+  ClientOptions options;
+  std::vector<std::string> send;
+  CLI::App app{kDescription, "classchat"};
+  app.footer(kFooter);
+  app.get_formatter()->column_width(30);
+  auto* host =
+      app.add_option("--host", options.host, "Server address or host name (asked if not given)")
+          ->default_str(options.host);
+  auto* port = app.add_option("--port", options.port, "Server TCP port (asked if not given)")
+                   ->default_str(std::to_string(protocol::kDefaultPort))
+                   ->check(CLI::Range(1, 65535));
+  app.add_option("--name", options.name, "Your username (asked if not given)");
+  app.add_flag("--no-color", options.noColor, "Never colour the output");
+  auto* reconnect = app.add_flag(
+      "--reconnect", options.reconnect,
+      "When the connection is lost, retry with growing delays (0.5 s doubling to 15 s) "
+      "and register again");
+  auto* sendOption =
+      app.add_option("--send", send, "Send MSG to TO (a username or a /command) and exit")
+          ->expected(2)
+          ->type_name("TO MSG");
+  auto* listen = app.add_flag("--listen", options.listen,
+                              "Print each received message as one JSON line; read no input");
+  app.add_option("--wait", options.waitSeconds,
+                 "Seconds to wait for the server's answers after --send or the end of input")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  sendOption->excludes(listen);
+  reconnect->excludes(sendOption);
+
+  ParsedOptions result;
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int status = app.exit(e);
+    result.exitStatus = status == 0 ? kExitOk : kExitUsage;
+    return result;
+  }
+  options.hostGiven = host->count() > 0;
+  options.portGiven = port->count() > 0;
+  if (send.size() == 2) {
+    options.sendTo = send[0];
+    options.sendMsg = send[1];
+  }
+  result.options = std::move(options);
+  return result;
+}
+
+}  // namespace classchat::client
