@@ -22,17 +22,12 @@ constexpr std::size_t kReadBufferPadding = 64;
 
 }  // namespace
 
-// Drains the eventfd; tasks themselves are run by the loop before I/O dispatch.
+// Marks the eventfd in epoll's results. It is drained by run() before the task queue is
+// taken, not here: draining after the queue was taken would swallow the wake-up of a task
+// posted in between, and the loop would sleep with that task queued.
 class EventLoop::Wakeup final : public IoHandler {
  public:
-  explicit Wakeup(int fd) : fd_(fd) {}
-  void handleEvent(std::uint32_t) override {
-    std::uint64_t count;
-    [[maybe_unused]] ssize_t n = ::read(fd_, &count, sizeof count);
-  }
-
- private:
-  int fd_;
+  void handleEvent(std::uint32_t) override {}
 };
 
 EventLoop::EventLoop()
@@ -42,7 +37,7 @@ EventLoop::EventLoop()
       readBuffer_(kReadBufferBytes + kReadBufferPadding) {
   if (!epoll_.valid()) dieWithErrno("epoll_create1");
   if (!wakeFd_.valid()) dieWithErrno("eventfd");
-  wakeHandler_ = std::make_unique<Wakeup>(wakeFd_.get());
+  wakeHandler_ = std::make_unique<Wakeup>();
   if (!add(wakeFd_.get(), EPOLLIN, wakeHandler_.get())) dieWithErrno("epoll_ctl(eventfd)");
 }
 
@@ -53,16 +48,25 @@ bool EventLoop::isInLoopThread() const {
   return owner == std::thread::id{} || owner == std::this_thread::get_id();
 }
 
-void EventLoop::assertInLoopThread() const { assert(isInLoopThread()); }
+void EventLoop::assertInLoopThread() const {
+  assert(isInLoopThread());
+}
 
 void EventLoop::run() {
   owner_.store(std::this_thread::get_id(), std::memory_order_release);
   while (!quit_.load(std::memory_order_acquire)) {
     int timeout = timers_.millisecondsUntilNext(Clock::now());
-    const int n = ::epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()),
-                               timeout);
+    const int n =
+        ::epoll_wait(epoll_.get(), events_.data(), static_cast<int>(events_.size()), timeout);
     if (n < 0 && errno != EINTR) dieWithErrno("epoll_wait");
     ++iterations_;
+    for (int i = 0; i < n; ++i) {
+      if (events_[i].data.ptr == wakeHandler_.get()) {
+        std::uint64_t count;
+        [[maybe_unused]] ssize_t drained = ::read(wakeFd_.get(), &count, sizeof count);
+        break;
+      }
+    }
     runPendingTasks();
     for (int i = 0; i < n; ++i) {
       static_cast<IoHandler*>(events_[i].data.ptr)->handleEvent(events_[i].events);
@@ -114,7 +118,9 @@ void EventLoop::modify(int fd, std::uint32_t events, IoHandler* handler) {
   if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev) != 0) dieWithErrno("epoll_ctl(MOD)");
 }
 
-void EventLoop::remove(int fd) { ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr); }
+void EventLoop::remove(int fd) {
+  ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
+}
 
 TimerId EventLoop::runAfter(Clock::duration delay, std::function<void()> callback) {
   return timers_.add(Clock::now() + delay, std::move(callback));
