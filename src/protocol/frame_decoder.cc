@@ -7,10 +7,6 @@ constexpr std::size_t kGarbageSnippetBytes = 64;
 
 bool isJsonWhitespace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
 
-// Buffers bigger than this are freed rather than kept for reuse, so a connection
-// that once sent a large object does not hold that memory while idle.
-constexpr std::size_t kKeepCapacity = 4096;
-
 }  // namespace
 
 FrameDecoder::FrameDecoder(std::size_t maxObjectBytes) : maxObjectBytes_(maxObjectBytes) {}
@@ -40,8 +36,9 @@ void FrameDecoder::resetObject() {
   objectBytes_ = 0;
   inString_ = false;
   escaped_ = false;
-  partial_.clear();
-  if (partial_.capacity() > kKeepCapacity) std::string().swap(partial_);
+  // Free the buffer rather than keep it for reuse: only objects split across reads use
+  // it, and an idle connection should hold no heap memory for its decoder.
+  std::string().swap(partial_);
 }
 
 void FrameDecoder::feed(std::string_view chunk, FrameSink& sink) {

@@ -39,6 +39,10 @@ class FrameDecoder {
 
   // Bytes of an incomplete object held between feeds.
   std::size_t bufferedBytes() const { return partial_.size(); }
+  // Heap bytes reserved for that buffer (0 while it fits the string's inline storage).
+  std::size_t bufferCapacity() const {
+    return partial_.capacity() > std::string().capacity() ? partial_.capacity() : 0;
+  }
   bool insideObject() const { return state_ != State::kBetween; }
 
  private:

@@ -1,0 +1,87 @@
+#include "protocol/handshake.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <string_view>
+
+namespace classchat::protocol {
+namespace {
+
+TEST(SplitHandshake, BareNameIsTheWholeRead) {
+  const HandshakeSplit split = splitHandshake("alice");
+  EXPECT_FALSE(split.jsonFirst);
+  EXPECT_EQ(split.name, "alice");
+  EXPECT_TRUE(split.rest.empty());
+}
+
+TEST(SplitHandshake, NameEndsAtNewline) {
+  const HandshakeSplit split = splitHandshake("alice\nmore");
+  EXPECT_FALSE(split.jsonFirst);
+  EXPECT_EQ(split.name, "alice");
+  EXPECT_EQ(split.rest, "\nmore");
+}
+
+TEST(SplitHandshake, NameEndsAtCarriageReturn) {
+  const HandshakeSplit split = splitHandshake("alice\r\n");
+  EXPECT_EQ(split.name, "alice");
+  EXPECT_EQ(split.rest, "\r\n");
+}
+
+TEST(SplitHandshake, NameEndsAtBraceAndTheObjectIsKept) {
+  const std::string_view read = R"(alice{"to":"bob","msg":"hi"})";
+  const HandshakeSplit split = splitHandshake(read);
+  EXPECT_FALSE(split.jsonFirst);
+  EXPECT_EQ(split.name, "alice");
+  EXPECT_EQ(split.rest, R"({"to":"bob","msg":"hi"})");
+  // The views point into the read: nothing is copied.
+  EXPECT_EQ(split.name.data(), read.data());
+  EXPECT_EQ(split.rest.data(), read.data() + 5);
+}
+
+TEST(SplitHandshake, FirstTerminatorWins) {
+  EXPECT_EQ(splitHandshake("a{b\nc").name, "a");
+  EXPECT_EQ(splitHandshake("a{b\nc").rest, "{b\nc");
+  EXPECT_EQ(splitHandshake("a\rb{c").name, "a");
+  EXPECT_EQ(splitHandshake("a\rb{c").rest, "\rb{c");
+}
+
+TEST(SplitHandshake, TrimsSurroundingWhitespace) {
+  EXPECT_EQ(splitHandshake("  alice\t ").name, "alice");
+  EXPECT_EQ(splitHandshake(" \t alice \n").name, "alice");
+  EXPECT_EQ(splitHandshake("alice   {}").name, "alice");
+  // Inner whitespace is kept (and refused by the name rules later).
+  EXPECT_EQ(splitHandshake(" al ice ").name, "al ice");
+}
+
+TEST(SplitHandshake, EmptyAndBlankReadsGiveAnEmptyName) {
+  for (std::string_view read : {"", " ", "\n", "\r\n", "   \t "}) {
+    const HandshakeSplit split = splitHandshake(read);
+    EXPECT_FALSE(split.jsonFirst) << '"' << read << '"';
+    EXPECT_TRUE(split.name.empty()) << '"' << read << '"';
+  }
+}
+
+TEST(SplitHandshake, LeadingBraceMeansJsonFirst) {
+  const std::string_view read = R"({"from":{"name":"alice"},"to":"bob","msg":"hi"})";
+  const HandshakeSplit split = splitHandshake(read);
+  EXPECT_TRUE(split.jsonFirst);
+  EXPECT_TRUE(split.name.empty());
+  EXPECT_EQ(split.rest, read);
+}
+
+TEST(SplitHandshake, WhitespaceBeforeTheBraceStillMeansJsonFirst) {
+  const HandshakeSplit split = splitHandshake(" \r\n\t{\"a\":1}{\"b\":2}");
+  EXPECT_TRUE(split.jsonFirst);
+  EXPECT_TRUE(split.name.empty());
+  EXPECT_EQ(split.rest, "{\"a\":1}{\"b\":2}");
+}
+
+TEST(SplitHandshake, NameWithUnicodeIsReturnedForTheRulesToRefuse) {
+  const HandshakeSplit split = splitHandshake("j\xC3\xBCrgen\n");
+  EXPECT_FALSE(split.jsonFirst);
+  EXPECT_EQ(split.name, "j\xC3\xBCrgen");
+}
+
+}  // namespace
+}  // namespace classchat::protocol
