@@ -1,0 +1,79 @@
+#include "bench/classchat_driver.h"
+
+#include <cstring>
+
+#include "protocol/json_writer.h"
+#include "protocol/wire.h"
+
+namespace classchat::bench {
+
+void ClassChatDriver::appendLogin(std::string& out, std::string_view user) {
+  out += user;
+}
+
+void ClassChatDriver::appendRequest(std::string& out, std::string_view to, std::string_view msg) {
+  // The server ignores "from"; the class clients send it, so the bench does too.
+  protocol::appendMessageFrame(out, "bench", "127.0.0.1", to, msg);
+}
+
+void ClassChatDriver::appendDirect(std::string& out, std::string_view to, std::string_view text) {
+  appendRequest(out, to, text);
+}
+
+void ClassChatDriver::appendShout(std::string& out, std::string_view text) {
+  appendRequest(out, "/shout", text);
+}
+
+bool ClassChatDriver::appendCommand(std::string& out, std::string_view command,
+                                    std::string_view arg) {
+  appendRequest(out, command, arg);
+  return true;
+}
+
+std::size_t ClassChatDriver::parse(std::string_view input, IncomingSink& sink) {
+  std::size_t consumed = 0;
+  while (consumed < input.size()) {
+    const void* newline = std::memchr(input.data() + consumed, '\n', input.size() - consumed);
+    if (newline == nullptr) break;
+    const auto end = static_cast<std::size_t>(static_cast<const char*>(newline) - input.data());
+    std::string_view line = input.substr(consumed, end - consumed);
+    consumed = end + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.find_first_not_of(" \t") == std::string_view::npos) continue;
+    sink.onIncoming(parseFrame(line));
+  }
+  return consumed;
+}
+
+Incoming ClassChatDriver::parseFrame(std::string_view line) {
+  Incoming incoming;
+  incoming.text = line;
+  // The DOM parser dispatches at run time to the best SIMD kernel of this CPU.
+  scratch_.assign(line);
+  scratch_.resize(line.size() + simdjson::SIMDJSON_PADDING, ' ');
+  simdjson::dom::element root;
+  if (parser_.parse(scratch_.data(), line.size(), false).get(root)) return incoming;
+  simdjson::dom::object object;
+  if (root.get_object().get(object)) return incoming;
+  std::string_view from, to, msg;
+  if (object.at_pointer("/from/name").get_string().get(from) || object["to"].get_string().get(to) ||
+      object["msg"].get_string().get(msg)) {
+    return incoming;
+  }
+  incoming.from = from;
+  incoming.text = msg;
+  if (from == protocol::kServerName) {
+    if (msg.starts_with("Error:")) {
+      incoming.kind = Incoming::Kind::kError;
+    } else if (msg.starts_with("Welcome ")) {
+      incoming.kind = Incoming::Kind::kWelcome;
+    } else {
+      incoming.kind = Incoming::Kind::kReply;
+    }
+  } else {
+    incoming.kind = to == protocol::kEveryone ? Incoming::Kind::kShout : Incoming::Kind::kDirect;
+  }
+  return incoming;
+}
+
+}  // namespace classchat::bench

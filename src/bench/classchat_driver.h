@@ -1,0 +1,37 @@
+// The classchat JSON wire contract (PROTOCOL.md) as a bench Driver.
+#pragma once
+
+#include <string>
+
+#include <simdjson.h>
+
+#include "bench/driver.h"
+
+namespace classchat::bench {
+
+// Sends the bare username, then compact JSON objects built with src/protocol's writer.
+// Reads newline-terminated JSON objects and classifies them by from.name and to:
+// SERVER frames are welcome / reply / error, frames to "Everyone" are shouts, the rest
+// direct messages. Field order and whitespace do not matter.
+//
+// Not thread-safe (holds a simdjson parser): one per engine.
+class ClassChatDriver final : public Driver {
+ public:
+  std::string_view name() const override { return "classchat"; }
+  void appendLogin(std::string& out, std::string_view user) override;
+  void appendDirect(std::string& out, std::string_view to, std::string_view text) override;
+  void appendShout(std::string& out, std::string_view text) override;
+  bool appendCommand(std::string& out, std::string_view command, std::string_view arg) override;
+  bool shoutIsAcknowledged() const override { return true; }
+  std::size_t parse(std::string_view input, IncomingSink& sink) override;
+
+  // Parses one frame (without its newline). Public for tests.
+  Incoming parseFrame(std::string_view line);
+
+ private:
+  void appendRequest(std::string& out, std::string_view to, std::string_view msg);
+  simdjson::dom::parser parser_;
+  std::string scratch_;  // the frame, copied with simdjson's padding after it
+};
+
+}  // namespace classchat::bench

@@ -1,0 +1,41 @@
+// Options and helpers shared by every mode of classchat-bench.
+#pragma once
+
+#include <netinet/in.h>
+
+#include <cstdint>
+#include <string>
+
+#include <fmt/format.h>
+
+namespace CLI {
+class App;
+}
+
+namespace classchat::bench {
+
+struct CommonOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 65432;
+  bool allowRemote = false;
+  std::string jsonPath;  // empty: no JSON file
+  std::string plotPath;  // empty: no chart
+  std::uint64_t seed = 1;
+  bool quiet = false;  // no progress lines
+};
+
+// Adds --host --port --allow-remote --json --plot --seed --quiet to a mode.
+void addCommonOptions(CLI::App& app, CommonOptions& options, bool withPlot);
+
+// Resolves --host to an IPv4 address; refuses non-loopback targets unless
+// --allow-remote. Returns an error sentence, or empty on success.
+std::string resolveTarget(const CommonOptions& options, in_addr& address);
+
+// Progress lines go to stderr so that stdout holds only the summary.
+template <typename... Args>
+void progress(const CommonOptions& options, fmt::format_string<Args...> format, Args&&... args) {
+  if (options.quiet) return;
+  fmt::print(stderr, "[bench] {}\n", fmt::format(format, std::forward<Args>(args)...));
+}
+
+}  // namespace classchat::bench

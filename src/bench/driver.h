@@ -1,0 +1,62 @@
+// The protocol adapter between the load engine and a chat server.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace classchat::bench {
+
+// One frame from the server, classified. Views are valid only during the callback.
+struct Incoming {
+  enum class Kind : std::uint8_t {
+    kWelcome,    // registration accepted
+    kReply,      // a server reply to a command (not an error)
+    kError,      // a server error (before registration: a refusal)
+    kDirect,     // a message from a user to this client
+    kShout,      // a message from a user to everyone
+    kMalformed,  // bytes that are not a frame of the protocol
+  };
+  Kind kind = Kind::kMalformed;
+  std::string_view from;  // sender's name (users' messages)
+  std::string_view text;  // message text, unescaped
+};
+
+class IncomingSink {
+ public:
+  virtual ~IncomingSink() = default;
+  virtual void onIncoming(const Incoming& incoming) = 0;
+};
+
+// Turns what the bench wants to do into bytes, and bytes from the server into Incoming
+// events. One implementation per server protocol (classchat's JSON contract here; IRC,
+// NATS or a raw relay can be added behind the same interface).
+//
+// Thread-safety: none; each engine (thread) owns its own driver. Connection state that
+// a protocol needs lives in the engine's client, not here: the driver is stateless
+// between calls apart from scratch buffers.
+class Driver {
+ public:
+  virtual ~Driver() = default;
+  virtual std::string_view name() const = 0;
+
+  // The bytes that register `user`, sent alone right after connecting.
+  virtual void appendLogin(std::string& out, std::string_view user) = 0;
+  virtual void appendDirect(std::string& out, std::string_view to, std::string_view text) = 0;
+  virtual void appendShout(std::string& out, std::string_view text) = 0;
+  // A heartbeat whose echo comes back to `self` as a direct message carrying `text`.
+  virtual void appendHeartbeat(std::string& out, std::string_view self, std::string_view text) {
+    appendDirect(out, self, text);
+  }
+  // A server command such as "/time" or "/list". Returns false if the protocol has none.
+  virtual bool appendCommand(std::string& out, std::string_view command, std::string_view arg) = 0;
+  // Whether the server acknowledges a shout with a reply to its sender.
+  virtual bool shoutIsAcknowledged() const = 0;
+
+  // Reports every complete frame at the front of `input` to `sink`; returns the bytes
+  // consumed. The rest (an incomplete frame) is passed again with more bytes appended.
+  virtual std::size_t parse(std::string_view input, IncomingSink& sink) = 0;
+};
+
+}  // namespace classchat::bench

@@ -1,0 +1,92 @@
+#include "bench/payload.h"
+
+#include <gtest/gtest.h>
+
+#include "bench/classchat_driver.h"
+
+namespace classchat::bench {
+namespace {
+
+TEST(BenchPayload, RoundTripsAtEverySize) {
+  for (std::size_t size : {std::size_t{0}, kMinPayloadBytes, std::size_t{80}, std::size_t{4096}}) {
+    Payload in{PayloadKind::kShout, 12, kAllRecipients, 0xABCDEF123456, 1234567890123456789};
+    std::string text;
+    appendPayload(text, in, size);
+    EXPECT_EQ(text.size(), std::max(size, kMinPayloadBytes));
+    Payload out;
+    ASSERT_TRUE(decodePayload(text, out)) << text;
+    EXPECT_EQ(out.kind, in.kind);
+    EXPECT_EQ(out.sender, in.sender);
+    EXPECT_EQ(out.recipient, in.recipient);
+    EXPECT_EQ(out.seq, in.seq);
+    EXPECT_EQ(out.scheduled, in.scheduled);
+  }
+}
+
+TEST(BenchPayload, AnyChangedByteIsDetected) {
+  Payload in{PayloadKind::kDirect, 1, 2, 3, 4};
+  std::string text;
+  appendPayload(text, in, 100);
+  Payload out;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    std::string bad = text;
+    bad[i] = bad[i] == 'x' ? 'y' : 'x';
+    EXPECT_FALSE(decodePayload(bad, out)) << i;
+  }
+  EXPECT_FALSE(decodePayload(text.substr(0, text.size() - 1), out));
+  EXPECT_FALSE(decodePayload(text + "a", out));
+  EXPECT_FALSE(decodePayload("hello", out));
+}
+
+struct Collect final : IncomingSink {
+  std::vector<Incoming::Kind> kinds;
+  std::vector<std::string> from, text;
+  void onIncoming(const Incoming& incoming) override {
+    kinds.push_back(incoming.kind);
+    from.emplace_back(incoming.from);
+    text.emplace_back(incoming.text);
+  }
+};
+
+TEST(BenchClassChatDriver, ClassifiesFramesAndKeepsPartialOnes) {
+  ClassChatDriver driver;
+  const std::string stream =
+      R"({"from":{"name":"SERVER","ip":"0.0.0.0"},"to":"a","msg":"Welcome a! hi"})"
+      "\n"
+      R"({"msg":"Server time: 10:00:00","to":"a","from":{"ip":"0.0.0.0","name":"SERVER"}})"
+      "\n"
+      R"({"from":{"name":"SERVER","ip":"0.0.0.0"},"to":"a","msg":"Error: nope"})"
+      "\n"
+      R"({"from":{"name":"bob","ip":"1.2.3.4"},"to":"a","msg":"q\"uote"})"
+      "\n"
+      R"({"from":{"name":"bob","ip":"1.2.3.4"},"to":"Everyone","msg":"all"})"
+      "\n"
+      "not json\n"
+      R"({"from":{"name":"bob")";
+  Collect sink;
+  const std::size_t used = driver.parse(stream, sink);
+  EXPECT_EQ(used, stream.rfind('\n') + 1);
+  ASSERT_EQ(sink.kinds.size(), 6u);
+  EXPECT_EQ(sink.kinds[0], Incoming::Kind::kWelcome);
+  EXPECT_EQ(sink.kinds[1], Incoming::Kind::kReply);
+  EXPECT_EQ(sink.kinds[2], Incoming::Kind::kError);
+  EXPECT_EQ(sink.kinds[3], Incoming::Kind::kDirect);
+  EXPECT_EQ(sink.text[3], "q\"uote");
+  EXPECT_EQ(sink.from[3], "bob");
+  EXPECT_EQ(sink.kinds[4], Incoming::Kind::kShout);
+  EXPECT_EQ(sink.kinds[5], Incoming::Kind::kMalformed);
+}
+
+TEST(BenchClassChatDriver, BuildsContractMessages) {
+  ClassChatDriver driver;
+  std::string out;
+  driver.appendLogin(out, "Bot_1");
+  EXPECT_EQ(out, "Bot_1");
+  out.clear();
+  driver.appendShout(out, "hi");
+  EXPECT_NE(out.find(R"("to":"/shout")"), std::string::npos);
+  EXPECT_NE(out.find(R"("msg":"hi")"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace classchat::bench
