@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -21,6 +22,7 @@ namespace {
 constexpr std::chrono::seconds kHandshakeTimeout{10};
 constexpr std::chrono::milliseconds kFirstRetry{500};
 constexpr std::chrono::milliseconds kLongestRetry{15000};
+constexpr std::size_t kUnlimited = std::numeric_limits<std::size_t>::max();
 
 // Signals are turned into bytes on a pipe that the poll loop reads (the self-pipe trick).
 int signalPipe[2] = {-1, -1};
@@ -435,8 +437,8 @@ void ChatClient::handleLine(const std::string& line) {
 void ChatClient::sendToServer(const std::string& to, const std::string& msg) {
   // The contract is UTF-8; a stray byte from the terminal or a script becomes U+FFFD.
   if (!protocol::isValidUtf8(msg) || !protocol::isValidUtf8(to)) {
-    connection_->sendMessage(name_, protocol::sanitizeForEcho(to, to.size()),
-                             protocol::sanitizeForEcho(msg, msg.size()));
+    connection_->sendMessage(name_, protocol::sanitizeForEcho(to, kUnlimited),
+                             protocol::sanitizeForEcho(msg, kUnlimited));
     return;
   }
   connection_->sendMessage(name_, to, msg);

@@ -1,6 +1,7 @@
 #include "client/format.h"
 
 #include <ctime>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -47,7 +48,8 @@ std::string clockStamp(std::chrono::system_clock::time_point when) {
 }
 
 std::string sanitizeForTerminal(std::string_view text, std::string_view indent) {
-  const std::string valid = protocol::sanitizeForEcho(text, text.size());
+  const std::string valid =
+      protocol::sanitizeForEcho(text, std::numeric_limits<std::size_t>::max());
   std::string out;
   out.reserve(valid.size());
   for (std::size_t i = 0; i < valid.size(); ++i) {

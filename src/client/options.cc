@@ -52,11 +52,13 @@ ParsedOptions parseOptions(int argc, const char* const* argv) {
   app.get_formatter()->column_width(30);
   auto* host =
       app.add_option("--host", options.host, "Server address or host name (asked if not given)")
-          ->default_str(options.host);
+          ->default_str(options.host)
+          ->type_name("HOST");
   auto* port = app.add_option("--port", options.port, "Server TCP port (asked if not given)")
                    ->default_str(std::to_string(protocol::kDefaultPort))
-                   ->check(CLI::Range(1, 65535));
-  app.add_option("--name", options.name, "Your username (asked if not given)");
+                   ->type_name("PORT")
+                   ->check(CLI::Range(1, 65535).description(""));
+  app.add_option("--name", options.name, "Your username (asked if not given)")->type_name("NAME");
   app.add_flag("--no-color", options.noColor, "Never colour the output");
   auto* reconnect = app.add_flag(
       "--reconnect", options.reconnect,
@@ -71,7 +73,8 @@ ParsedOptions parseOptions(int argc, const char* const* argv) {
   app.add_option("--wait", options.waitSeconds,
                  "Seconds to wait for the server's answers after --send or the end of input")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->type_name("SECONDS")
+      ->check(CLI::PositiveNumber.description(""));
   sendOption->excludes(listen);
   reconnect->excludes(sendOption);
 

@@ -1,0 +1,100 @@
+#include "client/format.h"
+
+#include <gtest/gtest.h>
+
+namespace classchat::client {
+namespace {
+
+protocol::ServerMessage message(std::string name, std::string ip, std::string to, std::string msg) {
+  return {std::move(name), std::move(ip), std::move(to), std::move(msg)};
+}
+
+const protocol::ServerMessage kWelcome =
+    message("SERVER", "0.0.0.0", "alice", "Welcome alice! You are the only one online.");
+const protocol::ServerMessage kError =
+    message("SERVER", "0.0.0.0", "alice", "Error: user 'bobby' not found");
+const protocol::ServerMessage kDirect = message("bob", "127.0.0.1", "alice", "see you at 3?");
+const protocol::ServerMessage kShout = message("bob", "127.0.0.1", "Everyone", "pizza");
+
+TEST(ClientFormat, ClassifiesMessages) {
+  EXPECT_EQ(classify(kWelcome), MessageKind::kServer);
+  EXPECT_EQ(classify(kError), MessageKind::kServerError);
+  EXPECT_EQ(classify(kDirect), MessageKind::kDirect);
+  EXPECT_EQ(classify(kShout), MessageKind::kShout);
+  // A user cannot pass for the server by name alone: the server's ip is 0.0.0.0.
+  EXPECT_EQ(classify(message("SERVER", "127.0.0.1", "alice", "Error: x")), MessageKind::kDirect);
+}
+
+TEST(ClientFormat, PlainLinesCarryTimeSenderAndText) {
+  EXPECT_EQ(formatMessage(kDirect, "14:02:51", false), "[14:02:51] bob: see you at 3?");
+  EXPECT_EQ(formatMessage(kShout, "14:02:51", false), "[14:02:51] bob (to everyone): pizza");
+  EXPECT_EQ(formatMessage(kWelcome, "14:02:51", false),
+            "[14:02:51] server: Welcome alice! You are the only one online.");
+  EXPECT_EQ(formatMessage(kError, "14:02:51", false),
+            "[14:02:51] server: Error: user 'bobby' not found");
+}
+
+TEST(ClientFormat, EachKindHasItsOwnColour) {
+  const std::string server = formatMessage(kWelcome, "t", true);
+  const std::string error = formatMessage(kError, "t", true);
+  const std::string direct = formatMessage(kDirect, "t", true);
+  const std::string shout = formatMessage(kShout, "t", true);
+  EXPECT_NE(server.find("\033[33m"), std::string::npos);
+  EXPECT_NE(error.find("\033[1;31m"), std::string::npos);
+  EXPECT_NE(direct.find("\033[1;32m"), std::string::npos);
+  EXPECT_NE(shout.find("\033[1;35m"), std::string::npos);
+  for (const std::string* line : {&server, &error, &direct, &shout}) {
+    EXPECT_NE(line->find("\033[0m"), std::string::npos);
+  }
+  EXPECT_EQ(formatMessage(kDirect, "t", false).find('\033'), std::string::npos);
+}
+
+TEST(ClientFormat, ColourRules) {
+  EXPECT_TRUE(shouldUseColour(false, nullptr, true));
+  EXPECT_TRUE(shouldUseColour(false, "", true));  // NO_COLOR set but empty: ignored
+  EXPECT_FALSE(shouldUseColour(false, "1", true));
+  EXPECT_FALSE(shouldUseColour(true, nullptr, true));
+  EXPECT_FALSE(shouldUseColour(false, nullptr, false));
+}
+
+TEST(ClientFormat, TerminalControlsAreNeutralised) {
+  EXPECT_EQ(sanitizeForTerminal("\033[2Jgotcha"), "^[[2Jgotcha");
+  EXPECT_EQ(sanitizeForTerminal("a\rb\x7f"), "a^Mb^?");
+  EXPECT_EQ(sanitizeForTerminal("bell\a"), "bell^G");
+  EXPECT_EQ(sanitizeForTerminal("csi\xC2\x9B"
+                                "31m"),
+            "csi\xEF\xBF\xBD"
+            "31m");
+  EXPECT_EQ(sanitizeForTerminal("bad\xFFutf8"), "bad\xEF\xBF\xBDutf8");
+  EXPECT_EQ(sanitizeForTerminal("two\nlines", "  "), "two\n  lines");
+  EXPECT_EQ(sanitizeForTerminal("tab\tand \xC3\xA9t\xC3\xA9 \xF0\x9F\x8D\x95"),
+            "tab\tand \xC3\xA9t\xC3\xA9 \xF0\x9F\x8D\x95");
+}
+
+TEST(ClientFormat, SenderNamesAreSanitisedToo) {
+  const auto evil = message("ev\033il", "1.2.3.4", "alice", "x");
+  EXPECT_EQ(formatMessage(evil, "t", false), "[t] ev^[il: x");
+}
+
+TEST(ClientFormat, NoticesAreMarked) {
+  EXPECT_EQ(formatNotice("Reconnected as alice.", NoticeKind::kInfo, "t", false),
+            "[t] -- Reconnected as alice.");
+  EXPECT_NE(formatNotice("lost", NoticeKind::kProblem, "t", true).find("\033[1;31m"),
+            std::string::npos);
+}
+
+TEST(ClientFormat, JsonLineIsTheContractShapeWithoutNewline) {
+  const auto m = message("bob", "127.0.0.1", "alice", "say \"hi\"\n");
+  EXPECT_EQ(jsonLine(m),
+            R"({"from":{"name":"bob","ip":"127.0.0.1"},"to":"alice","msg":"say \"hi\"\n"})");
+}
+
+TEST(ClientFormat, ClockStampIsHoursMinutesSeconds) {
+  const std::string stamp = clockStamp(std::chrono::system_clock::now());
+  ASSERT_EQ(stamp.size(), 8u);
+  EXPECT_EQ(stamp[2], ':');
+  EXPECT_EQ(stamp[5], ':');
+}
+
+}  // namespace
+}  // namespace classchat::client

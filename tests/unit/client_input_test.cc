@@ -1,0 +1,112 @@
+#include "client/input.h"
+
+#include <gtest/gtest.h>
+
+namespace classchat::client {
+namespace {
+
+TEST(ClientInput, AtNameSendsADirectMessage) {
+  const InputAction action = parseInput("@bob hello there", "");
+  EXPECT_EQ(action.kind, InputKind::kSend);
+  EXPECT_EQ(action.to, "bob");
+  EXPECT_EQ(action.msg, "hello there");
+}
+
+TEST(ClientInput, TrailingNewlineAndCarriageReturnAreIgnored) {
+  const InputAction action = parseInput("@bob hi\r\n", "");
+  EXPECT_EQ(action.kind, InputKind::kSend);
+  EXPECT_EQ(action.msg, "hi");
+}
+
+TEST(ClientInput, AtNameWithoutTextGivesAHint) {
+  const InputAction action = parseInput("@bob", "");
+  EXPECT_EQ(action.kind, InputKind::kHint);
+  EXPECT_NE(action.hint.find("/to bob"), std::string::npos);
+  EXPECT_EQ(parseInput("@ hi", "").kind, InputKind::kHint);
+}
+
+TEST(ClientInput, AtAnInvalidNameGivesAHint) {
+  EXPECT_EQ(parseInput("@bo!b hi", "").kind, InputKind::kHint);
+  const InputAction everyone = parseInput("@Everyone hi", "");
+  EXPECT_EQ(everyone.kind, InputKind::kHint);
+  EXPECT_NE(everyone.hint.find("/shout"), std::string::npos);
+}
+
+TEST(ClientInput, CommandsGoToTheServerWithTheirArguments) {
+  const InputAction shout = parseInput("/shout pizza in room 4", "");
+  EXPECT_EQ(shout.kind, InputKind::kSend);
+  EXPECT_EQ(shout.to, "/shout");
+  EXPECT_EQ(shout.msg, "pizza in room 4");
+
+  const InputAction list = parseInput("/list", "");
+  EXPECT_EQ(list.kind, InputKind::kSend);
+  EXPECT_EQ(list.to, "/list");
+  EXPECT_EQ(list.msg, "");
+
+  const InputAction page = parseInput("/list 2", "");
+  EXPECT_EQ(page.msg, "2");
+
+  for (const char* command : {"/time", "/help", "/standard"}) {
+    const InputAction action = parseInput(command, "bob");
+    EXPECT_EQ(action.kind, InputKind::kSend) << command;
+    EXPECT_EQ(action.to, command);
+    EXPECT_EQ(action.msg, "");
+  }
+}
+
+TEST(ClientInput, UnknownCommandsAreSentAsTheyAre) {
+  const InputAction action = parseInput("/dance  the  tango ", "");
+  EXPECT_EQ(action.kind, InputKind::kSend);
+  EXPECT_EQ(action.to, "/dance");
+  EXPECT_EQ(action.msg, "the  tango");
+}
+
+TEST(ClientInput, ShoutWithoutTextGivesAHint) {
+  EXPECT_EQ(parseInput("/shout", "").kind, InputKind::kHint);
+  EXPECT_EQ(parseInput("/shout   ", "").kind, InputKind::kHint);
+}
+
+TEST(ClientInput, QuitInAnyCase) {
+  EXPECT_EQ(parseInput("/quit", "").kind, InputKind::kQuit);
+  EXPECT_EQ(parseInput("/QUIT now", "bob").kind, InputKind::kQuit);
+}
+
+TEST(ClientInput, ToOpensAndClosesAConversation) {
+  const InputAction open = parseInput("/to bob", "");
+  EXPECT_EQ(open.kind, InputKind::kOpenConversation);
+  EXPECT_EQ(open.to, "bob");
+  EXPECT_EQ(parseInput("/to", "bob").kind, InputKind::kCloseConversation);
+  EXPECT_EQ(parseInput("/to bob carol", "").kind, InputKind::kHint);
+  EXPECT_EQ(parseInput("/to SERVER", "").kind, InputKind::kHint);
+}
+
+TEST(ClientInput, PlainLinesGoToTheConversation) {
+  const InputAction action = parseInput("see you at 3?", "bob");
+  EXPECT_EQ(action.kind, InputKind::kSend);
+  EXPECT_EQ(action.to, "bob");
+  EXPECT_EQ(action.msg, "see you at 3?");
+}
+
+TEST(ClientInput, PlainLineWithoutConversationGetsAOneLineHint) {
+  const InputAction action = parseInput("hello?", "");
+  EXPECT_EQ(action.kind, InputKind::kHint);
+  EXPECT_EQ(action.hint.find('\n'), std::string::npos);
+  EXPECT_NE(action.hint.find("@name"), std::string::npos);
+}
+
+TEST(ClientInput, DoubleSlashIsPlainTextStartingWithSlash) {
+  const InputAction action = parseInput("//shrug", "bob");
+  EXPECT_EQ(action.kind, InputKind::kSend);
+  EXPECT_EQ(action.to, "bob");
+  EXPECT_EQ(action.msg, "/shrug");
+  EXPECT_EQ(parseInput("//shrug", "").kind, InputKind::kHint);
+}
+
+TEST(ClientInput, BlankLinesDoNothing) {
+  EXPECT_EQ(parseInput("", "bob").kind, InputKind::kNothing);
+  EXPECT_EQ(parseInput("   \t", "bob").kind, InputKind::kNothing);
+  EXPECT_EQ(parseInput("\n", "").kind, InputKind::kNothing);
+}
+
+}  // namespace
+}  // namespace classchat::client
