@@ -1,0 +1,112 @@
+"""classchat-bench stress: verified against the real classchatd, and shown to catch a
+server that drops, duplicates, reorders or corrupts messages (faulty_server.py)."""
+import json
+import os
+import subprocess
+import tempfile
+import unittest
+
+from faulty_server import FaultyProcess
+from harness import ROOT, TIMEOUT, Server
+
+BENCH = os.environ.get("CLASSCHAT_BENCH",
+                       os.path.join(ROOT, "build", "release", "src", "bench", "classchat-bench"))
+# A short, busy scenario: 6 bots sending every 20-100 ms for 2 s.
+QUICK = ["--bots", "6", "--duration", "2", "--min-gap", "0.02", "--max-gap", "0.1",
+         "--drain", str(TIMEOUT), "--quiet"]
+
+
+def run_stress(port, *extra):
+    """Runs the stress mode; returns (exit status, JSON report, stdout)."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as report:
+        result = subprocess.run([BENCH, "stress", "--port", str(port), "--json", report.name,
+                                 *QUICK, *extra],
+                                capture_output=True, text=True, timeout=60 + 4 * TIMEOUT)
+        with open(report.name, encoding="utf-8") as f:
+            return result.returncode, json.load(f), result.stdout
+
+
+def total(report, field):
+    return report["direct"]["tally"][field] + report["shout"]["tally"][field]
+
+
+class StressAgainstClasschatd(unittest.TestCase):
+    def test_default_scenario_verifies_clean(self):
+        with Server() as server:
+            status, report, stdout = run_stress(server.port)
+        self.assertEqual(status, 0, stdout)
+        self.assertTrue(report["passed"])
+        self.assertEqual(report["registered"], 6)
+        self.assertTrue(all(check["passed"] for check in report["duplicate_name_checks"]))
+        self.assertEqual(len(report["duplicate_name_checks"]), 2)
+        for field in ("lost", "duplicated", "reordered", "corrupted", "misdelivered", "unexpected"):
+            self.assertEqual(total(report, field), 0, field)
+        self.assertGreater(report["direct"]["sent"], 0)
+        self.assertGreater(report["shout"]["sent"], 0)
+        # Every shout reached the 5 other bots.
+        self.assertEqual(report["shout"]["tally"]["delivered"], 5 * report["shout"]["sent"])
+        self.assertEqual(report["direct"]["tally"]["delivered"], report["direct"]["sent"])
+        for kind, replies in report["replies"].items():
+            self.assertGreater(replies["sent"], 0, kind)
+            self.assertEqual(replies["answered"], replies["sent"], kind)
+            self.assertEqual(replies["wrong"], 0, kind)
+        self.assertEqual(report["direct"]["latency"]["count"], report["direct"]["sent"])
+        self.assertGreater(report["direct"]["latency"]["p99_us"], 0)
+        self.assertIn("verdict: PASS", stdout)
+        self.assertIn("generator", report)
+
+
+class StressCatchesFaultyServers(unittest.TestCase):
+    def check_mode(self, mode):
+        with FaultyProcess(mode) as server:
+            return run_stress(server.port)
+
+    def test_correct_faulty_server_passes(self):
+        # The control: the test server itself is correct when it injects no fault.
+        status, report, stdout = self.check_mode("none")
+        self.assertEqual(status, 0, stdout)
+        self.assertEqual(total(report, "lost"), 0)
+
+    def test_drop_is_caught(self):
+        status, report, stdout = self.check_mode("drop")
+        self.assertEqual(status, 1, stdout)
+        self.assertGreater(total(report, "lost"), 0)
+        self.assertEqual(total(report, "duplicated"), 0)
+        self.assertIn("verdict: FAIL", stdout)
+
+    def test_duplicate_is_caught(self):
+        status, report, stdout = self.check_mode("duplicate")
+        self.assertEqual(status, 1, stdout)
+        self.assertGreater(total(report, "duplicated"), 0)
+        self.assertEqual(total(report, "lost"), 0)
+
+    def test_reorder_is_caught(self):
+        status, report, stdout = self.check_mode("reorder")
+        self.assertEqual(status, 1, stdout)
+        self.assertGreater(total(report, "reordered"), 0)
+        self.assertEqual(total(report, "lost"), 0)
+
+    def test_corrupt_is_caught(self):
+        status, report, stdout = self.check_mode("corrupt")
+        self.assertEqual(status, 1, stdout)
+        self.assertGreater(total(report, "corrupted"), 0)
+
+
+class StressCliErrors(unittest.TestCase):
+    def test_refuses_remote_target(self):
+        result = subprocess.run([BENCH, "stress", "--host", "192.0.2.1", "--quiet"],
+                                capture_output=True, text=True, timeout=30)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("--allow-remote", result.stderr)
+
+    def test_nobody_listening_fails(self):
+        with Server() as server:
+            port = server.port
+        status, report, _ = run_stress(port, "--connect-timeout", "2")
+        self.assertEqual(status, 1)
+        self.assertEqual(report["registered"], 0)
+        self.assertFalse(report["passed"])
+
+
+if __name__ == "__main__":
+    unittest.main()
