@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "bench/stress.h"
+#include "bench/throughput.h"
 
 int main(int argc, char** argv) {
   using namespace classchat::bench;
@@ -26,7 +27,19 @@ int main(int argc, char** argv) {
       "reports counts and latency percentiles per kind.");
   addStressOptions(*stressApp, stress);
 
+  ThroughputOptions throughput;
+  CLI::App* throughputApp = app.add_subcommand(
+      "throughput",
+      "The highest sustained rate of direct messages between --pairs pairs and of shout "
+      "fan-out to --listeners listeners: offers a rate for --step-duration seconds, doubles it "
+      "until a step is not sustained (p99 above --max-p99, fewer deliveries than "
+      "--min-achieved of the offer, losses or errors), bisects, then measures latency at "
+      "--fractions of the maximum. With --rate, measures exactly those rates instead. "
+      "--plot draws latency against offered load.");
+  addThroughputOptions(*throughputApp, throughput);
+
   CLI11_PARSE(app, argc, argv);
   if (stressApp->parsed()) return runStress(stress);
+  if (throughputApp->parsed()) return runThroughput(throughput);
   return 2;
 }

@@ -1,0 +1,547 @@
+#include "bench/throughput.h"
+
+#include <cmath>
+#include <memory>
+#include <random>
+
+#include <CLI/CLI.hpp>
+
+#include "bench/classchat_driver.h"
+#include "bench/engine.h"
+#include "bench/proc_stats.h"
+#include "bench/report.h"
+#include "bench/schedule.h"
+#include "bench/svg_plot.h"
+#include "bench/verifier.h"
+
+namespace classchat::bench {
+namespace {
+
+enum class Kind : std::uint8_t { kDirect, kShout };
+
+const char* kindName(Kind kind) {
+  return kind == Kind::kDirect ? "direct" : "shout";
+}
+
+// One measured step at one offered rate.
+struct StepResult {
+  std::string phase;             // "search", "fraction 0.5", "fixed"
+  double offered = 0;            // messages (direct) or shouts per second
+  double offeredDeliveries = 0;  // deliveries per second that offer implies
+  double achieved = 0;           // deliveries per second measured
+  std::uint64_t sent = 0;
+  std::uint64_t skipped = 0;  // not sent: the connection's backlog was over the limit
+  std::uint64_t delivered = 0;
+  std::uint64_t outstanding = 0;  // still missing after the drain
+  std::uint64_t errors = 0;
+  double seconds = 0;
+  double generatorCpu = 0;  // share of one core, 0..N
+  double serverCpu = -1;    // share of one core; -1 without --server-pid
+  Histogram latency;
+  bool sustained = false;
+};
+
+// Everything measured for one kind.
+struct KindResult {
+  Kind kind = Kind::kDirect;
+  std::uint32_t clients = 0;
+  std::uint32_t receiversPerMessage = 1;
+  double maxSustained = 0;  // offered messages (or shouts) per second
+  std::vector<StepResult> steps;
+  Tally tally;
+  std::uint64_t disconnects = 0;
+  std::uint64_t registrationFailures = 0;
+  bool ran = false;
+};
+
+struct Sender {
+  ClientId client = 0;
+  ClientId peer = 0;  // direct: the partner
+  Schedule schedule;
+};
+
+class ThroughputRun final : public EngineHandler {
+ public:
+  ThroughputRun(const ThroughputOptions& options, const EngineOptions& engineOptions)
+      : options_(options), engine_(engineOptions, driver_, *this), random_(options.common.seed) {}
+
+  int run();
+
+  void onReady(ClientId, TimeNs) override {}
+  void onIncoming(ClientId client, const Incoming& incoming, TimeNs now) override;
+  void onClosed(ClientId client, bool wasReady, std::string_view reason) override;
+  void onTimer(ClientId client, std::uint32_t tag, TimeNs now) override;
+
+ private:
+  KindResult measure(Kind kind);
+  bool connectGroup(Kind kind, KindResult& result);
+  StepResult runStep(Kind kind, double rate, std::string phase);
+  void send(Sender& sender, TimeNs scheduled);
+  int report(std::vector<KindResult>& results, const CpuTime& cpu, double wall);
+  void noteError(std::string text) {
+    if (errorSamples_.size() < 10) errorSamples_.push_back(std::move(text));
+  }
+
+  const ThroughputOptions& options_;
+  ClassChatDriver driver_;
+  Engine engine_;
+  std::mt19937_64 random_;
+  std::unique_ptr<Verifier> verifier_;
+  std::vector<Sender> senders_;  // indexed by the timer tag
+  std::vector<ClientId> group_;  // clients of the kind being measured
+  Kind kind_ = Kind::kDirect;
+  StepResult* step_ = nullptr;  // the step being run
+  TimeNs stepEnd_ = 0;
+  TimeNs lastDelivery_ = 0;
+  std::uint64_t disconnects_ = 0;
+  std::uint64_t registrationFailures_ = 0;
+  std::vector<std::string> errorSamples_;
+};
+
+void ThroughputRun::onClosed(ClientId client, bool wasReady, std::string_view reason) {
+  if (wasReady) {
+    ++disconnects_;
+  } else {
+    ++registrationFailures_;
+  }
+  noteError(fmt::format("{} {}: {}", engine_.name(client),
+                        wasReady ? "disconnected" : "could not register", reason));
+}
+
+void ThroughputRun::onTimer(ClientId client, std::uint32_t tag, TimeNs now) {
+  Sender& sender = senders_[tag];
+  if (sender.client != client) return;
+  while (sender.schedule.peek() <= now && sender.schedule.peek() < stepEnd_) {
+    const TimeNs scheduled = sender.schedule.take();
+    if (engine_.pendingOutput(client) > options_.maxBacklogBytes) {
+      step_->skipped++;
+    } else {
+      send(sender, scheduled);
+    }
+  }
+  if (sender.schedule.peek() < stepEnd_) engine_.schedule(sender.schedule.peek(), client, tag);
+}
+
+void ThroughputRun::send(Sender& sender, TimeNs scheduled) {
+  std::string& out = engine_.output(sender.client);
+  Payload payload;
+  payload.sender = sender.client;
+  payload.scheduled = scheduled;
+  std::string text;
+  if (kind_ == Kind::kDirect) {
+    payload.kind = PayloadKind::kDirect;
+    payload.recipient = sender.peer;
+    payload.seq = verifier_->sentBy(PayloadKind::kDirect, sender.client, sender.peer);
+    appendPayload(text, payload, options_.payloadBytes);
+    driver_.appendDirect(out, engine_.name(sender.peer), text);
+    verifier_->onSent(PayloadKind::kDirect, sender.client, sender.peer);
+  } else {
+    payload.kind = PayloadKind::kShout;
+    payload.recipient = kAllRecipients;
+    payload.seq = verifier_->sentBy(PayloadKind::kShout, sender.client, 0);
+    appendPayload(text, payload, options_.payloadBytes);
+    driver_.appendShout(out, text);
+    verifier_->onShoutSent(sender.client);
+  }
+  step_->sent++;
+}
+
+void ThroughputRun::onIncoming(ClientId client, const Incoming& incoming, TimeNs now) {
+  switch (incoming.kind) {
+    case Incoming::Kind::kWelcome:
+    case Incoming::Kind::kReply:
+      return;  // shout acknowledgements
+    case Incoming::Kind::kError:
+    case Incoming::Kind::kMalformed:
+      if (step_ != nullptr) step_->errors++;
+      noteError(fmt::format("{} got: {}", engine_.name(client), incoming.text.substr(0, 100)));
+      return;
+    case Incoming::Kind::kDirect:
+    case Incoming::Kind::kShout:
+      break;
+  }
+  const PayloadKind expected =
+      incoming.kind == Incoming::Kind::kShout ? PayloadKind::kShout : PayloadKind::kDirect;
+  Payload payload;
+  if (!decodePayload(incoming.text, payload) || payload.kind != expected) {
+    verifier_->onCorrupt(expected);
+    return;
+  }
+  const bool fromMatches =
+      payload.sender < engine_.clientCount() && incoming.from == engine_.name(payload.sender);
+  if (verifier_->onReceived(payload, client, fromMatches) && step_ != nullptr) {
+    step_->delivered++;
+    step_->latency.record(now - payload.scheduled);
+    lastDelivery_ = now;
+  }
+}
+
+bool ThroughputRun::connectGroup(Kind kind, KindResult& result) {
+  const std::uint32_t count =
+      kind == Kind::kDirect ? 2 * options_.pairs : options_.listeners + options_.shouters;
+  const TimeNs deadline = nowNs() + 30 * kSecond;
+  group_.clear();
+  senders_.clear();
+  const std::uint64_t failuresBefore = registrationFailures_;
+  for (std::uint32_t i = 0; i < count; ++i) {
+    group_.push_back(engine_.addClient(fmt::format(
+        "{}{}{}_{}", options_.prefix, kind == Kind::kDirect ? "d" : "s", i, options_.common.seed)));
+  }
+  engine_.run(deadline, [&] {
+    return engine_.readyCount() + (registrationFailures_ - failuresBefore) >= count;
+  });
+  result.clients = count;
+  result.registrationFailures = registrationFailures_ - failuresBefore;
+  if (engine_.readyCount() < count) return false;
+  if (kind == Kind::kDirect) {
+    for (std::uint32_t i = 0; i < count; ++i) {
+      senders_.push_back(Sender{group_[i], group_[i ^ 1], Schedule()});
+    }
+    result.receiversPerMessage = 1;
+  } else {
+    for (std::uint32_t i = 0; i < options_.shouters; ++i) {
+      senders_.push_back(Sender{group_[i], 0, Schedule()});
+    }
+    result.receiversPerMessage = count - 1;
+  }
+  return true;
+}
+
+StepResult ThroughputRun::runStep(Kind kind, double rate, std::string phase) {
+  StepResult step;
+  step.phase = std::move(phase);
+  step.offered = rate;
+  step.offeredDeliveries =
+      rate * (kind == Kind::kDirect ? 1.0 : static_cast<double>(group_.size() - 1));
+  step_ = &step;
+  const CpuTime cpuBefore = processCpuTime();
+  const ProcSample serverBefore =
+      options_.serverPid ? sampleProcess(options_.serverPid) : ProcSample{};
+  const TimeNs start = nowNs() + 20 * kMillisecond;
+  stepEnd_ = start + secondsToNs(options_.stepSeconds);
+  const double perSender = rate / static_cast<double>(senders_.size());
+  const auto interval = static_cast<TimeNs>(1e9 / perSender);
+  for (std::uint32_t tag = 0; tag < senders_.size(); ++tag) {
+    const TimeNs phaseOffset = std::uniform_int_distribution<TimeNs>(0, interval - 1)(random_);
+    senders_[tag].schedule = Schedule::fixedRate(start, interval, phaseOffset);
+    engine_.schedule(senders_[tag].schedule.peek(), senders_[tag].client, tag);
+  }
+  lastDelivery_ = start;
+  const std::uint64_t disconnectsBefore = disconnects_;
+  engine_.run(stepEnd_);
+  engine_.run(nowNs() + secondsToNs(options_.drainSeconds),
+              [&] { return verifier_->outstanding() == 0; });
+  const TimeNs end = std::max(stepEnd_, lastDelivery_);
+  step.seconds = static_cast<double>(end - start) / 1e9;
+  step.achieved = static_cast<double>(step.delivered) / step.seconds;
+  step.outstanding = verifier_->outstanding();
+  const double wall = static_cast<double>(nowNs() - start) / 1e9;
+  step.generatorCpu = (processCpuTime() - cpuBefore).total() / wall;
+  if (options_.serverPid) {
+    const ProcSample serverAfter = sampleProcess(options_.serverPid);
+    if (serverBefore.ok && serverAfter.ok) {
+      step.serverCpu = (serverAfter.cpuSeconds - serverBefore.cpuSeconds) / wall;
+    }
+  }
+  step.sustained = step.skipped == 0 && step.outstanding == 0 && step.errors == 0 &&
+                   disconnects_ == disconnectsBefore &&
+                   step.achieved >= options_.minAchieved * step.offeredDeliveries &&
+                   nsToMs(step.latency.percentile(99)) <= options_.maxP99Ms;
+  step_ = nullptr;
+  progress(options_.common,
+           "{} {} offered {}/s: achieved {} deliveries/s, p99 {}, generator CPU {:.0f}%{}: {}",
+           kindName(kind), step.phase, formatCount(rate), formatCount(step.achieved),
+           formatLatency(step.latency.percentile(99)), 100 * step.generatorCpu,
+           step.serverCpu >= 0 ? fmt::format(", server CPU {:.0f}%", 100 * step.serverCpu) : "",
+           step.sustained ? "sustained" : "NOT sustained");
+  return step;
+}
+
+KindResult ThroughputRun::measure(Kind kind) {
+  KindResult result;
+  result.kind = kind;
+  result.ran = true;
+  kind_ = kind;
+  verifier_ = std::make_unique<Verifier>();
+  const std::uint64_t disconnectsBefore = disconnects_;
+  progress(options_.common, "{}: connecting clients", kindName(kind));
+  if (!connectGroup(kind, result)) {
+    progress(options_.common, "{}: only {} of {} clients registered", kindName(kind),
+             engine_.readyCount(), result.clients);
+  } else {
+    verifier_->setShoutListeners(result.receiversPerMessage);
+    if (!options_.rates.empty()) {
+      for (const double rate : options_.rates) result.steps.push_back(runStep(kind, rate, "fixed"));
+    } else {
+      // Double the offer until a step is not sustained, then bisect (geometrically).
+      double good = 0, bad = 0;
+      double rate = kind == Kind::kDirect ? options_.directStartRate : options_.shoutStartRate;
+      for (int i = 0; i < options_.searchSteps && rate > 0; ++i) {
+        result.steps.push_back(runStep(kind, rate, "search"));
+        if (result.steps.back().sustained) {
+          good = std::max(good, rate);
+        } else {
+          bad = bad == 0 ? rate : std::min(bad, rate);
+        }
+        if (bad == 0) {
+          if (rate >= options_.maxRate) break;
+          rate = std::min(rate * 2, options_.maxRate);
+        } else if (good == 0) {
+          rate = rate / 4;
+        } else {
+          if (bad / good < 1.1) break;
+          rate = std::sqrt(good * bad);
+        }
+      }
+      result.maxSustained = good;
+      if (good > 0) {
+        for (const double fraction : options_.fractions) {
+          result.steps.push_back(
+              runStep(kind, fraction * good, fmt::format("{:g} x max", fraction)));
+        }
+      }
+    }
+  }
+  result.tally =
+      verifier_->finish(kind == Kind::kDirect ? PayloadKind::kDirect : PayloadKind::kShout,
+                        std::span<const std::uint32_t>(group_));
+  result.disconnects = disconnects_ - disconnectsBefore;
+  for (const ClientId id : group_) engine_.close(id);
+  return result;
+}
+
+int ThroughputRun::run() {
+  const CpuTime cpuStart = processCpuTime();
+  const TimeNs start = nowNs();
+  std::vector<KindResult> results;
+  if (options_.kinds != "shout") results.push_back(measure(Kind::kDirect));
+  if (options_.kinds != "direct") results.push_back(measure(Kind::kShout));
+  return report(results, processCpuTime() - cpuStart, static_cast<double>(nowNs() - start) / 1e9);
+}
+
+int ThroughputRun::report(std::vector<KindResult>& results, const CpuTime& cpu, double wall) {
+  bool passed = true;
+  fmt::print("classchat-bench throughput against {}:{} ({} s steps, payload {} bytes)\n",
+             options_.common.host, options_.common.port, options_.stepSeconds,
+             options_.payloadBytes);
+  for (KindResult& result : results) {
+    const bool clean = result.tally.clean() && result.registrationFailures == 0;
+    passed = passed && clean;
+    fmt::print("\n{}: {} clients{}\n", kindName(result.kind), result.clients,
+               result.kind == Kind::kShout
+                   ? fmt::format(" ({} shouters, each shout reaches {})", options_.shouters,
+                                 result.receiversPerMessage)
+                   : fmt::format(" ({} pairs)", options_.pairs));
+    std::vector<std::string> header = {"step", "offered/s", "deliveries/s", "achieved/s",
+                                       "sent", "missing",   "skipped",      "errors"};
+    for (const auto& column : latencyColumns()) header.push_back(column);
+    header.push_back("gen CPU");
+    header.push_back("srv CPU");
+    header.push_back("ok");
+    Table table(header);
+    for (const StepResult& step : result.steps) {
+      std::vector<std::string> row = {step.phase,
+                                      formatCount(step.offered),
+                                      formatCount(step.offeredDeliveries),
+                                      formatCount(step.achieved),
+                                      formatCount(static_cast<double>(step.sent)),
+                                      std::to_string(step.outstanding),
+                                      std::to_string(step.skipped),
+                                      std::to_string(step.errors)};
+      for (auto& cell : latencyCells(step.latency)) row.push_back(cell);
+      row.push_back(fmt::format("{:.0f}%", 100 * step.generatorCpu));
+      row.push_back(step.serverCpu >= 0 ? fmt::format("{:.0f}%", 100 * step.serverCpu) : "-");
+      row.push_back(step.sustained ? "yes" : "no");
+      table.addRow(row);
+    }
+    fmt::print("{}", table.render());
+    if (options_.rates.empty()) {
+      fmt::print("max sustained: {} {}/s = {} deliveries/s (p99 <= {} ms, >= {:.0f}% delivered)\n",
+                 formatCount(result.maxSustained),
+                 result.kind == Kind::kDirect ? "messages" : "shouts",
+                 formatCount(result.maxSustained * result.receiversPerMessage), options_.maxP99Ms,
+                 100 * options_.minAchieved);
+    }
+    const Tally& t = result.tally;
+    fmt::print(
+        "verification: {} expected, {} delivered, {} lost, {} duplicated, {} reordered, "
+        "{} corrupted, {} misdelivered; {} disconnects: {}\n",
+        t.expected, t.delivered, t.lost, t.duplicated, t.reordered, t.corrupted,
+        t.misdelivered + t.unexpected, result.disconnects, clean ? "ok" : "FAILED");
+  }
+  fmt::print("\ngenerator CPU: {:.2f} s user + {:.2f} s system over {:.1f} s\n", cpu.user,
+             cpu.system, wall);
+  for (const std::string& sample : errorSamples_) fmt::print("  error: {}\n", sample);
+  fmt::print("verdict: {}\n", passed ? "PASS" : "FAIL");
+
+  if (!options_.common.jsonPath.empty()) {
+    JsonOut json;
+    json.beginObject().field("mode", "throughput").field("passed", passed);
+    json.key("options")
+        .beginObject()
+        .field("host", options_.common.host)
+        .field("port", static_cast<int>(options_.common.port))
+        .field("pairs", static_cast<std::uint64_t>(options_.pairs))
+        .field("listeners", static_cast<std::uint64_t>(options_.listeners))
+        .field("shouters", static_cast<std::uint64_t>(options_.shouters))
+        .field("step_s", options_.stepSeconds)
+        .field("payload_bytes", static_cast<std::uint64_t>(options_.payloadBytes))
+        .field("max_p99_ms", options_.maxP99Ms)
+        .field("min_achieved", options_.minAchieved)
+        .endObject();
+    for (const KindResult& result : results) {
+      json.key(kindName(result.kind))
+          .beginObject()
+          .field("clients", static_cast<std::uint64_t>(result.clients))
+          .field("receivers_per_message", static_cast<std::uint64_t>(result.receiversPerMessage))
+          .field("max_sustained_rate", result.maxSustained)
+          .field("max_sustained_deliveries_per_s", result.maxSustained * result.receiversPerMessage)
+          .field("disconnects", result.disconnects)
+          .field("registration_failures", result.registrationFailures)
+          .key("tally");
+      writeTallyJson(json, result.tally);
+      json.key("steps").beginArray();
+      for (const StepResult& step : result.steps) {
+        json.beginObject()
+            .field("phase", step.phase)
+            .field("offered_per_s", step.offered)
+            .field("offered_deliveries_per_s", step.offeredDeliveries)
+            .field("achieved_deliveries_per_s", step.achieved)
+            .field("sent", step.sent)
+            .field("delivered", step.delivered)
+            .field("missing_after_drain", step.outstanding)
+            .field("skipped", step.skipped)
+            .field("errors", step.errors)
+            .field("seconds", step.seconds)
+            .field("generator_cpu", step.generatorCpu)
+            .field("server_cpu", step.serverCpu)
+            .field("sustained", step.sustained)
+            .key("latency");
+        writeLatencyJson(json, step.latency);
+        json.endObject();
+      }
+      json.endArray().endObject();
+    }
+    json.key("generator")
+        .beginObject()
+        .field("cpu_user_s", cpu.user)
+        .field("cpu_system_s", cpu.system)
+        .field("wall_s", wall)
+        .field("bytes_out", engine_.counters().bytesOut)
+        .field("bytes_in", engine_.counters().bytesIn)
+        .field("write_syscalls", engine_.counters().writeSyscalls)
+        .field("read_syscalls", engine_.counters().readSyscalls)
+        .endObject();
+    json.key("error_samples").beginArray();
+    for (const std::string& sample : errorSamples_) json.value(sample);
+    json.endArray().endObject();
+    if (!writeTextFile(options_.common.jsonPath, json.str() + "\n")) {
+      fmt::print(stderr, "cannot write {}\n", options_.common.jsonPath);
+      return 1;
+    }
+  }
+  if (!options_.common.plotPath.empty()) {
+    PlotSpec spec;
+    spec.title = "classchat-bench throughput: latency against offered load";
+    spec.xLabel = "offered deliveries per second";
+    spec.yLabel = "latency from scheduled send (ms, log scale)";
+    spec.logX = true;
+    spec.logY = true;
+    for (const KindResult& result : results) {
+      PlotSeries p50{fmt::format("{} p50", kindName(result.kind)), {}, false};
+      PlotSeries p99{fmt::format("{} p99", kindName(result.kind)), {}, false};
+      std::vector<const StepResult*> ordered;
+      for (const StepResult& step : result.steps) {
+        if (step.latency.count() > 0) ordered.push_back(&step);
+      }
+      std::sort(ordered.begin(), ordered.end(), [](const StepResult* a, const StepResult* b) {
+        return a->offeredDeliveries < b->offeredDeliveries;
+      });
+      for (const StepResult* step : ordered) {
+        p50.points.emplace_back(step->offeredDeliveries, nsToMs(step->latency.percentile(50)));
+        p99.points.emplace_back(step->offeredDeliveries, nsToMs(step->latency.percentile(99)));
+      }
+      spec.series.push_back(std::move(p50));
+      spec.series.push_back(std::move(p99));
+    }
+    if (!writeTextFile(options_.common.plotPath, renderSvg(spec))) {
+      fmt::print(stderr, "cannot write {}\n", options_.common.plotPath);
+      return 1;
+    }
+  }
+  return passed ? 0 : 1;
+}
+
+}  // namespace
+
+void addThroughputOptions(CLI::App& app, ThroughputOptions& options) {
+  addCommonOptions(app, options.common, true);
+  app.add_option("--kind", options.kinds, "What to measure: direct, shout or both")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"direct", "shout", "both"}));
+  app.add_option("--pairs", options.pairs,
+                 "Direct messages: pairs of clients, each client sending to its partner")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 9000u));
+  app.add_option("--listeners", options.listeners, "Shouts: clients that only listen")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 18000u));
+  app.add_option("--shouters", options.shouters, "Shouts: clients that shout (they listen too)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 1000u));
+  app.add_option("--step-duration", options.stepSeconds, "Seconds of load per measured step")
+      ->capture_default_str()
+      ->check(CLI::Range(0.2, 60.0));
+  app.add_option("--drain", options.drainSeconds,
+                 "After a step, seconds to wait at most for deliveries still in flight")
+      ->capture_default_str();
+  app.add_option("--start-rate", options.directStartRate,
+                 "Direct messages/s offered by the first search step")
+      ->capture_default_str();
+  app.add_option("--shout-start-rate", options.shoutStartRate,
+                 "Shouts/s offered by the first search step")
+      ->capture_default_str();
+  app.add_option("--max-rate", options.maxRate, "Upper bound of the search (messages or shouts/s)")
+      ->capture_default_str();
+  app.add_option("--search-steps", options.searchSteps, "Steps of the search for the maximum")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 40));
+  app.add_option("--max-p99", options.maxP99Ms,
+                 "A rate is sustained only if its p99 latency stays at or below this (ms)")
+      ->capture_default_str();
+  app.add_option("--min-achieved", options.minAchieved,
+                 "... and it delivers at least this share of the offered deliveries per second")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 1.0));
+  app.add_option("--fractions", options.fractions,
+                 "After the search, measure latency at these fractions of the maximum")
+      ->capture_default_str()
+      ->delimiter(',');
+  app.add_option("--rate", options.rates,
+                 "Offered rates to measure instead of searching (messages/s for direct, shouts/s "
+                 "for shout), e.g. --rate 1000,5000")
+      ->delimiter(',');
+  app.add_option("--payload-bytes", options.payloadBytes, "Size of each message text (>= 64)")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{64}, std::size_t{60000}));
+  app.add_option("--max-backlog", options.maxBacklogBytes,
+                 "Bytes queued unsent on one connection before further sends are skipped "
+                 "(and the step counted as not sustained)")
+      ->capture_default_str();
+  app.add_option("--server-pid", options.serverPid, "Report this process's CPU use per step");
+  app.add_option("--prefix", options.prefix, "Client names start with this")->capture_default_str();
+}
+
+int runThroughput(const ThroughputOptions& options) {
+  EngineOptions engineOptions;
+  if (const std::string error = resolveTarget(options.common, engineOptions.server);
+      !error.empty()) {
+    fmt::print(stderr, "classchat-bench: {}\n", error);
+    return 2;
+  }
+  engineOptions.port = options.common.port;
+  ThroughputRun run(options, engineOptions);
+  return run.run();
+}
+
+}  // namespace classchat::bench
