@@ -18,8 +18,6 @@
 namespace classchat::client {
 namespace {
 
-// How long the server may take to accept the connection and answer the name.
-constexpr std::chrono::seconds kHandshakeTimeout{10};
 constexpr std::chrono::milliseconds kFirstRetry{500};
 constexpr std::chrono::milliseconds kLongestRetry{15000};
 constexpr std::size_t kUnlimited = std::numeric_limits<std::size_t>::max();
@@ -129,7 +127,7 @@ int ChatClient::run() {
 
 void ChatClient::connect() {
   phase_ = Phase::kConnecting;
-  answerDeadline_ = Clock::now() + kHandshakeTimeout;
+  answerDeadline_ = Clock::now() + waitTime();
   ServerConnection::Callbacks callbacks;
   callbacks.onConnected = [this] { onConnected(); };
   callbacks.onMessage = [this](const protocol::ServerMessage& m) { onMessage(m); };
@@ -269,6 +267,10 @@ void ChatClient::finishSession() {
   connection_->finishSending();
 }
 
+std::chrono::milliseconds ChatClient::waitTime() const {
+  return std::chrono::milliseconds(static_cast<std::int64_t>(options_.waitSeconds * 1000));
+}
+
 void ChatClient::finish(int status) {
   raiseStatus(status);
   phase_ = Phase::kDone;
@@ -297,7 +299,7 @@ void ChatClient::handleDeadlines() {
     const std::string sentence =
         waitingForEnd
             ? fmt::format("The server did not finish answering within {} s.", options_.waitSeconds)
-            : fmt::format("The server did not answer within {} s.", kHandshakeTimeout.count());
+            : fmt::format("The server did not answer within {} s.", options_.waitSeconds);
     if (connection_) connection_->close();
     if (!waitingForEnd && options_.reconnect) {
       scheduleReconnect(sentence);

@@ -70,6 +70,7 @@ class ChatClient {
   void finishSession();
   void finish(int status);
   void raiseStatus(int status);
+  std::chrono::milliseconds waitTime() const;
 
   void handleSignals();
   void handleTerminalInput(short revents);

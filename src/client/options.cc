@@ -71,7 +71,8 @@ ParsedOptions parseOptions(int argc, const char* const* argv) {
   auto* listen = app.add_flag("--listen", options.listen,
                               "Print each received message as one JSON line; read no input");
   app.add_option("--wait", options.waitSeconds,
-                 "Seconds to wait for the server's answers after --send or the end of input")
+                 "Seconds to wait for the server to connect and answer the name, and for its "
+                 "last answers after --send or the end of input")
       ->capture_default_str()
       ->type_name("SECONDS")
       ->check(CLI::PositiveNumber.description(""));

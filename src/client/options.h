@@ -28,7 +28,8 @@ struct ClientOptions {
   // --send TO MSG
   std::optional<std::string> sendTo;
   std::string sendMsg;
-  // Seconds to wait for the server's last answers after the end of the input.
+  // Seconds to wait for the connection and the welcome, and for the server's last
+  // answers after the end of the input.
   double waitSeconds = 10.0;
 };
 

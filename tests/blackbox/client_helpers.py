@@ -1,0 +1,229 @@
+"""Helpers for the classchat client tests: run the real client through pipes, in a
+terminal (tmux), and against a scripted fake server. Standard library only."""
+import os
+import queue
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+
+import harness
+
+CLIENT_BINARY = os.environ.get(
+    "CLASSCHAT", os.path.join(harness.ROOT, "build", "release", "src", "client", "classchat"))
+TIMEOUT = harness.TIMEOUT
+
+
+def client_env(**extra):
+    env = dict(os.environ)
+    env.pop("NO_COLOR", None)
+    env.update({k: str(v) for k, v in extra.items()})
+    return env
+
+
+def run_client(*args, stdin_text="", timeout=None, env=None):
+    """Runs classchat with stdin from a pipe; returns the CompletedProcess."""
+    return subprocess.run([CLIENT_BINARY, *[str(a) for a in args]], input=stdin_text.encode(),
+                          capture_output=True, timeout=timeout or 3 * TIMEOUT,
+                          env=env or client_env())
+
+
+def free_port():
+    """A loopback port with nothing listening on it (bound, then released)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class FixedPortServer(harness.Server):
+    """classchatd on a given port, so a test can bring a server back where it was."""
+
+    def __init__(self, port, threads=2):  # pylint: disable=super-init-not-called
+        self.log_file = tempfile.NamedTemporaryFile(prefix="classchatd-", suffix=".log",
+                                                    delete=False)
+        self.host = "127.0.0.1"
+        cmd = [harness.SERVER_BINARY, "--host", "127.0.0.1", "--port", str(port),
+               "--threads", str(threads)]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.log_file)
+        self.port = self._wait_for_port()
+
+
+class BackgroundClient:
+    """classchat running with piped stdio; its stdout lines are collected as they come."""
+
+    def __init__(self, *args, env=None, stdin=subprocess.DEVNULL):
+        self.proc = subprocess.Popen([CLIENT_BINARY, *[str(a) for a in args]], stdin=stdin,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     env=env or client_env())
+        self.lines = queue.Queue()
+        self.stderr_chunks = []
+        self.pumps = [threading.Thread(target=self._pump_stdout, daemon=True),
+                      threading.Thread(target=self._pump_stderr, daemon=True)]
+        for pump in self.pumps:
+            pump.start()
+
+    def _pump_stdout(self):
+        for line in self.proc.stdout:
+            self.lines.put(line.decode("utf-8", "replace").rstrip("\n"))
+        self.lines.put(None)
+
+    def _pump_stderr(self):
+        for chunk in iter(lambda: self.proc.stderr.read1(4096), b""):
+            self.stderr_chunks.append(chunk)
+
+    def stderr(self):
+        return b"".join(self.stderr_chunks).decode("utf-8", "replace")
+
+    def next_line(self, timeout=TIMEOUT):
+        try:
+            line = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            raise AssertionError("no output line within %.1f s; stderr: %s"
+                                 % (timeout, self.stderr())) from None
+        if line is None:
+            raise AssertionError("classchat exited; stderr: " + self.stderr())
+        return line
+
+    def wait(self, timeout=TIMEOUT):
+        """Waits for the exit and for all output; returns the exit status."""
+        status = self.proc.wait(timeout=timeout)
+        for pump in self.pumps:
+            pump.join(timeout)
+        return status
+
+    def wait_for_stderr(self, pattern, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = re.search(pattern, self.stderr())
+            if match:
+                return match
+            time.sleep(0.02)
+        raise AssertionError(f"stderr never matched {pattern!r}: {self.stderr()}")
+
+    def close(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.wait()
+        for pipe in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            if pipe is not None:
+                pipe.close()
+
+
+def tmux_available():
+    return shutil.which("tmux") is not None
+
+
+class Terminal:
+    """The client in a real terminal: a detached tmux session of a fixed size. Keys are
+    typed with send-keys and the screen is read back with capture-pane, so assertions
+    are about what a person would see."""
+
+    _count = 0
+
+    def __init__(self, args, width=100, height=30, env=None):
+        Terminal._count += 1
+        self.socket = f"classchat-test-{os.getpid()}-{Terminal._count}"
+        self.status_file = tempfile.NamedTemporaryFile(prefix="classchat-status-", delete=False)
+        self.status_file.close()
+        os.unlink(self.status_file.name)
+        env_words = " ".join(f"{k}={_shell_quote(v)}" for k, v in (env or {}).items())
+        client = " ".join(_shell_quote(str(a)) for a in [CLIENT_BINARY, *args])
+        # The shell stays after the client exits, so its last screen can still be read.
+        command = (f"env -u NO_COLOR {env_words} {client}; "
+                   f"echo $? > {self.status_file.name}; sleep 600")
+        self._tmux("new-session", "-d", "-x", str(width), "-y", str(height), "-s", "t",
+                   command)
+
+    def _tmux(self, *args, check=True):
+        return subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", *args],
+                              capture_output=True, check=check, timeout=TIMEOUT)
+
+    def type(self, text):
+        """Types `text` literally, without pressing Enter."""
+        self._tmux("send-keys", "-t", "t", "-l", text)
+
+    def press(self, *keys):
+        """Presses named keys: Enter, Tab, C-d, C-c..."""
+        self._tmux("send-keys", "-t", "t", *keys)
+
+    def screen(self, escapes=False):
+        args = ["capture-pane", "-p", "-t", "t"] + (["-e"] if escapes else [])
+        return self._tmux(*args).stdout.decode("utf-8", "replace")
+
+    def cursor(self):
+        out = self._tmux("display-message", "-p", "-t", "t", "#{cursor_x} #{cursor_y}")
+        x, y = out.stdout.decode().split()
+        return int(x), int(y)
+
+    def lines(self):
+        return [line.rstrip() for line in self.screen().split("\n")]
+
+    def wait_for(self, pattern, timeout=TIMEOUT):
+        """Waits until the screen matches the regex `pattern` (MULTILINE); returns the match.
+        capture-pane drops spaces at the ends of lines, so patterns must not expect them."""
+        deadline = time.monotonic() + timeout
+        while True:
+            match = re.search(pattern, self.screen(), re.MULTILINE)
+            if match:
+                return match
+            if time.monotonic() > deadline:
+                raise AssertionError(f"screen never matched {pattern!r}:\n{self.screen()}")
+            time.sleep(0.03)
+
+    def exit_status(self, timeout=TIMEOUT):
+        """Waits for the client to exit; returns its status."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with open(self.status_file.name, encoding="ascii") as f:
+                    text = f.read().strip()
+                if text:
+                    return int(text)
+            except FileNotFoundError:
+                pass
+            time.sleep(0.03)
+        raise AssertionError("classchat did not exit:\n" + self.screen())
+
+    def close(self):
+        self._tmux("kill-server", check=False)
+        try:
+            os.unlink(self.status_file.name)
+        except FileNotFoundError:
+            pass
+
+
+def _shell_quote(text):
+    return "'" + text.replace("'", "'\\''") + "'"
+
+
+class FakeServer:
+    """A one-connection TCP server driven by the test, to control framing exactly."""
+
+    def __init__(self):
+        self.listener = socket.socket()
+        self.listener.bind(("127.0.0.1", 0))
+        self.listener.listen(1)
+        self.listener.settimeout(TIMEOUT)
+        self.port = self.listener.getsockname()[1]
+        self.conn = None
+
+    def accept(self):
+        self.conn, _ = self.listener.accept()
+        self.conn.settimeout(TIMEOUT)
+        return self.conn
+
+    def recv_until_eof(self):
+        data = b""
+        while True:
+            chunk = self.conn.recv(65536)
+            if not chunk:
+                return data
+            data += chunk
+
+    def close(self):
+        if self.conn is not None:
+            self.conn.close()
+        self.listener.close()

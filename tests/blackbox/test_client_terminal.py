@@ -1,0 +1,250 @@
+"""classchat in a real terminal, driven as a person would: keys typed into a tmux pane,
+assertions on what the screen shows."""
+import re
+import unittest
+
+import harness
+from client_helpers import Terminal, tmux_available
+
+TIMEOUT = harness.TIMEOUT
+STAMP = r"\[\d\d:\d\d:\d\d\]"
+
+
+@unittest.skipUnless(tmux_available(), "tmux is not installed (scripts/install-deps.sh adds it)")
+class TerminalTest(unittest.TestCase):
+    def setUp(self):
+        self.server = harness.Server()
+        self.addCleanup(self.server.__exit__, None, None, None)
+        self.port = self.server.port
+
+    def terminal(self, *args, env=None, width=100):
+        term = Terminal(list(args), env=env, width=width)
+        self.addCleanup(term.close)
+        return term
+
+    def peer(self, name):
+        client = harness.register(self.port, name)
+        self.addCleanup(client.close)
+        return client
+
+    def login(self, name="alice", *extra):
+        term = self.terminal("--host", "127.0.0.1", "--port", self.port, *extra)
+        term.wait_for(r"^Your name:$")
+        term.type(name)
+        term.press("Enter")
+        term.wait_for(rf"^{STAMP} server: Welcome {name}! ")
+        term.wait_for(rf"^{name}>$")
+        return term
+
+    def test_a_whole_session(self):
+        term = self.login("alice")
+        bob = self.peer("bob")
+
+        # A DM arrives while half a line is typed: both are on screen, the line intact,
+        # the cursor still at its end.
+        term.type("@bob hel")
+        term.wait_for(r"^alice> @bob hel$")
+        bob.send("alice", "are you there?")
+        term.wait_for(rf"^{STAMP} bob: are you there\?\nalice> @bob hel$")
+        self.assertEqual(term.lines().count("alice> @bob hel"), 1, term.screen())
+        x, y = term.cursor()
+        self.assertEqual(term.lines()[y], "alice> @bob hel")
+        self.assertEqual(x, len("alice> @bob hel"))
+
+        # Finishing the line sends exactly what was typed.
+        term.type("lo")
+        term.press("Enter")
+        dm = bob.recv()
+        self.assertEqual(dm, {"from": {"name": "alice", "ip": "127.0.0.1"}, "to": "bob",
+                              "msg": "hello"})
+
+        term.type("/list")
+        term.press("Enter")
+        term.wait_for(rf"^{STAMP} server: Online users \(1\): bob$")
+
+        # Tab completes a name from the /list.
+        term.type("@b")
+        term.press("Tab")
+        term.wait_for(r"^alice> @bob$")
+        term.type("tabbed")
+        term.press("Enter")
+        self.assertEqual(bob.recv_msg(), "tabbed")
+
+        term.type("/quit")
+        term.press("Enter")
+        self.assertEqual(term.exit_status(), 0)
+        self.server.wait_for_log(r"\(alice\) disconnected")
+
+    def test_several_messages_while_typing_keep_the_line(self):
+        term = self.login("alice")
+        bob = self.peer("bob")
+        carol = self.peer("carol")
+        term.type("a long line that is still being written")
+        term.wait_for(r"^alice> a long line that is still being written$")
+        for i in range(5):
+            bob.send("alice", f"dm {i}")
+        carol.send("/shout", "shout!")
+        term.wait_for(rf"^{STAMP} carol \(to everyone\): shout!$")
+        term.wait_for(rf"^{STAMP} bob: dm 4$")
+        lines = term.lines()
+        last = max(i for i, line in enumerate(lines) if line)
+        self.assertEqual(lines[last], "alice> a long line that is still being written")
+        # Nothing else on screen holds a piece of the typed line.
+        self.assertEqual(sum("still being" in line for line in lines), 1, term.screen())
+
+    def test_wrapped_input_line_is_restored(self):
+        term = self.login("alice", "--no-color")
+        bob = self.peer("bob")
+        typed = "x" * 150  # wraps: the terminal is 100 columns wide
+        term.type(typed)
+        term.wait_for(r"^alice> x{93}\nx{57}$")
+        bob.send("alice", "interrupting")
+        term.wait_for(rf"^{STAMP} bob: interrupting\nalice> x{{93}}\nx{{57}}$")
+        self.assertEqual(sum("x" * 50 in line for line in term.lines()), 2, term.screen())
+
+    def test_prompts_for_host_port_and_name(self):
+        term = self.terminal()
+        term.wait_for(r"^Server host \[127\.0\.0\.1\]:$")
+        term.press("Enter")  # the default
+        term.wait_for(r"^Server port \[65432\]:$")
+        term.type("not-a-port")
+        term.press("Enter")
+        term.wait_for(r"^A port is a number from 1 to 65535\.\nServer port \[65432\]:$")
+        term.type(str(self.port))
+        term.press("Enter")
+        term.wait_for(r"^Your name:$")
+        term.type("no spaces allowed")
+        term.press("Enter")
+        term.wait_for(r"invalid username 'no spaces allowed': use only A-Z a-z 0-9 _ - \.\.\n"
+                      r"Your name:$")
+        term.type("dave")
+        term.press("Enter")
+        term.wait_for(rf"^{STAMP} server: Welcome dave! ")
+
+    def test_a_taken_name_is_explained_and_asked_again(self):
+        self.peer("bob")
+        term = self.terminal("--host", "127.0.0.1", "--port", self.port)
+        term.wait_for(r"^Your name:$")
+        term.type("Bob")
+        term.press("Enter")
+        term.wait_for(r"-- The server refused that name: username 'Bob' is already taken\.\n"
+                      r"Your name:$")
+        term.type("bob2")
+        term.press("Enter")
+        term.wait_for(rf"^{STAMP} server: Welcome bob2! Online now \(1\): bob\.")
+
+    def test_a_taken_name_from_the_command_line_exits_three(self):
+        self.peer("bob")
+        term = self.terminal("--port", self.port, "--host", "127.0.0.1", "--name", "bob")
+        self.assertEqual(term.exit_status(), 3)
+        term.wait_for(r"-- The server refused the name bob: username 'bob' is already taken\.")
+
+    def test_conversation_hint_and_shout(self):
+        term = self.login("alice")
+        bob = self.peer("bob")
+        term.type("hello?")
+        term.press("Enter")
+        term.wait_for(r"-- Not sent: write @name message, or /to name to start a conversation")
+
+        term.type("/to bob")
+        term.press("Enter")
+        term.wait_for(r"-- Plain lines now go to bob\. /to alone ends the conversation\.\n"
+                      r"alice -> bob>$")
+        term.type("plain line")
+        term.press("Enter")
+        self.assertEqual(bob.recv_msg(), "plain line")
+
+        term.type("/shout everyone!")
+        term.press("Enter")
+        term.wait_for(rf"^{STAMP} server: Message sent to 1 users$")
+        shout = bob.recv()
+        self.assertEqual((shout["to"], shout["msg"]), ("Everyone", "everyone!"))
+
+        term.type("/to")
+        term.press("Enter")
+        term.wait_for(r"-- Conversation ended\.\nalice>$")
+
+    def test_help_time_and_standard_reach_the_server(self):
+        term = self.login("alice")
+        for command, reply in [("/time", r"Server time: \d\d:\d\d:\d\d"),
+                               ("/standard", r"Message format: one JSON object per message"),
+                               ("/help", r"Available commands"),
+                               ("/nope", r"Error: unknown command '/nope' \(see /help\)")]:
+            term.type(command)
+            term.press("Enter")
+            term.wait_for(rf"{STAMP} server: {reply}")
+        term.wait_for(r"-- Typing: @name text \(direct message\)")
+
+    def test_history_recalls_earlier_lines(self):
+        term = self.login("alice")
+        bob = self.peer("bob")
+        term.type("@bob first")
+        term.press("Enter")
+        self.assertEqual(bob.recv_msg(), "first")
+        term.press("Up")
+        term.wait_for(r"^alice> @bob first$")
+        term.press("BSpace", "BSpace", "BSpace", "BSpace", "BSpace")
+        term.type("again")
+        term.press("Enter")
+        self.assertEqual(bob.recv_msg(), "again")
+
+    def test_tab_completes_people_who_wrote_and_lists_ambiguous_names(self):
+        term = self.login("alice")
+        robert = self.peer("robert")
+        roberta = self.peer("roberta")
+        robert.send("alice", "hi from robert")
+        roberta.send("alice", "hi from roberta")
+        term.wait_for(r"roberta: hi from roberta")
+        term.type("@ro")
+        term.press("Tab")
+        term.wait_for(r"^alice> @robert$")
+        term.press("Tab")
+        term.wait_for(r"^robert  roberta\nalice> @robert$")
+        term.type("a")
+        term.press("Tab")
+        term.wait_for(r"^alice> @roberta$")
+        term.type("ok")
+        term.press("Enter")
+        self.assertEqual(roberta.recv_msg(), "ok")
+
+    def test_colours_follow_the_terminal_and_no_color(self):
+        term = self.login("alice")
+        bob = self.peer("bob")
+        bob.send("alice", "coloured")
+        term.wait_for(r"bob: coloured")
+        dm_line = next(l for l in term.screen(escapes=True).split("\n") if "coloured" in l)
+        self.assertRegex(dm_line, r"\x1b\[[0-9;]*32m")  # green sender
+
+        plain = Terminal(["--host", "127.0.0.1", "--port", self.port, "--name", "carol"],
+                         env={"NO_COLOR": "1"})
+        self.addCleanup(plain.close)
+        plain.wait_for(r"server: Welcome carol!")
+        bob.send("carol", "not coloured")
+        plain.wait_for(r"bob: not coloured")
+        self.assertNotIn("\x1b[", plain.screen(escapes=True).replace("\x1b[0m", ""))
+
+    def test_ctrl_d_on_an_empty_line_leaves(self):
+        term = self.login("alice")
+        term.press("C-d")
+        self.assertEqual(term.exit_status(), 0)
+
+    def test_ctrl_c_leaves_and_restores_the_terminal(self):
+        term = self.login("alice")
+        term.type("half")
+        term.press("C-c")
+        self.assertEqual(term.exit_status(), 0)
+        # The shell after the client echoes typed text again (cooked mode is back).
+        term.type("echo-check")
+        term.wait_for(r"echo-check")
+
+    def test_lost_server_is_explained_and_exits_four(self):
+        term = self.login("alice")
+        term.type("unsent")
+        self.server.stop()
+        term.wait_for(rf"{STAMP} server: Server shutting down\n")
+        term.wait_for(rf"{STAMP} -- The server closed the connection\.")
+        self.assertEqual(term.exit_status(), 4)
+
+
+if __name__ == "__main__":
+    unittest.main()
