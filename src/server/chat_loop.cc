@@ -76,7 +76,8 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
  private:
   bool active() const {
     return connection_.state() == net::TcpConnection::State::kOpen &&
-           session_.phase != Session::Phase::kRefused;
+           session_.phase != Session::Phase::kRefused &&
+           session_.phase != Session::Phase::kClaiming;
   }
 
   // A JSON-first client registers with its first object's from.name.
@@ -163,6 +164,11 @@ void ChatLoop::onConnected(net::TcpConnection& connection) {
 void ChatLoop::onData(net::TcpConnection& connection, std::string_view bytes) {
   Session& session = sessionOf(connection);
   if (session.phase == Session::Phase::kRefused) return;
+  if (session.phase != Session::Phase::kRegistered) {
+    if (!keepHandshakeRead(connection, session, bytes)) return;
+    // While a taken name waits for its second try, reads are only kept, to be replayed.
+    if (session.phase == Session::Phase::kClaiming) return;
+  }
   if (session.phase == Session::Phase::kAwaitingName && !session.jsonFirst) {
     // The first read holds the bare name; whatever follows it is already messages.
     const protocol::HandshakeSplit split = protocol::splitHandshake(bytes);
@@ -198,11 +204,21 @@ bool ChatLoop::registerName(net::TcpConnection& connection, Session& session,
     return false;
   }
   if (hub_.claim(name, connection.id()) == ClaimResult::kTaken) {
+    if (!session.claimRetried) {
+      // Its owner may have closed already, with the close not yet read by the owner's
+      // loop: try once more after closes in flight are done, replaying the handshake.
+      session.phase = Session::Phase::kClaiming;
+      session.claimRetried = true;
+      hub_.afterPendingCloses([this, id = connection.id()] { replayHandshake(id); });
+      return false;
+    }
     refuse(connection, session, name, fmt::format("username '{}' is already taken", name));
     return false;
   }
   session.name = std::string(name);
   session.phase = Session::Phase::kRegistered;
+  std::vector<std::string>().swap(session.handshakeReads);
+  session.handshakeBytes = 0;
   if (session.handshakeTimer != 0) {
     loop_.cancelTimer(session.handshakeTimer);
     session.handshakeTimer = 0;
@@ -213,6 +229,37 @@ bool ChatLoop::registerName(net::TcpConnection& connection, Session& session,
   std::erase_if(others, [&](std::string_view other) { return protocol::namesEqual(other, name); });
   connection.send(protocol::serverFrame(session.name, welcomeText(session.name, others)));
   return true;
+}
+
+bool ChatLoop::keepHandshakeRead(net::TcpConnection& connection, Session& session,
+                                 std::string_view bytes) {
+  // The first object of a JSON-first client is at most maxMessageBytes; a bare name
+  // comes in one read. More than that before registration is not a handshake.
+  const std::size_t limit = options_.maxMessageBytes + loop_.readBufferSize();
+  session.handshakeBytes += bytes.size();
+  if (session.handshakeBytes > limit) {
+    refuse(connection, session, "", fmt::format("more than {} bytes before the username", limit));
+    return false;
+  }
+  session.handshakeReads.emplace_back(bytes);
+  return true;
+}
+
+void ChatLoop::replayHandshake(net::ConnectionId id) {
+  net::TcpConnection* connection = tcp_.find(id);
+  if (connection == nullptr) return;
+  Session& session = sessionOf(*connection);
+  if (session.phase != Session::Phase::kClaiming) return;
+  std::vector<std::string> reads;
+  reads.swap(session.handshakeReads);
+  session.handshakeBytes = 0;
+  session.phase = Session::Phase::kAwaitingName;
+  session.jsonFirst = false;
+  session.decoder = protocol::FrameDecoder(options_.maxMessageBytes);
+  for (const std::string& read : reads) {
+    if (connection->state() != net::TcpConnection::State::kOpen) break;
+    onData(*connection, read);
+  }
 }
 
 void ChatLoop::refuse(net::TcpConnection& connection, Session& session,
@@ -237,7 +284,10 @@ void ChatLoop::handleHandshakeTimeout(net::ConnectionId id) {
   if (connection == nullptr) return;
   Session& session = sessionOf(*connection);
   session.handshakeTimer = 0;
-  if (session.phase != Session::Phase::kAwaitingName) return;
+  if (session.phase != Session::Phase::kAwaitingName &&
+      session.phase != Session::Phase::kClaiming) {
+    return;
+  }
   refuse(*connection, session, "",
          fmt::format("no username received within {} ms", options_.handshakeTimeout.count()));
 }

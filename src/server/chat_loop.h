@@ -44,6 +44,11 @@ class ChatLoop final : public net::ConnectionHandler, public LocalDelivery {
   class Dispatch;  // handles the frames of one read for one session
 
   bool registerName(net::TcpConnection& connection, Session& session, std::string_view name);
+  // Keeps a read that arrived before registration; false if the session was refused for
+  // sending too much before its name was accepted.
+  bool keepHandshakeRead(net::TcpConnection& connection, Session& session, std::string_view bytes);
+  // Runs the kept handshake reads again once closes in flight have released their names.
+  void replayHandshake(net::ConnectionId id);
   void refuse(net::TcpConnection& connection, Session& session, std::string_view attemptedName,
               const std::string& reason);
   void sendError(net::TcpConnection& connection, const Session& session, std::string_view text);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string_view>
 #include <vector>
@@ -32,6 +33,12 @@ class Hub {
   virtual ClaimResult claim(std::string_view name, net::ConnectionId connection) = 0;
   // Frees `name` if `connection` still holds it.
   virtual void release(std::string_view name, net::ConnectionId connection) = 0;
+  // Runs `then` on this loop once every close that had already reached the server when
+  // this was called has released its name. A taken name is claimed once more after this
+  // before it is refused: a client that reconnects at once with its own name must not be
+  // refused because another loop has not yet read its old connection's close. The
+  // default suits a hub whose releases are immediate.
+  virtual void afterPendingCloses(std::function<void()> then) { then(); }
 
   virtual std::optional<OnlineUser> find(std::string_view name) const = 0;
   virtual std::size_t onlineCount() const = 0;

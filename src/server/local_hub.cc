@@ -1,6 +1,8 @@
 #include "server/local_hub.h"
 
 #include <algorithm>
+#include <atomic>
+#include <memory>
 
 namespace classchat::server {
 
@@ -33,6 +35,26 @@ void LocalHub::release(std::string_view name, net::ConnectionId connection) {
   for (LocalHub* peer : peers_) {
     if (peer == this) continue;
     peer->loop_.post([peer, owned, connection] { peer->applyLeave(owned, connection); });
+  }
+}
+
+void LocalHub::afterPendingCloses(std::function<void()> then) {
+  // Each loop passes three hops: the first task may run before that loop polls again, the
+  // second runs before the I/O of an iteration whose poll started after the first (so a
+  // close that already arrived is read in that iteration, and its name released in the
+  // iteration's before-sleep), and the third runs after all of that.
+  auto remaining = std::make_shared<std::atomic<std::size_t>>(peers_.size());
+  auto done = std::make_shared<std::function<void()>>(std::move(then));
+  LocalHub* origin = this;
+  for (LocalHub* peer : peers_) {
+    net::EventLoop* loop = &peer->loop_;
+    loop->post([loop, origin, remaining, done] {
+      loop->post([loop, origin, remaining, done] {
+        loop->post([origin, remaining, done] {
+          if (remaining->fetch_sub(1) == 1) origin->loop_.post([done] { (*done)(); });
+        });
+      });
+    });
   }
 }
 

@@ -33,6 +33,7 @@ class LocalHub final : public Hub {
 
   ClaimResult claim(std::string_view name, net::ConnectionId connection) override;
   void release(std::string_view name, net::ConnectionId connection) override;
+  void afterPendingCloses(std::function<void()> then) override;
   std::optional<OnlineUser> find(std::string_view name) const override;
   std::size_t onlineCount() const override { return replica_.size(); }
   std::vector<std::string_view> onlineNamesSorted() const override;

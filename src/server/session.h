@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "net/tcp_connection.h"
 #include "net/timer_queue.h"
@@ -14,8 +15,9 @@ namespace classchat::server {
 struct Session final : net::ConnectionContext {
   enum class Phase : std::uint8_t {
     kAwaitingName,  // nothing read yet, or a JSON-first client's first object is incomplete
+    kClaiming,      // the name was taken: waiting for closes in flight, then one more try
     kRegistered,
-    kRefused,       // an error was sent; the connection is closing
+    kRefused,  // an error was sent; the connection is closing
   };
 
   explicit Session(std::size_t maxMessageBytes) : decoder(maxMessageBytes) {}
@@ -24,7 +26,12 @@ struct Session final : net::ConnectionContext {
   std::string name;  // the registered spelling; empty until registered
   net::TimerId handshakeTimer = 0;
   Phase phase = Phase::kAwaitingName;
-  bool jsonFirst = false;  // registering through the first JSON object's from.name
+  bool jsonFirst = false;     // registering through the first JSON object's from.name
+  bool claimRetried = false;  // a taken name was already tried a second time
+  // The reads received before registration, kept so that the handshake can be replayed
+  // when a taken name is tried again; released once registered.
+  std::vector<std::string> handshakeReads;
+  std::size_t handshakeBytes = 0;
 };
 
 }  // namespace classchat::server
