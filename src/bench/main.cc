@@ -1,6 +1,8 @@
 // classchat-bench: load tools that verify what they measure.
 #include <CLI/CLI.hpp>
 
+#include "bench/ramp.h"
+#include "bench/ramp_worker.h"
 #include "bench/stress.h"
 #include "bench/throughput.h"
 
@@ -38,7 +40,29 @@ int main(int argc, char** argv) {
       "--plot draws latency against offered load.");
   addThroughputOptions(*throughputApp, throughput);
 
+  RampOptions ramp;
+  CLI::App* rampApp = app.add_subcommand(
+      "ramp",
+      "The breaking point: adds --step clients every --interval seconds, each sending a "
+      "heartbeat (a direct message to itself) every --heartbeat seconds, until a step's "
+      "connect/handshake failures exceed --max-fail-rate, its heartbeat p99 exceeds --max-p99, "
+      "--target connections are held, or --duration is over. Clients are spread over --procs "
+      "worker processes and --sources source addresses, so the run is not limited by one "
+      "process's file descriptors or one address's ephemeral ports. Reports per step the "
+      "connections held, round trips, failures and (with --server-pid) the server's RSS and CPU; "
+      "then the peak stable connection count and why it stopped. --plot draws connections and "
+      "p99 over time.");
+  addRampOptions(*rampApp, ramp);
+
+  // Internal: one worker process of a ramp, driven over stdin/stdout by the coordinator.
+  RampWorkerOptions rampWorker;
+  CLI::App* rampWorkerApp =
+      app.add_subcommand("ramp-worker", "Internal: a worker process of 'ramp'")->group("");
+  addRampWorkerOptions(*rampWorkerApp, rampWorker);
+
   CLI11_PARSE(app, argc, argv);
+  if (rampApp->parsed()) return runRamp(ramp);
+  if (rampWorkerApp->parsed()) return runRampWorker(rampWorker);
   if (stressApp->parsed()) return runStress(stress);
   if (throughputApp->parsed()) return runThroughput(throughput);
   return 2;

@@ -38,6 +38,7 @@ struct StepResult {
   double generatorCpu = 0;  // share of one core, 0..N
   double serverCpu = -1;    // share of one core; -1 without --server-pid
   Histogram latency;
+  Histogram lag;  // how late the generator sent (its own delay, included in latency)
   bool sustained = false;
 };
 
@@ -113,6 +114,7 @@ void ThroughputRun::onTimer(ClientId client, std::uint32_t tag, TimeNs now) {
   if (sender.client != client) return;
   while (sender.schedule.peek() <= now && sender.schedule.peek() < stepEnd_) {
     const TimeNs scheduled = sender.schedule.take();
+    step_->lag.record(now - scheduled);
     if (engine_.pendingOutput(client) > options_.maxBacklogBytes) {
       step_->skipped++;
     } else {
@@ -335,6 +337,7 @@ int ThroughputRun::report(std::vector<KindResult>& results, const CpuTime& cpu, 
     std::vector<std::string> header = {"step", "offered/s", "deliveries/s", "achieved/s",
                                        "sent", "missing",   "skipped",      "errors"};
     for (const auto& column : latencyColumns()) header.push_back(column);
+    header.push_back("gen lag p99");
     header.push_back("gen CPU");
     header.push_back("srv CPU");
     header.push_back("ok");
@@ -349,6 +352,7 @@ int ThroughputRun::report(std::vector<KindResult>& results, const CpuTime& cpu, 
                                       std::to_string(step.skipped),
                                       std::to_string(step.errors)};
       for (auto& cell : latencyCells(step.latency)) row.push_back(cell);
+      row.push_back(step.lag.count() ? formatLatency(step.lag.percentile(99)) : "-");
       row.push_back(fmt::format("{:.0f}%", 100 * step.generatorCpu));
       row.push_back(step.serverCpu >= 0 ? fmt::format("{:.0f}%", 100 * step.serverCpu) : "-");
       row.push_back(step.sustained ? "yes" : "no");
@@ -418,6 +422,8 @@ int ThroughputRun::report(std::vector<KindResult>& results, const CpuTime& cpu, 
             .field("sustained", step.sustained)
             .key("latency");
         writeLatencyJson(json, step.latency);
+        json.key("generator_send_lag");
+        writeLatencyJson(json, step.lag);
         json.endObject();
       }
       json.endArray().endObject();

@@ -1,0 +1,151 @@
+#include "bench/ramp_worker.h"
+
+#include <arpa/inet.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <random>
+
+#include <fmt/format.h>
+#include <CLI/CLI.hpp>
+
+#include "bench/classchat_driver.h"
+#include "bench/engine.h"
+#include "bench/histogram.h"
+#include "bench/schedule.h"
+#include "bench/verifier.h"
+
+namespace classchat::bench {
+namespace {
+
+class RampWorker final : public EngineHandler {
+ public:
+  RampWorker(const RampWorkerOptions& options, const EngineOptions& engineOptions)
+      : options_(options), engine_(engineOptions, driver_, *this), random_(options.seed) {}
+
+  int run();
+
+  void onReady(ClientId client, TimeNs now) override;
+  void onIncoming(ClientId client, const Incoming& incoming, TimeNs now) override;
+  void onClosed(ClientId, bool, std::string_view) override {}
+  void onTimer(ClientId client, std::uint32_t tag, TimeNs now) override;
+
+ private:
+  bool handleCommand(const std::string& line);
+
+  const RampWorkerOptions& options_;
+  ClassChatDriver driver_;
+  Engine engine_;
+  Verifier verifier_;
+  std::mt19937_64 random_;
+  std::vector<Schedule> schedules_;  // by client id
+  Histogram window_;                 // heartbeat round trips since the last report
+  Histogram lag_;                    // how late heartbeats were sent: the generator's own delay
+  std::uint64_t heartbeatsSent_ = 0;
+  std::uint64_t heartbeatsReceived_ = 0;
+};
+
+void RampWorker::onReady(ClientId client, TimeNs now) {
+  const TimeNs interval = secondsToNs(options_.heartbeatSeconds);
+  const TimeNs phase = std::uniform_int_distribution<TimeNs>(0, interval - 1)(random_);
+  schedules_[client] = Schedule::fixedRate(now, interval, phase);
+  engine_.schedule(schedules_[client].peek(), client, 0);
+}
+
+void RampWorker::onTimer(ClientId client, std::uint32_t, TimeNs now) {
+  Schedule& schedule = schedules_[client];
+  while (schedule.peek() <= now) {
+    lag_.record(now - schedule.peek());
+    Payload payload{PayloadKind::kHeartbeat, client, client,
+                    verifier_.sentBy(PayloadKind::kHeartbeat, client, client), schedule.take()};
+    std::string text;
+    appendPayload(text, payload, options_.payloadBytes);
+    driver_.appendHeartbeat(engine_.output(client), engine_.name(client), text);
+    verifier_.onSent(PayloadKind::kHeartbeat, client, client);
+    ++heartbeatsSent_;
+  }
+  engine_.schedule(schedule.peek(), client, 0);
+}
+
+void RampWorker::onIncoming(ClientId client, const Incoming& incoming, TimeNs now) {
+  if (incoming.kind != Incoming::Kind::kDirect) return;
+  Payload payload;
+  if (!decodePayload(incoming.text, payload) || payload.kind != PayloadKind::kHeartbeat) {
+    verifier_.onCorrupt(PayloadKind::kHeartbeat);
+    return;
+  }
+  if (verifier_.onReceived(payload, client, incoming.from == engine_.name(client))) {
+    ++heartbeatsReceived_;
+    window_.record(now - payload.scheduled);
+  }
+}
+
+bool RampWorker::handleCommand(const std::string& line) {
+  unsigned long count = 0;
+  if (std::sscanf(line.c_str(), "add %lu", &count) == 1) {
+    for (unsigned long i = 0; i < count; ++i) {
+      engine_.addClient(fmt::format("{}{}_{}", options_.prefix, options_.index, schedules_.size()));
+      schedules_.emplace_back();
+    }
+    return true;
+  }
+  if (line == "report") {
+    const EngineCounters& c = engine_.counters();
+    const std::string out = fmt::format(
+        "report {} {} {} {} {} {} {} {} {} {}\n", engine_.readyCount(), engine_.openCount(),
+        c.connectFailures, c.refusals, c.handshakeFailures, c.disconnects, heartbeatsSent_,
+        heartbeatsReceived_, window_.toText(), lag_.toText());
+    window_.reset();
+    lag_.reset();
+    return ::write(STDOUT_FILENO, out.data(), out.size()) == static_cast<ssize_t>(out.size());
+  }
+  return line != "quit";
+}
+
+int RampWorker::run() {
+  std::string input;
+  while (true) {
+    engine_.run(nowNs() + 5 * kMillisecond);
+    pollfd p{STDIN_FILENO, POLLIN, 0};
+    if (::poll(&p, 1, 0) <= 0) continue;
+    char chunk[4096];
+    const ssize_t n = ::read(STDIN_FILENO, chunk, sizeof chunk);
+    if (n <= 0) return 0;  // the coordinator is gone
+    input.append(chunk, static_cast<std::size_t>(n));
+    std::size_t newline;
+    while ((newline = input.find('\n')) != std::string::npos) {
+      const std::string line = input.substr(0, newline);
+      input.erase(0, newline + 1);
+      if (!handleCommand(line)) return 0;
+    }
+  }
+}
+
+}  // namespace
+
+void addRampWorkerOptions(CLI::App& app, RampWorkerOptions& options) {
+  app.add_option("--host", options.host);
+  app.add_option("--port", options.port);
+  app.add_option("--index", options.index);
+  app.add_option("--prefix", options.prefix);
+  app.add_option("--sources", options.sources);
+  app.add_option("--heartbeat", options.heartbeatSeconds);
+  app.add_option("--payload-bytes", options.payloadBytes);
+  app.add_option("--seed", options.seed);
+}
+
+int runRampWorker(const RampWorkerOptions& options) {
+  EngineOptions engineOptions;
+  if (::inet_pton(AF_INET, options.host.c_str(), &engineOptions.server) != 1) return 2;
+  engineOptions.port = options.port;
+  for (std::uint32_t i = 1; i <= options.sources && options.sources > 1; ++i) {
+    in_addr source{};
+    source.s_addr = htonl((127u << 24) | i);
+    engineOptions.sources.push_back(source);
+  }
+  RampWorker worker(options, engineOptions);
+  return worker.run();
+}
+
+}  // namespace classchat::bench

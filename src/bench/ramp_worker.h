@@ -1,0 +1,37 @@
+// The worker side of `classchat-bench ramp`: one process holding a share of the clients.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace CLI {
+class App;
+}
+
+namespace classchat::bench {
+
+struct RampWorkerOptions {
+  std::string host = "127.0.0.1";
+  std::uint16_t port = 0;
+  std::uint32_t index = 0;  // this worker's number; names are <prefix><index>_<n>
+  std::string prefix = "ramp";
+  std::uint32_t sources = 1;  // bind to 127.0.0.1 .. 127.0.0.<sources>
+  double heartbeatSeconds = 3;
+  std::size_t payloadBytes = 64;
+  std::uint64_t seed = 1;
+};
+
+// Commands on stdin, one per line; answers on stdout:
+//   add N    start N more clients (connect, register, then heartbeat every interval)
+//   report   answers one line:
+//            report <ready> <open> <connect failures> <refusals> <handshake failures>
+//                   <disconnects> <heartbeats sent> <heartbeats received> <rtt> <lag>
+//            counts are cumulative; the histograms (Histogram::toText) hold the heartbeat
+//            round trips, and how late the worker sent them (its own delay), since the
+//            previous report.
+//   quit     (or end of input) close every client and exit
+// A heartbeat is a direct message to oneself carrying a verifiable payload.
+void addRampWorkerOptions(CLI::App& app, RampWorkerOptions& options);
+int runRampWorker(const RampWorkerOptions& options);
+
+}  // namespace classchat::bench
