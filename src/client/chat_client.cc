@@ -70,7 +70,8 @@ ChatClient::ChatClient(ClientOptions options, Mode mode, std::vector<net::InetAd
       name_(std::move(name)),
       nameWasTyped_(nameWasTyped),
       editor_(editor),
-      colour_(mode == Mode::kInteractive &&
+      // --send and --listen print plain text and JSON for other programs.
+      colour_((mode == Mode::kInteractive || mode == Mode::kScript) &&
               shouldUseColour(options_.noColor, std::getenv("NO_COLOR"), ::isatty(STDOUT_FILENO))),
       backoff_(kFirstRetry, kLongestRetry),
       random_(std::random_device{}()) {}

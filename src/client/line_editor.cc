@@ -66,8 +66,10 @@ LineEditor::LineEditor(const char* programName, FILE* in, FILE* out, Completer c
   el_set(el_, EL_EDITOR, "emacs");
   el_set(el_, EL_HIST, history, history_);
   el_set(el_, EL_PROMPT_ESC, &LineEditor::promptFor, kInvisible);
-  el_set(el_, EL_ADDFN, "classchat-complete", "Complete a username or command",
-         &LineEditor::completeKey);
+  // The wide-character call stores the (static) strings as they are; the narrow one
+  // copies them and never frees the copies.
+  el_wset(el_, EL_ADDFN, L"classchat-complete", L"Complete a username or command",
+          &LineEditor::completeKey);
   el_set(el_, EL_BIND, "^I", "classchat-complete", nullptr);
   // Our own signal handling restores the terminal; libedit's would re-raise signals
   // to the whole process group.

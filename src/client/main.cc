@@ -73,7 +73,9 @@ int main(int argc, char** argv) {
     mode = Mode::kSend;
   } else if (options.listen) {
     mode = Mode::kListen;
-  } else if (::isatty(STDIN_FILENO)) {
+  } else if (::isatty(STDIN_FILENO) && ::isatty(STDOUT_FILENO)) {
+    // With stdout in a pipe or a file, lines typed on the terminal are read like a
+    // script's, so the output holds messages and no prompts or cursor movements.
     mode = Mode::kInteractive;
   }
 
@@ -88,7 +90,7 @@ int main(int argc, char** argv) {
         });
     if (!askForMissing(*editor, options, nameWasTyped)) return kExitOk;
   } else if (options.name.empty()) {
-    std::fprintf(stderr, "classchat: --name is required when stdin is not a terminal\n");
+    std::fprintf(stderr, "classchat: --name is required when stdin or stdout is not a terminal\n");
     return kExitUsage;
   }
 

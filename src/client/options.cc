@@ -9,9 +9,9 @@ namespace {
 
 constexpr const char* kDescription =
     "classchat: the command-line client for classchatd.\n"
-    "Interactive when stdin is a terminal (line editing, history, Tab completes usernames\n"
-    "from the last /list and from people who wrote to you); asks for the host, port and\n"
-    "name that are not given on the command line.";
+    "Interactive when stdin and stdout are terminals (line editing, history, Tab completes\n"
+    "usernames from the last /list and from people who wrote to you); asks for the host,\n"
+    "port and name that are not given on the command line.";
 
 constexpr const char* kFooter = R"(Typing (interactive, and each line of a script):
   @NAME TEXT     direct message to NAME
@@ -27,7 +27,7 @@ constexpr const char* kFooter = R"(Typing (interactive, and each line of a scrip
 Scripted use:
   classchat --name bot --send bob "hello"      send one message and exit
   printf '@bob hi\n/shout x\n' | classchat --name bot
-                 with stdin not a terminal, each line is handled as if typed
+                 otherwise each input line is handled as if typed
   classchat --name logger --listen | jq .msg   print every received message as one
                                                JSON line, until the server closes
   After --send, or at the end of a script's input, classchat half-closes the connection;

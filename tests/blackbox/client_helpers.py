@@ -123,7 +123,7 @@ class Terminal:
 
     _count = 0
 
-    def __init__(self, args, width=100, height=30, env=None):
+    def __init__(self, args, width=100, height=30, env=None, pipe_to=None):
         Terminal._count += 1
         self.socket = f"classchat-test-{os.getpid()}-{Terminal._count}"
         self.status_file = tempfile.NamedTemporaryFile(prefix="classchat-status-", delete=False)
@@ -131,6 +131,8 @@ class Terminal:
         os.unlink(self.status_file.name)
         env_words = " ".join(f"{k}={_shell_quote(v)}" for k, v in (env or {}).items())
         client = " ".join(_shell_quote(str(a)) for a in [CLIENT_BINARY, *args])
+        if pipe_to:
+            client += " | " + pipe_to  # stdout is then a pipe; the status is pipe_to's
         # The shell stays after the client exits, so its last screen can still be read.
         command = (f"env -u NO_COLOR {env_words} {client}; "
                    f"echo $? > {self.status_file.name}; sleep 600")

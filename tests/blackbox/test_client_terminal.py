@@ -223,6 +223,20 @@ class TerminalTest(unittest.TestCase):
         plain.wait_for(r"bob: not coloured")
         self.assertNotIn("\x1b[", plain.screen(escapes=True).replace("\x1b[0m", ""))
 
+    def test_output_into_a_pipe_reads_lines_without_prompts(self):
+        bob = self.peer("bob")
+        term = Terminal(["--host", "127.0.0.1", "--port", self.port, "--name", "alice"],
+                        pipe_to="cat")
+        self.addCleanup(term.close)
+        term.wait_for(rf"^{STAMP} server: Welcome alice! Online now \(1\): bob\.")
+        term.type("@bob through a pipe")
+        term.press("Enter")
+        self.assertEqual(bob.recv_msg(), "through a pipe")
+        bob.send("alice", "back")
+        term.wait_for(rf"^{STAMP} bob: back$")
+        self.assertNotIn("alice>", term.screen())
+        self.assertNotIn("\x1b[", term.screen(escapes=True).replace("\x1b[0m", ""))
+
     def test_ctrl_d_on_an_empty_line_leaves(self):
         term = self.login("alice")
         term.press("C-d")
