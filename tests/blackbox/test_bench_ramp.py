@@ -1,0 +1,86 @@
+"""classchat-bench ramp: a few-second smoke run against the real classchatd, with the
+clients spread over two worker processes and several source addresses."""
+import json
+import os
+import subprocess
+import tempfile
+import unittest
+import xml.dom.minidom
+
+from harness import ROOT, TIMEOUT, Server
+
+BENCH = os.environ.get("CLASSCHAT_BENCH",
+                       os.path.join(ROOT, "build", "release", "src", "bench", "classchat-bench"))
+
+
+def worker_processes(port):
+    """Pids of ramp workers aimed at `port` that are still alive."""
+    found = []
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                args = f.read().split(b"\0")
+        except OSError:
+            continue
+        if b"ramp-worker" in args and str(port).encode() in args:
+            found.append(int(pid))
+    return found
+
+
+def run_ramp(port, *args):
+    with tempfile.TemporaryDirectory() as directory:
+        report_path = os.path.join(directory, "report.json")
+        plot_path = os.path.join(directory, "plot.svg")
+        result = subprocess.run(
+            [BENCH, "ramp", "--port", str(port), "--json", report_path, "--plot", plot_path, "--quiet", *args],
+            capture_output=True, text=True, timeout=60 + 4 * TIMEOUT)
+        with open(report_path, encoding="utf-8") as f:
+            report = json.load(f)
+        with open(plot_path, encoding="utf-8") as f:
+            svg = f.read()
+        return result.returncode, report, result.stdout, svg
+
+
+class RampSmoke(unittest.TestCase):
+    def test_reaches_small_target_with_two_workers(self):
+        with Server() as server:
+            status, report, stdout, svg = run_ramp(
+                server.port, "--server-pid", str(server.proc.pid), "--step", "100", "--interval", "1", "--target", "200", "--procs", "2",
+                "--sources", "4", "--heartbeat", "0.3", "--max-p99", "10000", "--duration", "30")
+            # The server saw connections from the extra source addresses.
+            self.assertRegex(server.log(), r"connected from 127\.0\.0\.[234]:")
+        self.assertEqual(status, 0, stdout)
+        self.assertIn("target", report["stop_reason"])
+        self.assertEqual(report["peak_stable_connections"], 200)
+        totals = report["totals"]
+        self.assertEqual(totals["held"], 200)
+        self.assertEqual(totals["connect_failures"] + totals["refusals"] +
+                         totals["handshake_failures"] + totals["disconnects"], 0)
+        self.assertGreater(totals["heartbeats_received"], 0)
+        self.assertLessEqual(totals["heartbeats_received"], totals["heartbeats_sent"])
+        steps = report["steps"]
+        self.assertEqual([step["attempted"] for step in steps], [100, 200])
+        self.assertGreater(steps[-1]["heartbeat_rtt"]["count"], 0)
+        self.assertGreater(steps[-1]["server_rss_bytes"], 0)
+        self.assertGreaterEqual(steps[-1]["server_open_fds"], 200)
+        xml.dom.minidom.parseString(svg)
+        self.assertIn("connections held", svg)
+        self.assertEqual(worker_processes(server.port), [])
+
+    def test_stops_on_failures_when_nobody_listens(self):
+        with Server() as server:
+            pass
+        # The port is closed now: every connect is refused, so the first step fails.
+        status, report, stdout, _ = run_ramp(server.port, "--step", "20", "--interval", "0.5",
+                                             "--procs", "2", "--duration", "20")
+        self.assertEqual(status, 0, stdout)
+        self.assertIn("failures", report["stop_reason"])
+        self.assertEqual(report["peak_stable_connections"], 0)
+        self.assertEqual(len(report["steps"]), 1)
+        self.assertEqual(report["totals"]["connect_failures"], 20)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,87 @@
+"""classchat-bench throughput: a few-second smoke run against the real classchatd, and
+the same verification catching a server that drops messages."""
+import json
+import os
+import subprocess
+import tempfile
+import unittest
+import xml.dom.minidom
+
+from faulty_server import FaultyProcess
+from harness import ROOT, TIMEOUT, Server
+
+BENCH = os.environ.get("CLASSCHAT_BENCH",
+                       os.path.join(ROOT, "build", "release", "src", "bench", "classchat-bench"))
+
+
+def run_throughput(port, *args):
+    """Runs the throughput mode; returns (exit status, JSON report, stdout, SVG text)."""
+    with tempfile.TemporaryDirectory() as directory:
+        report_path = os.path.join(directory, "report.json")
+        plot_path = os.path.join(directory, "plot.svg")
+        result = subprocess.run(
+            [BENCH, "throughput", "--port", str(port), "--json", report_path, "--plot", plot_path,
+             "--drain", str(TIMEOUT), "--quiet", *args],
+            capture_output=True, text=True, timeout=120 + 10 * TIMEOUT)
+        with open(report_path, encoding="utf-8") as f:
+            report = json.load(f)
+        with open(plot_path, encoding="utf-8") as f:
+            svg = f.read()
+        return result.returncode, report, result.stdout, svg
+
+
+class ThroughputSmoke(unittest.TestCase):
+    def test_fixed_rates_deliver_everything(self):
+        with Server() as server:
+            status, report, stdout, svg = run_throughput(
+                server.port, "--rate", "200,1000", "--step-duration", "1", "--pairs", "4",
+                "--listeners", "6", "--shouters", "2")
+        self.assertEqual(status, 0, stdout)
+        self.assertTrue(report["passed"])
+        direct, shout = report["direct"], report["shout"]
+        self.assertEqual(direct["clients"], 8)
+        self.assertEqual(shout["receivers_per_message"], 7)
+        for kind in (direct, shout):
+            self.assertEqual(len(kind["steps"]), 2)
+            self.assertEqual(kind["tally"]["lost"], 0)
+            self.assertEqual(kind["tally"]["duplicated"], 0)
+            self.assertEqual(kind["tally"]["corrupted"], 0)
+            self.assertGreater(kind["tally"]["delivered"], 0)
+            self.assertEqual(kind["tally"]["delivered"], kind["tally"]["expected"])
+            for step in kind["steps"]:
+                self.assertGreater(step["sent"], 0)
+                self.assertGreater(step["achieved_deliveries_per_s"], 0)
+                self.assertEqual(step["latency"]["count"], step["delivered"])
+                self.assertGreaterEqual(step["latency"]["p99_us"], step["latency"]["p50_us"])
+        # Each shout reached the 7 other clients.
+        sent = sum(step["sent"] for step in shout["steps"])
+        self.assertEqual(shout["tally"]["expected"], 7 * sent)
+        self.assertGreater(report["generator"]["cpu_user_s"] + report["generator"]["cpu_system_s"], 0)
+        xml.dom.minidom.parseString(svg)
+        self.assertEqual(svg.count("<polyline"), 4)  # p50 and p99 per kind
+
+    def test_search_finds_a_rate(self):
+        with Server() as server:
+            status, report, stdout, _ = run_throughput(
+                server.port, "--kind", "direct", "--start-rate", "200", "--search-steps", "2",
+                "--fractions", "0.5", "--step-duration", "0.5", "--pairs", "2", "--max-p99", "5000")
+        self.assertEqual(status, 0, stdout)
+        direct = report["direct"]
+        self.assertNotIn("shout", report)
+        self.assertGreaterEqual(direct["max_sustained_rate"], 200)
+        phases = [step["phase"] for step in direct["steps"]]
+        self.assertEqual(phases, ["search", "search", "0.5 x max"])
+        self.assertIn("max sustained", stdout)
+
+    def test_dropped_messages_fail_the_run(self):
+        with FaultyProcess("drop", every=7) as server:
+            status, report, stdout, _ = run_throughput(
+                server.port, "--kind", "direct", "--rate", "200", "--step-duration", "0.5",
+                "--pairs", "2")
+        self.assertEqual(status, 1, stdout)
+        self.assertGreater(report["direct"]["tally"]["lost"], 0)
+        self.assertFalse(report["passed"])
+
+
+if __name__ == "__main__":
+    unittest.main()
