@@ -115,6 +115,22 @@ class BadInputTest(harness.ServerTestCase):
         self.assertEqual(len(errors), 1, errors)
         self.assert_still_usable()
 
+    def test_unescaped_control_characters_in_a_string(self):
+        errors = self.errors_then_time(b'{"to":"bob","msg":"raw\x01control\ttab"}')
+        self.assertEqual(len(errors), 1, errors)
+        self.assertNothingBefore(self.bob, self.alice, "alice", "bob")
+
+    def test_deeply_nested_values(self):
+        depth = 20000
+        for data in (b'{"to":"bob","msg":"x","deep":' + b"[" * depth + b"]" * depth + b"}",
+                     b'{"to":"bob","msg":"x","deep":' + b'{"a":' * depth + b"1" + b"}" * depth +
+                     b"}"):
+            with self.subTest(kind=data[29:31]):
+                errors = self.errors_then_time(data)
+                self.assertEqual(len(errors), 1, errors)
+        self.assertNothingBefore(self.bob, self.alice, "alice", "bob")
+        self.assert_still_usable()
+
     def test_stray_closing_brace_and_bracket(self):
         self.errors_then_time(b"}\n")
         self.errors_then_time(b"]\n")
@@ -184,6 +200,23 @@ class OversizeTest(harness.ServerTestCase):
             self.assertTrue(self.recv_reply(self.alice).startswith("Error:"))
         self.assertRegex(self.recv_reply(self.alice), r"^Server time: ")
         self.assertNothingBefore(self.bob, self.alice, "alice", "bob")
+
+    def test_oversize_json_first_object_is_refused(self):
+        first = json.dumps({"from": {"name": "carol"}, "to": "bob", "msg": "c" * 10000}).encode()
+        client = self.connect(self.server, first)
+        frames = client.expect_closed()
+        self.assertEqual(len(frames), 1, frames)
+        self.assertTrue(frames[0]["msg"].startswith("Error:"), frames)
+        self.assertNothingBefore(self.bob, self.alice, "alice", "bob")
+        self.register(self.server, "carol")
+
+    def test_limit_is_per_object_not_per_read(self):
+        texts = ["small %05d" % i for i in range(3000)]
+        data = b"".join(json.dumps({"to": "bob", "msg": t}).encode() for t in texts)
+        self.assertGreater(len(data), 25 * self.LIMIT)
+        self.send_in_background(data)
+        for text in texts:
+            self.assertNextFrame(self.bob, frame_bytes("alice", "127.0.0.1", "bob", text))
 
     def test_streaming_a_huge_object_does_not_buffer_it(self):
         pid = self.server.proc.pid

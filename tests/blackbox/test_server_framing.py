@@ -6,6 +6,7 @@ Server to client: every frame is one compact JSON object followed by "\\n".
 """
 import json
 import socket
+import threading
 import time
 import unittest
 
@@ -84,6 +85,16 @@ class FramingTest(harness.ServerTestCase):
     def test_many_objects_in_one_send_are_all_processed_in_order(self):
         texts = ["message %04d" % i for i in range(500)]
         self.alice.send_raw(b"".join(dm("bob", t) for t in texts))
+        self.expect_dms(texts)
+
+    def test_megabytes_of_small_objects_in_one_send(self):
+        texts = ["bulk %06d" % i for i in range(20000)]
+        data = b"".join(dm("bob", t) for t in texts)
+        self.assertGreater(len(data), 1 << 20)
+        # Sent from another thread while bob reads, so nobody's buffers fill up.
+        sender = threading.Thread(target=self.alice.sock.sendall, args=(data,))
+        sender.start()
+        self.addCleanup(sender.join, harness.TIMEOUT)
         self.expect_dms(texts)
 
     def test_mixed_commands_and_messages_in_one_send_keep_their_order(self):
