@@ -1,6 +1,5 @@
 #include "client/chat_client.h"
 
-#include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -12,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "client/format.h"
+#include "client/signals.h"
 #include "protocol/names.h"
 #include "protocol/utf8.h"
 
@@ -21,16 +21,6 @@ namespace {
 constexpr std::chrono::milliseconds kFirstRetry{500};
 constexpr std::chrono::milliseconds kLongestRetry{15000};
 constexpr std::size_t kUnlimited = std::numeric_limits<std::size_t>::max();
-
-// Signals are turned into bytes on a pipe that the poll loop reads (the self-pipe trick).
-int signalPipe[2] = {-1, -1};
-
-void onSignal(int signo) {
-  const int saved = errno;
-  const char byte = static_cast<char>(signo);
-  [[maybe_unused]] const ssize_t n = ::write(signalPipe[1], &byte, 1);
-  errno = saved;
-}
 
 constexpr const char* kClientHelp =
     "Typing: @name text (direct message), /to name (plain lines then go to name; /to alone "
@@ -51,15 +41,6 @@ std::optional<std::string> askName(LineEditor& editor) {
     if (verdict == protocol::NameVerdict::kValid) return answer;
     editor.printAbove(protocol::describeRefusal(verdict, *answer) + ".");
   }
-}
-
-void ChatClient::installSignalHandlers() {
-  if (signalPipe[0] < 0 && ::pipe2(signalPipe, O_CLOEXEC | O_NONBLOCK) != 0) return;
-  struct sigaction action {};
-  action.sa_handler = onSignal;
-  sigemptyset(&action.sa_mask);
-  for (int signo : {SIGINT, SIGTERM, SIGHUP, SIGWINCH}) ::sigaction(signo, &action, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
 }
 
 ChatClient::ChatClient(ClientOptions options, Mode mode, std::vector<net::InetAddress> addresses,
@@ -83,7 +64,7 @@ int ChatClient::run() {
   while (phase_ != Phase::kDone) {
     pollfd fds[3];
     nfds_t count = 0;
-    fds[count++] = {signalPipe[0], POLLIN, 0};
+    fds[count++] = {signalFd(), POLLIN, 0};
     const int connectionIndex = connection_ ? static_cast<int>(count) : -1;
     if (connection_) fds[count++] = {connection_->fd(), connection_->wantedEvents(), 0};
     const int inputIndex = readingInput() ? static_cast<int>(count) : -1;
@@ -328,10 +309,7 @@ bool ChatClient::readingInput() const {
 }
 
 void ChatClient::handleSignals() {
-  char signals[16];
-  const ssize_t n = ::read(signalPipe[0], signals, sizeof signals);
-  for (ssize_t i = 0; i < n; ++i) {
-    const int signo = signals[i];
+  for (const int signo : takeSignals()) {
     if (signo == SIGWINCH) {
       if (editor_ != nullptr) editor_->resize();
       continue;

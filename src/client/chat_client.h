@@ -46,9 +46,6 @@ class ChatClient {
   // The names Tab completes.
   const NameBook& names() const { return names_; }
 
-  // Installs the signal handlers run() reacts to (SIGINT, SIGTERM, SIGHUP, SIGWINCH).
-  static void installSignalHandlers();
-
  private:
   enum class Phase {
     kConnecting,   // TCP connect in progress

@@ -1,11 +1,17 @@
 #include "client/line_editor.h"
 
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
 
 #include <climits>
 #include <cstring>
 #include <cwchar>
+
+#include "client/signals.h"
 
 namespace classchat::client {
 namespace {
@@ -71,6 +77,7 @@ LineEditor::LineEditor(const char* programName, FILE* in, FILE* out, Completer c
   el_wset(el_, EL_ADDFN, L"classchat-complete", L"Complete a username or command",
           &LineEditor::completeKey);
   el_set(el_, EL_BIND, "^I", "classchat-complete", nullptr);
+  el_set(el_, EL_GETCFN, &LineEditor::readKey);
   // Our own signal handling restores the terminal; libedit's would re-raise signals
   // to the whole process group.
   el_set(el_, EL_SIGNAL, 0);
@@ -114,12 +121,56 @@ unsigned char LineEditor::completeKey(EditLine* el, int) {
   return CC_REFRESH_BEEP;
 }
 
+int LineEditor::readKey(EditLine* el, wchar_t* out) {
+  LineEditor& self = editorOf(el);
+  char bytes[MB_LEN_MAX];
+  std::size_t length = 0;
+  for (;;) {
+    pollfd fds[2] = {{self.inFd_, POLLIN, 0}, {self.asking_ ? signalFd() : -1, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      return -1;
+    }
+    if (fds[1].revents & POLLIN) {
+      for (const int signo : takeSignals()) {
+        if (signo == SIGWINCH) {
+          el_resize(el);
+        } else {
+          self.interrupted_ = true;
+        }
+      }
+      if (self.interrupted_) return 0;  // read as the end of input
+      continue;
+    }
+    if (fds[0].revents == 0) continue;
+    const ssize_t n = ::read(self.inFd_, bytes + length, 1);
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      return -1;
+    }
+    if (n == 0) return 0;
+    ++length;
+    std::mbstate_t state{};
+    const std::size_t rc = std::mbrtowc(out, bytes, length, &state);
+    if (rc == static_cast<std::size_t>(-2) && length < sizeof bytes) continue;  // incomplete
+    if (rc == static_cast<std::size_t>(-1) || rc == static_cast<std::size_t>(-2)) {
+      length = 0;  // not a character in this locale: skip it, as libedit does
+      continue;
+    }
+    return 1;
+  }
+}
+
 std::optional<std::string> LineEditor::ask(std::string_view prompt) {
+  if (interrupted_) return std::nullopt;
   prompt_ = std::string(prompt);
   promptWidth_ = displayWidth(prompt_);
   int count = 0;
+  asking_ = true;
   const char* text = el_gets(el_, &count);
-  if (text == nullptr || count <= 0) return std::nullopt;
+  asking_ = false;
+  if (interrupted_) std::fputc('\n', out_);  // leave the question's line
+  if (text == nullptr || count <= 0 || interrupted_) return std::nullopt;
   std::string answer(text, static_cast<std::size_t>(count));
   while (!answer.empty() && (answer.back() == '\n' || answer.back() == '\r')) answer.pop_back();
   return answer;

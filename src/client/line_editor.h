@@ -34,8 +34,8 @@ class LineEditor {
 
   int fd() const;
 
-  // Blocking question with its own prompt, for start-up; nullopt at end of input.
-  // Only while not started.
+  // Blocking question with its own prompt, for start-up; nullopt at the end of input or
+  // when SIGINT, SIGTERM or SIGHUP arrives (see signals.h). Only while not started.
   std::optional<std::string> ask(std::string_view prompt);
 
   // Shows `prompt` and starts editing a line. `prompt` may contain "\1...\1" spans of
@@ -60,6 +60,9 @@ class LineEditor {
  private:
   static char* promptFor(EditLine* el);
   static unsigned char completeKey(EditLine* el, int ch);
+  // libedit's read function: one character from the terminal. While asking, a signal
+  // ends the question instead of being retried.
+  static int readKey(EditLine* el, wchar_t* out);
 
   // Moves the cursor to the start of the prompt and clears the input area.
   void eraseInputArea();
@@ -73,6 +76,8 @@ class LineEditor {
   std::string prompt_;
   std::size_t promptWidth_ = 0;
   bool started_ = false;
+  bool asking_ = false;
+  bool interrupted_ = false;
 };
 
 }  // namespace classchat::client

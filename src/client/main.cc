@@ -13,6 +13,7 @@
 #include "client/connection.h"
 #include "client/line_editor.h"
 #include "client/options.h"
+#include "client/signals.h"
 
 namespace {
 
@@ -79,7 +80,7 @@ int main(int argc, char** argv) {
     mode = Mode::kInteractive;
   }
 
-  ChatClient::installSignalHandlers();
+  installSignalHandlers();
   const NameBook* names = nullptr;  // set once the client exists; Tab only works after that
   std::unique_ptr<LineEditor> editor;
   bool nameWasTyped = false;

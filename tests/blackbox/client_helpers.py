@@ -4,6 +4,7 @@ import os
 import queue
 import re
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -119,28 +120,27 @@ def tmux_available():
 class Terminal:
     """The client in a real terminal: a detached tmux session of a fixed size. Keys are
     typed with send-keys and the screen is read back with capture-pane, so assertions
-    are about what a person would see."""
-
-    _count = 0
+    are about what a person would see. Each terminal has its own tmux server, socket and
+    temporary directory."""
 
     def __init__(self, args, width=100, height=30, env=None, pipe_to=None):
-        Terminal._count += 1
-        self.socket = f"classchat-test-{os.getpid()}-{Terminal._count}"
-        self.status_file = tempfile.NamedTemporaryFile(prefix="classchat-status-", delete=False)
-        self.status_file.close()
-        os.unlink(self.status_file.name)
+        self.dir = tempfile.mkdtemp(prefix="classchat-term-")
+        self.socket = os.path.join(self.dir, "tmux.sock")
+        self.status_path = os.path.join(self.dir, "status")
         env_words = " ".join(f"{k}={_shell_quote(v)}" for k, v in (env or {}).items())
         client = " ".join(_shell_quote(str(a)) for a in [CLIENT_BINARY, *args])
         if pipe_to:
             client += " | " + pipe_to  # stdout is then a pipe; the status is pipe_to's
         # The shell stays after the client exits, so its last screen can still be read.
         command = (f"env -u NO_COLOR {env_words} {client}; "
-                   f"echo $? > {self.status_file.name}; sleep 600")
+                   f"echo $? > {self.status_path}; sleep 600")
         self._tmux("new-session", "-d", "-x", str(width), "-y", str(height), "-s", "t",
                    command)
+        self.shell_pid = int(self._tmux("display-message", "-p", "-t", "t", "#{pane_pid}")
+                             .stdout.decode().strip())
 
     def _tmux(self, *args, check=True):
-        return subprocess.run(["tmux", "-L", self.socket, "-f", "/dev/null", *args],
+        return subprocess.run(["tmux", "-S", self.socket, "-f", "/dev/null", *args],
                               capture_output=True, check=check, timeout=TIMEOUT)
 
     def type(self, text):
@@ -150,6 +150,10 @@ class Terminal:
     def press(self, *keys):
         """Presses named keys: Enter, Tab, C-d, C-c..."""
         self._tmux("send-keys", "-t", "t", *keys)
+
+    def resize(self, width, height):
+        """Resizes the terminal (the client gets SIGWINCH)."""
+        self._tmux("resize-window", "-t", "t", "-x", str(width), "-y", str(height))
 
     def screen(self, escapes=False):
         args = ["capture-pane", "-p", "-t", "t"] + (["-e"] if escapes else [])
@@ -175,26 +179,58 @@ class Terminal:
                 raise AssertionError(f"screen never matched {pattern!r}:\n{self.screen()}")
             time.sleep(0.03)
 
+    def _status(self):
+        try:
+            with open(self.status_path, encoding="ascii") as f:
+                text = f.read().strip()
+            return int(text) if text else None
+        except FileNotFoundError:
+            return None
+
     def exit_status(self, timeout=TIMEOUT):
         """Waits for the client to exit; returns its status."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            try:
-                with open(self.status_file.name, encoding="ascii") as f:
-                    text = f.read().strip()
-                if text:
-                    return int(text)
-            except FileNotFoundError:
-                pass
+            status = self._status()
+            if status is not None:
+                return status
             time.sleep(0.03)
         raise AssertionError("classchat did not exit:\n" + self.screen())
 
-    def close(self):
-        self._tmux("kill-server", check=False)
+    def _client_pids(self):
+        """The processes the pane's shell started (the client, and a pipe's reader)."""
+        pids = []
+        task_dir = f"/proc/{self.shell_pid}/task"
         try:
-            os.unlink(self.status_file.name)
-        except FileNotFoundError:
+            for task in os.listdir(task_dir):
+                with open(f"{task_dir}/{task}/children", encoding="ascii") as f:
+                    pids += [int(p) for p in f.read().split()]
+        except (FileNotFoundError, ProcessLookupError):
             pass
+        return pids
+
+    def close(self):
+        # End a client that is still running with SIGTERM before the terminal goes away:
+        # a hang-up arriving while a sanitizer build checks for leaks at exit can stall
+        # it, so the client must be gone before tmux closes the terminal.
+        if self._status() is None:
+            pids = self._client_pids()
+            for pid in pids:
+                _signal(pid, signal.SIGTERM)
+            try:
+                self.exit_status()
+            except AssertionError:
+                for pid in pids:
+                    _signal(pid, signal.SIGKILL)
+        self._tmux("kill-server", check=False)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _signal(pid, signo):
+    try:
+        os.kill(pid, signo)
+    except ProcessLookupError:
+        pass
 
 
 def _shell_quote(text):

@@ -102,6 +102,19 @@ class TerminalTest(unittest.TestCase):
         term.wait_for(rf"^{STAMP} bob: interrupting\nalice> x{{93}}\nx{{57}}$")
         self.assertEqual(sum("x" * 50 in line for line in term.lines()), 2, term.screen())
 
+    def test_resized_terminal_keeps_the_line(self):
+        term = self.login("alice", "--no-color")
+        bob = self.peer("bob")
+        term.type("y" * 80)
+        term.wait_for(r"^alice> y{80}$")
+        term.resize(50, 30)  # the line now wraps after 43 of its characters
+        term.wait_for(r"^alice> y{43}\ny{37}$")
+        bob.send("alice", "after the resize")
+        term.wait_for(rf"^{STAMP} bob: after the resize\nalice> y{{43}}\ny{{37}}$")
+        term.type("z")
+        term.wait_for(r"^alice> y{43}\ny{37}z$")
+        self.assertEqual(sum("yyyyy" in line for line in term.lines()), 2, term.screen())
+
     def test_prompts_for_host_port_and_name(self):
         term = self.terminal()
         term.wait_for(r"^Server host \[127\.0\.0\.1\]:$")
@@ -250,6 +263,15 @@ class TerminalTest(unittest.TestCase):
         # The shell after the client echoes typed text again (cooked mode is back).
         term.type("echo-check")
         term.wait_for(r"echo-check")
+
+    def test_ctrl_c_at_the_name_prompt_leaves(self):
+        term = self.terminal("--host", "127.0.0.1", "--port", self.port)
+        term.wait_for(r"^Your name:$")
+        term.type("half a na")
+        term.press("C-c")
+        self.assertEqual(term.exit_status(), 0)
+        term.type("echo-check")
+        term.wait_for(r"^echo-check")
 
     def test_lost_server_is_explained_and_exits_four(self):
         term = self.login("alice")
