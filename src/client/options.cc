@@ -38,7 +38,7 @@ Scripted use:
 Exit status:
   0  success
   1  the server answered with an error (e.g. "Error: user 'bob' not found")
-  2  bad command line
+  2  bad command line, or a script line that could not be sent (the hint is on stderr)
   3  the server refused the username (taken, invalid or reserved)
   4  could not connect, the connection was lost, or no answer within --wait seconds)";
 

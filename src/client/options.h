@@ -11,7 +11,7 @@ namespace classchat::client {
 enum ExitStatus : int {
   kExitOk = 0,
   kExitErrorReply = 1,  // the server answered something with "Error: ..."
-  kExitUsage = 2,       // bad command line or input
+  kExitUsage = 2,       // bad command line, or a script line that could not be sent
   kExitRefused = 3,     // the server refused the username
   kExitConnection = 4,  // could not connect, lost the connection, or no answer in time
 };
