@@ -24,12 +24,13 @@ TcpServer::TcpServer(EventLoop& loop, std::uint32_t loopIndex, const InetAddress
 TcpServer::~TcpServer() = default;
 
 void TcpServer::start() {
-  acceptor_.start([this](Fd socket, const InetAddress& peer) {
-    handleNewConnection(std::move(socket), peer);
-  });
+  acceptor_.start(
+      [this](Fd socket, const InetAddress& peer) { handleNewConnection(std::move(socket), peer); });
 }
 
-void TcpServer::stopAccepting() { acceptor_.stop(); }
+void TcpServer::stopAccepting() {
+  acceptor_.stop();
+}
 
 TcpConnection* TcpServer::find(ConnectionId id) const {
   const auto found = connections_.find(id);
@@ -41,10 +42,19 @@ void TcpServer::handleNewConnection(Fd socket, const InetAddress& peer) {
   // Chat frames are small and latency matters more than packet count; output is already
   // batched per loop iteration.
   ::setsockopt(socket.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  if (options_.keepAlive) {
+    // First probe after 60 s of silence, then every 10 s; 6 unanswered probes close it.
+    const int idleSeconds = 60, intervalSeconds = 10, probes = 6;
+    ::setsockopt(socket.get(), SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on);
+    ::setsockopt(socket.get(), IPPROTO_TCP, TCP_KEEPIDLE, &idleSeconds, sizeof idleSeconds);
+    ::setsockopt(socket.get(), IPPROTO_TCP, TCP_KEEPINTVL, &intervalSeconds,
+                 sizeof intervalSeconds);
+    ::setsockopt(socket.get(), IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes);
+  }
   const ConnectionId id = (nextSequence_++ << 8) | loopIndex_;
   const int fd = socket.get();
-  auto connection = std::make_unique<TcpConnection>(*this, std::move(socket), id, peer.ip(),
-                                                    peer.port());
+  auto connection =
+      std::make_unique<TcpConnection>(*this, std::move(socket), id, peer.ip(), peer.port());
   if (!loop_.add(fd, EPOLLIN, connection.get())) {
     spdlog::warn("cannot watch connection from {}: {}", peer.toString(), std::strerror(errno));
     return;
@@ -54,13 +64,18 @@ void TcpServer::handleNewConnection(Fd socket, const InetAddress& peer) {
   handler_.onConnected(ref);
 }
 
-void TcpServer::markDirty(TcpConnection& connection) { dirty_.push_back(&connection); }
+void TcpServer::markDirty(TcpConnection& connection) {
+  dirty_.push_back(&connection);
+}
 
-void TcpServer::markClosed(TcpConnection& connection) { closed_.push_back(connection.id()); }
+void TcpServer::markClosed(TcpConnection& connection) {
+  closed_.push_back(connection.id());
+}
 
 void TcpServer::armDrainDeadline(TcpConnection& connection) {
   loop_.runAfter(options_.drainTimeout, [this, id = connection.id()] {
-    if (TcpConnection* c = find(id); c != nullptr && c->state() == TcpConnection::State::kDraining) {
+    if (TcpConnection* c = find(id);
+        c != nullptr && c->state() == TcpConnection::State::kDraining) {
       c->close(c->closeReason() + " (peer did not read its last output in time)");
     }
   });

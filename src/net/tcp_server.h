@@ -30,6 +30,9 @@ struct TcpServerOptions {
   // How long a draining connection may take to accept its last bytes.
   std::chrono::milliseconds drainTimeout{3000};
   bool reusePort = true;
+  // TCP keepalive probes, so a peer that vanished without FIN or RST (cable pulled,
+  // laptop asleep) is eventually noticed even if the server never writes to it.
+  bool keepAlive = true;
 };
 
 // One per event loop: listens (with SO_REUSEPORT, so every loop accepts on the same

@@ -19,7 +19,9 @@ Session& sessionOf(const net::TcpConnection& connection) {
 }
 
 // Untrusted text quoted inside an error reply: valid UTF-8, short.
-std::string quoted(std::string_view text) { return protocol::sanitizeForEcho(text, 40); }
+std::string quoted(std::string_view text) {
+  return protocol::sanitizeForEcho(text, 40);
+}
 
 }  // namespace
 
@@ -36,6 +38,8 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
       registerFromObject(object);
       return;
     }
+    // Budgets are checked before parsing, so a flood costs as little as possible.
+    if (!withinMessageBudget()) return;
     protocol::ParseResult parsed = chat_.parser_.parse(object);
     if (!parsed.message) {
       chat_.sendError(connection_, session_, parsed.error);
@@ -45,9 +49,10 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
   }
 
   void onGarbage(std::string_view text) override {
-    if (!active()) return;
-    chat_.sendError(connection_, session_,
-                    fmt::format("expected a JSON object, skipped text starting '{}'", quoted(text)));
+    if (!active() || !withinMessageBudget()) return;
+    chat_.sendError(
+        connection_, session_,
+        fmt::format("expected a JSON object, skipped text starting '{}'", quoted(text)));
   }
 
   void onOversize(std::size_t limit) override {
@@ -57,6 +62,7 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
                    fmt::format("first message larger than {} bytes", limit));
       return;
     }
+    if (!withinMessageBudget()) return;
     chat_.sendError(connection_, session_,
                     fmt::format("message larger than {} bytes skipped", limit));
   }
@@ -80,6 +86,12 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
            session_.phase != Session::Phase::kClaiming;
   }
 
+  bool withinMessageBudget() {
+    return session_.phase != Session::Phase::kRegistered ||
+           chat_.withinBudget(connection_, session_, session_.messageBudget, chat_.now_, "messages",
+                              chat_.options_.messageRate);
+  }
+
   // A JSON-first client registers with its first object's from.name.
   void registerFromObject(std::string_view object) {
     protocol::ParseResult parsed = chat_.parser_.parseForRegistration(object);
@@ -100,6 +112,11 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
       const Command* command = findCommand(message.to);
       if (command == nullptr) {
         reply(fmt::format("Error: unknown command '{}' (see /help)", quoted(message.to)));
+        return;
+      }
+      if (command->rateClass == RateClass::kShout &&
+          !chat_.withinBudget(connection_, session_, session_.shoutBudget, chat_.now_, "shouts",
+                              chat_.options_.shoutRate)) {
         return;
       }
       command->handler(*this, message);
@@ -137,33 +154,59 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
 };
 
 ChatLoop::ChatLoop(net::EventLoop& loop, std::uint32_t loopIndex, const net::InetAddress& address,
-                   NameRegistry& registry, const ServerOptions& options)
+                   NameRegistry& registry, ConnectionLimiter& limiter, const ServerOptions& options)
     : loop_(loop),
       options_(options),
+      limiter_(limiter),
       tcp_(loop, loopIndex, address, *this,
-           net::TcpServerOptions{options.maxOutputBytes, options.shutdownGrace, true}),
+           net::TcpServerOptions{options.maxOutputBytes, options.shutdownGrace, true,
+                                 options.keepAlive}),
       hub_(loop, loopIndex, registry, *this) {
-  tcp_.setOverloadReply(protocol::serverFrame(
-      "", "Error: the server has no free connection slots; try again later"));
+  tcp_.setOverloadReply(
+      protocol::serverFrame("", "Error: the server has no free connection slots; try again later"));
   loop_.addBeforeSleepHook([this] {
     if (shuttingDown_ && tcp_.connectionCount() == 0) loop_.quit();
   });
+  if (options_.idleTimeout.count() > 0) scheduleIdleSweep();
 }
 
 void ChatLoop::onConnected(net::TcpConnection& connection) {
-  auto session = std::make_unique<Session>(options_.maxMessageBytes);
-  if (options_.handshakeTimeout.count() > 0) {
-    session->handshakeTimer = loop_.runAfter(
-        options_.handshakeTimeout, [this, id = connection.id()] { handleHandshakeTimeout(id); });
-  }
-  connection.setContext(std::move(session));
+  const auto now = Session::Clock::now();
+  auto owned = std::make_unique<Session>(options_.maxMessageBytes);
+  Session& session = *owned;
+  connection.setContext(std::move(owned));
+  session.lastActivity = now;
+  session.messageBudget = TokenBucket(options_.messageRate, options_.messageBurst, now);
+  session.shoutBudget = TokenBucket(options_.shoutRate, options_.shoutBurst, now);
   spdlog::info("conn {} connected from {}:{}", connection.id(), connection.peerIp(),
                connection.peerPort());
+
+  switch (limiter_.admit(connection.peerIp())) {
+    case Admission::kAdmitted:
+      session.counted = true;
+      break;
+    case Admission::kServerFull:
+      refuse(connection, session, "",
+             fmt::format("the server is full ({} connections); try again later",
+                         options_.maxConnections));
+      return;
+    case Admission::kAddressFull:
+      refuse(connection, session, "",
+             fmt::format("too many connections from your address (limit {})",
+                         options_.maxConnectionsPerIp));
+      return;
+  }
+  if (options_.handshakeTimeout.count() > 0) {
+    session.handshakeTimer = loop_.runAfter(
+        options_.handshakeTimeout, [this, id = connection.id()] { handleHandshakeTimeout(id); });
+  }
 }
 
 void ChatLoop::onData(net::TcpConnection& connection, std::string_view bytes) {
   Session& session = sessionOf(connection);
   if (session.phase == Session::Phase::kRefused) return;
+  now_ = Session::Clock::now();
+  session.lastActivity = now_;
   if (session.phase != Session::Phase::kRegistered) {
     if (!keepHandshakeRead(connection, session, bytes)) return;
     // While a taken name waits for its second try, reads are only kept, to be replayed.
@@ -186,6 +229,7 @@ void ChatLoop::onData(net::TcpConnection& connection, std::string_view bytes) {
 void ChatLoop::onClosed(net::TcpConnection& connection) {
   Session& session = sessionOf(connection);
   if (session.handshakeTimer != 0) loop_.cancelTimer(session.handshakeTimer);
+  if (session.counted) limiter_.release(connection.peerIp());
   if (session.phase == Session::Phase::kRegistered) {
     hub_.release(session.name, connection.id());
     spdlog::info("conn {} ({}) disconnected: {}", connection.id(), session.name,
@@ -266,8 +310,8 @@ void ChatLoop::refuse(net::TcpConnection& connection, Session& session,
                       std::string_view attemptedName, const std::string& reason) {
   session.phase = Session::Phase::kRefused;
   spdlog::info("conn {} refused: {}", connection.id(), reason);
-  connection.send(protocol::serverFrame(protocol::sanitizeForEcho(attemptedName, 32),
-                                        "Error: " + reason));
+  connection.send(
+      protocol::serverFrame(protocol::sanitizeForEcho(attemptedName, 32), "Error: " + reason));
   connection.closeAfterFlush("refused: " + reason);
 }
 
@@ -290,6 +334,57 @@ void ChatLoop::handleHandshakeTimeout(net::ConnectionId id) {
   }
   refuse(*connection, session, "",
          fmt::format("no username received within {} ms", options_.handshakeTimeout.count()));
+}
+
+bool ChatLoop::withinBudget(net::TcpConnection& connection, Session& session, TokenBucket& budget,
+                            Session::Clock::time_point now, std::string_view what, double rate) {
+  if (budget.tryTake(now)) return true;
+  constexpr auto kFloodWindow = std::chrono::seconds(10);
+  if (now - session.floodWindowStart > kFloodWindow) {
+    session.floodWindowStart = now;
+    session.droppedInWindow = 0;
+  }
+  ++session.droppedInWindow;
+  if (options_.floodDisconnect != 0 && session.droppedInWindow > options_.floodDisconnect) {
+    // Draining stops further reads; the session stays registered until the close, so
+    // onClosed frees its name as usual.
+    sendError(connection, session, "disconnected for flooding");
+    connection.closeAfterFlush(
+        fmt::format("flooding: more than {} messages over the rate "
+                    "limits within 10 s",
+                    options_.floodDisconnect));
+    return false;
+  }
+  if (now - session.lastRateLimitReply >= std::chrono::seconds(1)) {
+    session.lastRateLimitReply = now;
+    sendError(connection, session,
+              fmt::format("rate limit: at most {:g} {} per second; {} dropped", rate, what,
+                          what == "shouts" ? "shout" : "message"));
+  }
+  return false;
+}
+
+void ChatLoop::scheduleIdleSweep() {
+  // Sweeping a few times per timeout bounds the overshoot to a quarter of it (at most 1 s).
+  const auto interval =
+      std::min<std::chrono::milliseconds>(options_.idleTimeout / 4, std::chrono::seconds(1));
+  loop_.runAfter(std::max(interval, std::chrono::milliseconds(10)), [this] {
+    if (shuttingDown_) return;
+    closeIdleConnections();
+    scheduleIdleSweep();
+  });
+}
+
+void ChatLoop::closeIdleConnections() {
+  const auto deadline = Session::Clock::now() - options_.idleTimeout;
+  tcp_.forEachConnection([&](net::TcpConnection& connection) {
+    Session& session = sessionOf(connection);
+    if (session.phase != Session::Phase::kRegistered || session.lastActivity >= deadline) return;
+    const auto seconds = std::chrono::duration<double>(options_.idleTimeout).count();
+    sendError(connection, session,
+              fmt::format("idle for more than {:g} s; disconnecting", seconds));
+    connection.closeAfterFlush(fmt::format("idle for more than {:g} s", seconds));
+  });
 }
 
 void ChatLoop::deliverLocal(net::ConnectionId id, std::string_view frame) {

@@ -9,6 +9,7 @@
 #include "net/event_loop.h"
 #include "net/tcp_server.h"
 #include "protocol/message_parser.h"
+#include "server/connection_limiter.h"
 #include "server/local_hub.h"
 #include "server/options.h"
 #include "server/session.h"
@@ -20,7 +21,7 @@ namespace classchat::server {
 class ChatLoop final : public net::ConnectionHandler, public LocalDelivery {
  public:
   ChatLoop(net::EventLoop& loop, std::uint32_t loopIndex, const net::InetAddress& address,
-           NameRegistry& registry, const ServerOptions& options);
+           NameRegistry& registry, ConnectionLimiter& limiter, const ServerOptions& options);
 
   net::EventLoop& loop() { return loop_; }
   LocalHub& hub() { return hub_; }
@@ -53,13 +54,21 @@ class ChatLoop final : public net::ConnectionHandler, public LocalDelivery {
               const std::string& reason);
   void sendError(net::TcpConnection& connection, const Session& session, std::string_view text);
   void handleHandshakeTimeout(net::ConnectionId id);
+  // Applies a rate limit's verdict: true if the message may proceed. A drop gets an error
+  // reply (at most one per second) and counts towards --flood-disconnect.
+  bool withinBudget(net::TcpConnection& connection, Session& session, TokenBucket& budget,
+                    Session::Clock::time_point now, std::string_view what, double rate);
+  void scheduleIdleSweep();
+  void closeIdleConnections();
 
   net::EventLoop& loop_;
   ServerOptions options_;
+  ConnectionLimiter& limiter_;
   net::TcpServer tcp_;
   LocalHub hub_;
   protocol::MessageParser parser_;
   std::string frame_;  // reused to build outgoing frames without allocating per message
+  Session::Clock::time_point now_{};  // read once per onData, shared by its messages
   bool shuttingDown_ = false;
 };
 

@@ -6,9 +6,13 @@
 
 namespace classchat::server {
 
-ChatServer::ChatServer(ServerOptions options) : options_(std::move(options)) {}
+ChatServer::ChatServer(ServerOptions options)
+    : options_(std::move(options)),
+      limiter_(options_.maxConnections, options_.maxConnectionsPerIp) {}
 
-ChatServer::~ChatServer() { shutdown(); }
+ChatServer::~ChatServer() {
+  shutdown();
+}
 
 void ChatServer::start() {
   auto address = net::InetAddress::parse(options_.host, options_.port);
@@ -16,7 +20,7 @@ void ChatServer::start() {
   for (std::uint32_t i = 0; i < options_.threads; ++i) {
     Unit unit;
     unit.loop = std::make_unique<net::EventLoop>();
-    unit.chat = std::make_unique<ChatLoop>(*unit.loop, i, *address, registry_, options_);
+    unit.chat = std::make_unique<ChatLoop>(*unit.loop, i, *address, registry_, limiter_, options_);
     if (i == 0) {
       // With --port 0 the kernel picks a port; the other loops listen on the same one.
       address = net::InetAddress::parse(options_.host, unit.chat->tcp().localAddress().port());

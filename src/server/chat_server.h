@@ -8,6 +8,7 @@
 
 #include "net/event_loop.h"
 #include "server/chat_loop.h"
+#include "server/connection_limiter.h"
 #include "server/name_registry.h"
 #include "server/options.h"
 
@@ -37,6 +38,7 @@ class ChatServer {
 
   ServerOptions options_;
   NameRegistry registry_;
+  ConnectionLimiter limiter_;
   std::vector<Unit> units_;
 };
 

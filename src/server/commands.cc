@@ -8,6 +8,7 @@
 
 #include "protocol/json_writer.h"
 #include "protocol/names.h"
+#include "protocol/utf8.h"
 #include "protocol/wire.h"
 #include "server/replies.h"
 
@@ -19,8 +20,8 @@ void listCommand(CommandContext& context, const protocol::ClientMessage& message
   std::erase_if(others, [&](std::string_view name) {
     return protocol::namesEqual(name, context.senderName());
   });
-  context.reply(userListText(others, message.msg.value_or(""),
-                             smallReplyBudget(context.senderName())));
+  context.reply(
+      userListText(others, message.msg.value_or(""), smallReplyBudget(context.senderName())));
 }
 
 void timeCommand(CommandContext& context, const protocol::ClientMessage&) {
@@ -34,12 +35,25 @@ void shoutCommand(CommandContext& context, const protocol::ClientMessage& messag
     return;
   }
   std::string frame;
-  protocol::appendMessageFrame(frame, context.senderName(), context.senderIp(),
-                               protocol::kEveryone, *message.msg);
+  protocol::appendMessageFrame(frame, context.senderName(), context.senderIp(), protocol::kEveryone,
+                               *message.msg);
   Hub& hub = context.hub();
   const std::size_t others = hub.onlineCount() > 0 ? hub.onlineCount() - 1 : 0;
   hub.broadcast(frame, context.senderConnection());
   context.reply(fmt::format("Message sent to {} users", others));
+}
+
+// "pong <server time as Unix seconds with microseconds>", then msg if any, so a client can
+// match replies to pings and measure round trips.
+void pingCommand(CommandContext& context, const protocol::ClientMessage& message) {
+  const auto now = std::chrono::system_clock::now().time_since_epoch();
+  const auto micros = std::chrono::duration_cast<std::chrono::microseconds>(now).count();
+  std::string text = fmt::format("pong {}.{:06}", micros / 1'000'000, micros % 1'000'000);
+  if (message.msg && !message.msg->empty()) {
+    text += ' ';
+    text += protocol::sanitizeForEcho(*message.msg, 64);
+  }
+  context.reply(text);
 }
 
 void helpCommand(CommandContext& context, const protocol::ClientMessage&) {
@@ -53,14 +67,17 @@ void standardCommand(CommandContext& context, const protocol::ClientMessage&) {
 constexpr std::array kCommands = {
     Command{"/list", "[page]", "who else is online (msg 2 for page 2 of a long list)", listCommand},
     Command{"/time", "", "the server's local time", timeCommand},
-    Command{"/shout", "<text>", "send msg to everyone online", shoutCommand},
+    Command{"/shout", "<text>", "send msg to everyone online", shoutCommand, RateClass::kShout},
+    Command{"/ping", "[token]", "answers pong, the server's Unix time and your token", pingCommand},
     Command{"/help", "", "this list of commands", helpCommand},
     Command{"/standard", "", "the JSON message format", standardCommand},
 };
 
 }  // namespace
 
-std::span<const Command> commandTable() { return kCommands; }
+std::span<const Command> commandTable() {
+  return kCommands;
+}
 
 const Command* findCommand(std::string_view name) {
   for (const Command& command : kCommands) {

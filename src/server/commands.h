@@ -24,11 +24,16 @@ class CommandContext {
 
 using CommandHandler = void (*)(CommandContext& context, const protocol::ClientMessage& message);
 
+// Which per-connection budget a command draws from, besides the message budget every
+// message uses (see --rate-limit and --shout-rate).
+enum class RateClass { kMessage, kShout };
+
 struct Command {
   std::string_view name;   // including the leading '/'
   std::string_view usage;  // what goes in msg, for /help; empty if nothing
   std::string_view help;   // one line
   CommandHandler handler;
+  RateClass rateClass = RateClass::kMessage;
 };
 
 // All commands, in the order /help lists them.

@@ -16,6 +16,18 @@ struct ServerOptions {
   std::size_t maxMessageBytes = 64 * 1024;
   std::size_t maxOutputBytes = 1024 * 1024;
   std::chrono::milliseconds handshakeTimeout{10'000};  // 0: wait forever
+  std::chrono::milliseconds idleTimeout{0};            // 0: never
+  bool keepAlive = true;
+  // Per-connection token buckets (0 = unlimited). The defaults are far above what a
+  // person or the class's 50-bot stress test sends.
+  double messageRate = 200;
+  double messageBurst = 400;
+  double shoutRate = 20;
+  double shoutBurst = 40;
+  // Messages dropped by the rate limits within 10 s before the client is disconnected.
+  std::size_t floodDisconnect = 1000;   // 0: never
+  std::size_t maxConnections = 0;       // 0: unlimited
+  std::size_t maxConnectionsPerIp = 0;  // 0: unlimited
   std::chrono::milliseconds shutdownGrace{3'000};
   std::string logLevel = "info";
 };

@@ -18,7 +18,9 @@ constexpr std::size_t kWelcomeNames = 10;
 // msg 13 for the next page)".
 constexpr std::size_t kPageSuffixReserve = 96;
 
-bool isSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool isSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 // Parses "7", " page 7 " (any case) into 7; nullopt for anything else.
 std::optional<std::size_t> parsePageRequest(std::string_view text) {

@@ -1,6 +1,7 @@
 // The chat state of one connection.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -8,11 +9,14 @@
 #include "net/tcp_connection.h"
 #include "net/timer_queue.h"
 #include "protocol/frame_decoder.h"
+#include "server/token_bucket.h"
 
 namespace classchat::server {
 
 // Owned by its TcpConnection (as its context); used only on that connection's loop.
 struct Session final : net::ConnectionContext {
+  using Clock = std::chrono::steady_clock;
+
   enum class Phase : std::uint8_t {
     kAwaitingName,  // nothing read yet, or a JSON-first client's first object is incomplete
     kClaiming,      // the name was taken: waiting for closes in flight, then one more try
@@ -24,10 +28,18 @@ struct Session final : net::ConnectionContext {
 
   protocol::FrameDecoder decoder;
   std::string name;  // the registered spelling; empty until registered
+  TokenBucket messageBudget;
+  TokenBucket shoutBudget;
+  Clock::time_point lastActivity{};  // last read from the client, for --idle-timeout
+  // Flood accounting: messages dropped by the rate limits in the current 10 s window.
+  Clock::time_point floodWindowStart{};
+  Clock::time_point lastRateLimitReply{};
+  std::uint32_t droppedInWindow = 0;
   net::TimerId handshakeTimer = 0;
   Phase phase = Phase::kAwaitingName;
   bool jsonFirst = false;     // registering through the first JSON object's from.name
   bool claimRetried = false;  // a taken name was already tried a second time
+  bool counted = false;       // admitted by the ConnectionLimiter; release on close
   // The reads received before registration, kept so that the handshake can be replayed
   // when a taken name is tried again; released once registered.
   std::vector<std::string> handshakeReads;
