@@ -20,7 +20,9 @@ def dm(to, msg):
 
 class FramingTest(harness.ServerTestCase):
     def setUp(self):
-        self.server = self.start_server()
+        # Rate limits off: these tests send hundreds of objects in one read, which is
+        # framing's business, not a flood (test_server_limits covers the limits).
+        self.server = self.start_server("--rate-limit", "0")
         self.alice = self.register(self.server, "alice")
         self.bob = self.register(self.server, "bob")
         self.alice.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
