@@ -29,6 +29,8 @@ class ClassChatDriver final : public Driver {
   Incoming parseFrame(std::string_view line);
 
  private:
+  static Incoming classify(std::string_view from, std::string_view to, std::string_view msg);
+
   void appendRequest(std::string& out, std::string_view to, std::string_view msg);
   simdjson::dom::parser parser_;
   std::string scratch_;  // the frame, copied with simdjson's padding after it

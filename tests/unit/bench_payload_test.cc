@@ -90,3 +90,30 @@ TEST(BenchClassChatDriver, BuildsContractMessages) {
 
 }  // namespace
 }  // namespace classchat::bench
+
+namespace classchat::bench {
+namespace {
+
+TEST(BenchClassChatDriver, CanonicalAndGeneralFramesAgree) {
+  ClassChatDriver driver;
+  const Incoming fast =
+      driver.parseFrame(R"({"from":{"name":"bob","ip":"1.2.3.4"},"to":"amy","msg":"hi there"})");
+  EXPECT_EQ(fast.kind, Incoming::Kind::kDirect);
+  EXPECT_EQ(fast.from, "bob");
+  EXPECT_EQ(fast.text, "hi there");
+  const Incoming spaced = driver.parseFrame(
+      R"({ "from" : {"name":"bob","ip":"1.2.3.4"}, "to":"amy", "msg":"hi there" })");
+  EXPECT_EQ(spaced.kind, Incoming::Kind::kDirect);
+  EXPECT_EQ(spaced.text, "hi there");
+  const Incoming escaped =
+      driver.parseFrame(R"({"from":{"name":"bob","ip":"1.2.3.4"},"to":"amy","msg":"a\nb"})");
+  EXPECT_EQ(escaped.text, "a\nb");
+  EXPECT_EQ(
+      driver.parseFrame(R"({"from":{"name":"bob","ip":"1.2.3.4"},"to":"amy","msg":"x"}junk)").kind,
+      Incoming::Kind::kMalformed);
+  EXPECT_EQ(driver.parseFrame(R"({"from":{"name":"bob","ip":"1.2.3.4"},"to":"amy"})").kind,
+            Incoming::Kind::kMalformed);
+}
+
+}  // namespace
+}  // namespace classchat::bench
