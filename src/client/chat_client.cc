@@ -21,6 +21,8 @@ namespace {
 constexpr std::chrono::milliseconds kFirstRetry{500};
 constexpr std::chrono::milliseconds kLongestRetry{15000};
 constexpr std::size_t kUnlimited = std::numeric_limits<std::size_t>::max();
+// A script is read no further while this much is waiting to be sent.
+constexpr std::size_t kMaxQueuedBytes = 1 << 20;
 
 constexpr const char* kClientHelp =
     "Typing: @name text (direct message), /to name (plain lines then go to name; /to alone "
@@ -182,6 +184,18 @@ void ChatClient::onRefused(const protocol::ServerMessage& message) {
     scheduleReconnect(fmt::format("The server still holds the name {} ({}).", name_, reason));
     return;
   }
+  // Every name refusal talks about the username; anything else (a server out of
+  // connection slots) turns the connection away, not the name.
+  if (reason.find("username") == std::string_view::npos) {
+    const std::string sentence = fmt::format("The server turned the connection away: {}.", reason);
+    if (options_.reconnect) {
+      scheduleReconnect(sentence);
+    } else {
+      notice(sentence, true);
+      finish(kExitConnection);
+    }
+    return;
+  }
   if (mode_ == Mode::kInteractive && nameWasTyped_ && !welcomedOnce_) {
     notice(fmt::format("The server refused that name: {}.", reason), true);
     std::optional<std::string> answer = askName(*editor_);
@@ -244,8 +258,7 @@ void ChatClient::scheduleReconnect(const std::string& reason) {
 void ChatClient::finishSession() {
   if (!connection_ || phase_ == Phase::kFinishing) return;
   phase_ = Phase::kFinishing;
-  answerDeadline_ = Clock::now() + std::chrono::milliseconds(
-                                       static_cast<std::int64_t>(options_.waitSeconds * 1000));
+  answerDeadline_ = Clock::now() + waitTime();
   connection_->finishSending();
 }
 
@@ -299,8 +312,10 @@ bool ChatClient::readingInput() const {
     case Mode::kInteractive:
       return editor_->started();
     case Mode::kScript:
-      // Lines are only read while they can be sent; a reconnecting script waits.
-      return phase_ == Phase::kChatting && !inputEnded_;
+      // Lines are only read while they can be sent (a reconnecting script waits), and
+      // not faster than the server takes them.
+      return phase_ == Phase::kChatting && !inputEnded_ && connection_ &&
+             connection_->queuedBytes() < kMaxQueuedBytes;
     case Mode::kSend:
     case Mode::kListen:
       break;
@@ -355,7 +370,8 @@ void ChatClient::handleScriptInput(short revents) {
 }
 
 void ChatClient::runScriptLines() {
-  while (phase_ == Phase::kChatting && !inputEnded_) {
+  while (phase_ == Phase::kChatting && !inputEnded_ && connection_ &&
+         connection_->queuedBytes() < kMaxQueuedBytes) {
     std::optional<std::string> line = script_.next();
     if (!line) break;
     ++scriptLineNumber_;
@@ -432,7 +448,7 @@ void ChatClient::show(const protocol::ServerMessage& message) {
     case Mode::kListen:
       std::fputs(jsonLine(message).c_str(), stdout);
       std::fputc('\n', stdout);
-      std::fflush(stdout);
+      flushOutput();
       return;
     case Mode::kSend:
       if (message.isError()) {
@@ -465,7 +481,12 @@ void ChatClient::printLine(const std::string& text) {
   }
   std::fputs(text.c_str(), stdout);
   std::fputc('\n', stdout);
-  std::fflush(stdout);
+  flushOutput();
+}
+
+void ChatClient::flushOutput() {
+  // Whoever read our output has gone (`classchat --listen | head -n 1`): so do we.
+  if (std::fflush(stdout) != 0 && errno == EPIPE) finish(status_);
 }
 
 std::string ChatClient::prompt() const {

@@ -82,6 +82,7 @@ class ChatClient {
   void show(const protocol::ServerMessage& message);
   void notice(const std::string& text, bool problem);
   void printLine(const std::string& text);
+  void flushOutput();
   std::string prompt() const;
 
   ClientOptions options_;

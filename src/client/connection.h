@@ -50,7 +50,8 @@ class ServerConnection {
 
   // The address this end of the connection has, as the server would print it.
   const std::string& localIp() const { return localIp_; }
-  const net::InetAddress& peer() const { return addresses_[current_]; }
+  // Bytes queued and not yet written to the socket.
+  std::size_t queuedBytes() const { return output_.size() - outputStart_; }
 
   // Queues raw bytes (the handshake) or one message frame, and writes what it can.
   void sendRaw(std::string_view bytes);

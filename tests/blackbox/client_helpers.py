@@ -254,12 +254,12 @@ class FakeServer:
         return self.conn
 
     def recv_until_eof(self):
-        data = b""
+        chunks = []
         while True:
-            chunk = self.conn.recv(65536)
+            chunk = self.conn.recv(1 << 20)
             if not chunk:
-                return data
-            data += chunk
+                return b"".join(chunks)
+            chunks.append(chunk)
 
     def close(self):
         if self.conn is not None:

@@ -1,11 +1,12 @@
 """classchat without a terminal: --send, scripts on stdin, --listen, exit statuses."""
 import json
+import os
 import signal
 import subprocess
 import unittest
 
 import harness
-from client_helpers import BackgroundClient, free_port, run_client
+from client_helpers import CLIENT_BINARY, BackgroundClient, client_env, free_port, run_client
 
 TIMEOUT = harness.TIMEOUT
 
@@ -173,6 +174,21 @@ class ListenTest(unittest.TestCase):
 
         listener.proc.send_signal(signal.SIGTERM)
         self.assertEqual(listener.wait(), 0)
+
+    def test_listener_stops_when_its_reader_goes_away(self):
+        # Like `classchat --listen | head -n 1`.
+        read_end, write_end = os.pipe()
+        listener = subprocess.Popen([CLIENT_BINARY, "--port", str(self.port), "--name",
+                                     "logger", "--listen"], stdin=subprocess.DEVNULL,
+                                    stdout=write_end, env=client_env())
+        self.addCleanup(lambda: listener.poll() is None and listener.kill())
+        os.close(write_end)
+        with os.fdopen(read_end, "rb") as reader:
+            self.assertIn(b"Welcome logger!", reader.readline())
+        bob = harness.register(self.port, "bob")
+        self.addCleanup(bob.close)
+        bob.send("logger", "nobody reads this")
+        self.assertEqual(listener.wait(timeout=TIMEOUT), 0)
 
     def test_listener_explains_a_server_that_goes_away_and_exits_four(self):
         listener = BackgroundClient("--port", self.port, "--name", "logger", "--listen")

@@ -3,6 +3,7 @@ controls every byte and every segment boundary."""
 import json
 import socket
 import subprocess
+import threading
 import time
 import unittest
 
@@ -108,6 +109,43 @@ class WireTest(unittest.TestCase):
         self.assertEqual(client.wait(), 4)
         self.assertRegex(client.stderr(),
                          r"^classchat: The connection to the server was lost: .*\.\n$")
+
+    def test_script_reading_pauses_while_the_server_does_not_read(self):
+        client, conn = self.start(stdin=subprocess.PIPE)
+        self.assertEqual(conn.recv(1024), b"bot")
+        conn.sendall(WELCOME)
+        line = b"@bob " + b"x" * 1000 + b"\n"
+        count = 40000  # 40 MB: far more than socket buffers and the client's 1 MiB queue
+        written = [0]
+
+        def write_script():
+            for _ in range(count // 100):
+                client.proc.stdin.write(line * 100)
+                client.proc.stdin.flush()
+                written[0] += 100
+            client.proc.stdin.close()
+
+        writer = threading.Thread(target=write_script, daemon=True)
+        writer.start()
+        # While the server reads nothing, the script's writer must end up blocked: the
+        # client stops reading its input instead of queueing the whole script in memory.
+        last, still_since = -1, time.monotonic()
+        while time.monotonic() - still_since < 1.0:
+            if written[0] != last:
+                last, still_since = written[0], time.monotonic()
+            self.assertTrue(writer.is_alive(), "the client read the whole script into memory")
+            time.sleep(0.05)
+        self.assertLess(written[0], count)
+
+        # Once the server reads, everything arrives, complete and in order.
+        expected = (b'{"from":{"name":"bot","ip":"127.0.0.1"},"to":"bob","msg":"' + b"x" * 1000 +
+                    b'"}\n')
+        received = self.fake.recv_until_eof()
+        writer.join()
+        self.assertEqual(len(received), count * len(expected))
+        self.assertEqual(received, expected * count)
+        conn.close()
+        self.assertEqual(client.wait(), 0)
 
     def test_control_characters_from_peers_cannot_reach_the_terminal(self):
         client = BackgroundClient("--port", self.fake.port, "--name", "bot",
