@@ -98,6 +98,25 @@ class WireTest(unittest.TestCase):
         self.assertEqual(client.wait(), 4)
         self.assertEqual(client.stderr(), "classchat: The server did not answer within 0.5 s.\n")
 
+    def test_a_server_out_of_connection_slots_is_not_a_refused_name(self):
+        client, conn = self.start("--listen")
+        self.assertEqual(conn.recv(1024), b"bot")
+        conn.sendall(frame("SERVER", "0.0.0.0", "",
+                           "Error: the server has no free connection slots; try again later"))
+        conn.close()
+        self.assertEqual(client.wait(), 4)
+        self.assertEqual(client.stderr(), "classchat: The server turned the connection away: the "
+                                          "server has no free connection slots; try again later.\n")
+
+    def test_a_refused_name_exits_three_with_the_reason(self):
+        client, conn = self.start("--listen")
+        self.assertEqual(conn.recv(1024), b"bot")
+        conn.sendall(frame("SERVER", "0.0.0.0", "bot", "Error: username 'bot' is already taken"))
+        conn.close()
+        self.assertEqual(client.wait(), 3)
+        self.assertEqual(client.stderr(), "classchat: The server refused the name bot: username "
+                                          "'bot' is already taken.\n")
+
     def test_connection_reset_is_explained(self):
         client, conn = self.start("--listen")
         self.assertEqual(conn.recv(1024), b"bot")
