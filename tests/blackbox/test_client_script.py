@@ -2,6 +2,7 @@
 import json
 import os
 import signal
+import socket
 import subprocess
 import unittest
 
@@ -63,6 +64,18 @@ class SendTest(unittest.TestCase):
                             "--send", "bob", "hi")
         self.assertEqual(result.returncode, 4)
         self.assertIn(b"Cannot find the server 'no-such-host.invalid'", result.stderr)
+
+
+class Ipv6Test(unittest.TestCase):
+    def test_send_over_ipv6_reports_the_ipv6_address(self):
+        with harness.Server(host="::1") as server:
+            bob = harness.register(server.port, "bob", host="::1", family=socket.AF_INET6)
+            self.addCleanup(bob.close)
+            result = run_client("--host", "::1", "--port", server.port, "--name", "bot",
+                                "--send", "bob", "over six")
+            self.assertEqual(result.returncode, 0, result.stderr)
+            dm = bob.recv()
+            self.assertEqual((dm["from"]["ip"], dm["msg"]), ("::1", "over six"))
 
 
 class ScriptTest(unittest.TestCase):
