@@ -236,6 +236,14 @@ class TerminalTest(unittest.TestCase):
         plain.wait_for(r"bob: not coloured")
         self.assertNotIn("\x1b[", plain.screen(escapes=True).replace("\x1b[0m", ""))
 
+        flag = Terminal(["--host", "127.0.0.1", "--port", self.port, "--name", "dave",
+                         "--no-color"])
+        self.addCleanup(flag.close)
+        flag.wait_for(r"server: Welcome dave!")
+        bob.send("dave", "not coloured either")
+        flag.wait_for(r"bob: not coloured either")
+        self.assertNotIn("\x1b[", flag.screen(escapes=True).replace("\x1b[0m", ""))
+
     def test_output_into_a_pipe_reads_lines_without_prompts(self):
         bob = self.peer("bob")
         term = Terminal(["--host", "127.0.0.1", "--port", self.port, "--name", "alice"],
