@@ -172,8 +172,11 @@ int RampRun::run() {
       stopReason = "the server process is gone";
     } else if (failRate > options_.maxFailRate) {
       stopReason =
-          fmt::format("connect/handshake failures: {} of {} new clients ({:.0f}% > {:.0f}%)",
-                      step.newFailures, adding, 100 * failRate, 100 * options_.maxFailRate);
+          adding > 0
+              ? fmt::format("connect/handshake failures: {} of {} new clients ({:.0f}% > {:.0f}%)",
+                            step.newFailures, adding, 100 * failRate, 100 * options_.maxFailRate)
+              : fmt::format("{} connect/handshake failures or disconnects while holding",
+                            step.newFailures);
     } else if (p99 > options_.maxP99Ms) {
       stopReason = fmt::format("heartbeat p99 {:.1f} ms > --max-p99 {} ms", p99, options_.maxP99Ms);
     } else if (holdUntil != 0 && nowNs() >= holdUntil) {
