@@ -56,6 +56,7 @@ ChatClient::ChatClient(ClientOptions options, Mode mode, std::vector<net::InetAd
       // --send and --listen print plain text and JSON for other programs.
       colour_((mode == Mode::kInteractive || mode == Mode::kScript) &&
               shouldUseColour(options_.noColor, std::getenv("NO_COLOR"), ::isatty(STDOUT_FILENO))),
+      output_(mode, colour_, editor),
       backoff_(kFirstRetry, kLongestRetry),
       random_(std::random_device{}()) {}
 
@@ -444,49 +445,12 @@ void ChatClient::sendToServer(const std::string& to, const std::string& msg) {
 // --- output --------------------------------------------------------------------------
 
 void ChatClient::show(const protocol::ServerMessage& message) {
-  switch (mode_) {
-    case Mode::kListen:
-      std::fputs(jsonLine(message).c_str(), stdout);
-      std::fputc('\n', stdout);
-      flushOutput();
-      return;
-    case Mode::kSend:
-      if (message.isError()) {
-        std::fprintf(stderr, "classchat: %s\n", sanitizeForTerminal(message.msg).c_str());
-      } else if (message.fromServer()) {
-        std::fprintf(stdout, "%s\n", sanitizeForTerminal(message.msg).c_str());
-        std::fflush(stdout);
-      }
-      return;
-    case Mode::kInteractive:
-    case Mode::kScript:
-      printLine(formatMessage(message, clockStamp(std::chrono::system_clock::now()), colour_));
-      return;
-  }
+  output_.message(message);
+  if (output_.readerGone()) finish(status_);  // nobody reads us any more: stop too
 }
 
 void ChatClient::notice(const std::string& text, bool problem) {
-  if (mode_ != Mode::kInteractive) {
-    std::fprintf(stderr, "classchat: %s\n", sanitizeForTerminal(text).c_str());
-    return;
-  }
-  printLine(formatNotice(text, problem ? NoticeKind::kProblem : NoticeKind::kInfo,
-                         clockStamp(std::chrono::system_clock::now()), colour_));
-}
-
-void ChatClient::printLine(const std::string& text) {
-  if (editor_ != nullptr) {
-    editor_->printAbove(text);
-    return;
-  }
-  std::fputs(text.c_str(), stdout);
-  std::fputc('\n', stdout);
-  flushOutput();
-}
-
-void ChatClient::flushOutput() {
-  // Whoever read our output has gone (`classchat --listen | head -n 1`): so do we.
-  if (std::fflush(stdout) != 0 && errno == EPIPE) finish(status_);
+  output_.notice(text, problem);
 }
 
 std::string ChatClient::prompt() const {

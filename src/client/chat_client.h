@@ -16,15 +16,9 @@
 #include "client/line_editor.h"
 #include "client/line_splitter.h"
 #include "client/options.h"
+#include "client/output.h"
 
 namespace classchat::client {
-
-enum class Mode {
-  kInteractive,  // stdin is a terminal: line editing, prompts, colour when stdout is a tty
-  kScript,       // stdin is not a terminal: each line handled as if typed
-  kSend,         // --send TO MSG
-  kListen,       // --listen: JSON lines out, no input
-};
 
 // Asks for a username on the terminal until it passes the name rules; nullopt at the
 // end of input.
@@ -81,8 +75,6 @@ class ChatClient {
 
   void show(const protocol::ServerMessage& message);
   void notice(const std::string& text, bool problem);
-  void printLine(const std::string& text);
-  void flushOutput();
   std::string prompt() const;
 
   ClientOptions options_;
@@ -92,6 +84,7 @@ class ChatClient {
   bool nameWasTyped_;
   LineEditor* editor_;
   bool colour_;
+  Output output_;
 
   std::unique_ptr<ServerConnection> connection_;
   Phase phase_ = Phase::kConnecting;
