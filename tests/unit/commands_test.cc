@@ -1,0 +1,231 @@
+#include "server/commands.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "protocol/json_writer.h"
+#include "protocol/names.h"
+#include "protocol/wire.h"
+#include "server/replies.h"
+
+namespace classchat::server {
+namespace {
+
+const std::string kLongName(32, 'q');
+
+// A directory of names with recorded deliveries.
+class FakeHub final : public Hub {
+ public:
+  void add(std::string name, net::ConnectionId connection) { users_[std::move(name)] = connection; }
+
+  ClaimResult claim(std::string_view, net::ConnectionId) override { return ClaimResult::kTaken; }
+  void release(std::string_view, net::ConnectionId) override {}
+  std::optional<OnlineUser> find(std::string_view name) const override {
+    for (const auto& [user, connection] : users_) {
+      if (protocol::namesEqual(user, name)) return OnlineUser{user, connection};
+    }
+    return std::nullopt;
+  }
+  std::size_t onlineCount() const override { return users_.size(); }
+  std::vector<std::string_view> onlineNamesSorted() const override {
+    std::vector<std::string_view> names;
+    for (const auto& [name, connection] : users_) names.push_back(name);
+    std::sort(names.begin(), names.end(), protocol::nameLess);
+    return names;
+  }
+  void sendTo(const OnlineUser& user, std::string_view frame) override {
+    sent.emplace_back(user.connection, std::string(frame));
+  }
+  void broadcast(std::string_view frame, net::ConnectionId except) override {
+    broadcasts.emplace_back(except, std::string(frame));
+  }
+
+  std::vector<std::pair<net::ConnectionId, std::string>> sent;
+  std::vector<std::pair<net::ConnectionId, std::string>> broadcasts;
+
+ private:
+  std::map<std::string, net::ConnectionId> users_;
+};
+
+class FakeContext final : public CommandContext {
+ public:
+  FakeContext(FakeHub& hub, std::string name, net::ConnectionId connection)
+      : hub_(hub), name_(std::move(name)), connection_(connection) {}
+  std::string_view senderName() const override { return name_; }
+  std::string_view senderIp() const override { return "10.0.0.7"; }
+  net::ConnectionId senderConnection() const override { return connection_; }
+  Hub& hub() override { return hub_; }
+  void reply(std::string_view text) override { replies.emplace_back(text); }
+
+  std::vector<std::string> replies;
+
+ private:
+  FakeHub& hub_;
+  std::string name_;
+  net::ConnectionId connection_;
+};
+
+protocol::ClientMessage messageTo(std::string_view to, std::optional<std::string_view> msg) {
+  protocol::ClientMessage message;
+  message.to = to;
+  message.hasTo = true;
+  message.msg = msg;
+  return message;
+}
+
+// Runs command `name` for `context` and returns its replies.
+std::vector<std::string> run(FakeContext& context, std::string_view name,
+                             std::optional<std::string_view> msg = std::nullopt) {
+  const Command* command = findCommand(name);
+  EXPECT_NE(command, nullptr) << name;
+  if (command == nullptr) return {};
+  command->handler(context, messageTo(name, msg));
+  return context.replies;
+}
+
+TEST(CommandTable, HasTheRequiredCommands) {
+  std::set<std::string> names;
+  for (const Command& command : commandTable()) names.emplace(command.name);
+  for (const char* required : {"/list", "/time", "/shout", "/help", "/standard"}) {
+    EXPECT_EQ(names.count(required), 1u) << required;
+  }
+}
+
+TEST(CommandTable, EntriesAreWellFormed) {
+  std::vector<std::string> lowered;
+  for (const Command& command : commandTable()) {
+    ASSERT_GE(command.name.size(), 2u);
+    EXPECT_EQ(command.name.front(), '/') << command.name;
+    EXPECT_EQ(command.name.find_first_of(" \t\n"), std::string_view::npos) << command.name;
+    EXPECT_FALSE(command.help.empty()) << command.name;
+    EXPECT_EQ(command.help.find_first_of("\r\n"), std::string_view::npos) << command.name;
+    EXPECT_EQ(command.usage.find_first_of("\r\n"), std::string_view::npos) << command.name;
+    EXPECT_NE(command.handler, nullptr) << command.name;
+    std::string name(command.name);
+    for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    lowered.push_back(name);
+  }
+  std::sort(lowered.begin(), lowered.end());
+  EXPECT_EQ(std::adjacent_find(lowered.begin(), lowered.end()), lowered.end())
+      << "command names must be unique ignoring case";
+}
+
+TEST(FindCommand, IgnoresCaseAndRefusesUnknownNames) {
+  for (const Command& command : commandTable()) {
+    EXPECT_EQ(findCommand(command.name), &command);
+    std::string upper(command.name);
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    EXPECT_EQ(findCommand(upper), &command) << upper;
+  }
+  EXPECT_EQ(findCommand("/LiSt"), findCommand("/list"));
+  for (const char* unknown : {"", "/", "list", "/lis", "/lists", "/x", " /list", "/list "}) {
+    EXPECT_EQ(findCommand(unknown), nullptr) << '"' << unknown << '"';
+  }
+}
+
+TEST(HelpText, MentionsEveryCommandAndItsHelp) {
+  const std::string text = helpText();
+  EXPECT_EQ(text.rfind("Available commands", 0), 0u) << text;
+  for (const Command& command : commandTable()) {
+    EXPECT_NE(text.find(std::string(command.name) + " "), std::string::npos) << command.name;
+    EXPECT_NE(text.find(command.help), std::string::npos) << command.name;
+  }
+  EXPECT_EQ(text.find('\n'), std::string::npos);
+}
+
+TEST(HelpText, FitsOneKibibyteForTheLongestName) {
+  EXPECT_LE(protocol::serverFrame(kLongName, helpText()).size(), protocol::kSmallReplyBytes);
+}
+
+TEST(Commands, HelpAndStandardReplyWithTheirTexts) {
+  FakeHub hub;
+  FakeContext help(hub, "alice", 1);
+  EXPECT_EQ(run(help, "/help"), std::vector<std::string>{helpText()});
+  FakeContext standard(hub, "alice", 1);
+  EXPECT_EQ(run(standard, "/STANDARD"), std::vector<std::string>{standardText()});
+}
+
+TEST(Commands, TimeRepliesWithTheClock) {
+  FakeHub hub;
+  FakeContext context(hub, "alice", 1);
+  const std::vector<std::string> replies = run(context, "/time");
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_TRUE(std::regex_match(replies[0], std::regex(R"(Server time: \d\d:\d\d:\d\d)")))
+      << replies[0];
+}
+
+TEST(Commands, ListLeavesOutTheRequester) {
+  FakeHub hub;
+  hub.add("alice", 1);
+  hub.add("Bob", 2);
+  hub.add("carol", 3);
+  FakeContext context(hub, "alice", 1);
+  EXPECT_EQ(run(context, "/list"), std::vector<std::string>{"Online users (2): Bob, carol"});
+
+  FakeHub lonely;
+  lonely.add("alice", 1);
+  FakeContext alone(lonely, "alice", 1);
+  EXPECT_EQ(run(alone, "/list"), std::vector<std::string>{"You are the only active user!"});
+}
+
+TEST(Commands, ListPagesFitTheRequestersFrame) {
+  FakeHub hub;
+  for (int i = 0; i < 500; ++i) hub.add("user" + std::to_string(i) + std::string(24, 'z'), i + 2);
+  hub.add(kLongName, 1);
+  for (const char* page : {"", "2", "page 3"}) {
+    FakeContext context(hub, kLongName, 1);
+    const std::vector<std::string> replies = run(context, "/list", page);
+    ASSERT_EQ(replies.size(), 1u);
+    EXPECT_EQ(replies[0].rfind("Online users (500): ", 0), 0u) << replies[0];
+    EXPECT_LE(protocol::serverFrame(kLongName, replies[0]).size(), protocol::kSmallReplyBytes);
+  }
+}
+
+TEST(Commands, ShoutBroadcastsFromTheSenderToEveryone) {
+  FakeHub hub;
+  hub.add("alice", 1);
+  hub.add("bob", 2);
+  hub.add("carol", 3);
+  FakeContext context(hub, "alice", 1);
+  EXPECT_EQ(run(context, "/shout", "hi \"all\""),
+            std::vector<std::string>{"Message sent to 2 users"});
+  ASSERT_EQ(hub.broadcasts.size(), 1u);
+  EXPECT_EQ(hub.broadcasts[0].first, 1u);  // everyone but the sender
+  std::string expected;
+  protocol::appendMessageFrame(expected, "alice", "10.0.0.7", protocol::kEveryone, "hi \"all\"");
+  EXPECT_EQ(hub.broadcasts[0].second, expected);
+  EXPECT_TRUE(hub.sent.empty());
+}
+
+TEST(Commands, ShoutWithoutTextIsAnError) {
+  FakeHub hub;
+  hub.add("alice", 1);
+  FakeContext missing(hub, "alice", 1);
+  const std::vector<std::string> replies = run(missing, "/shout");
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].rfind("Error:", 0), 0u) << replies[0];
+
+  FakeContext notString(hub, "alice", 1);
+  protocol::ClientMessage message = messageTo("/shout", std::nullopt);
+  message.msgPresentButNotString = true;
+  findCommand("/shout")->handler(notString, message);
+  ASSERT_EQ(notString.replies.size(), 1u);
+  EXPECT_EQ(notString.replies[0].rfind("Error:", 0), 0u) << notString.replies[0];
+  EXPECT_TRUE(hub.broadcasts.empty());
+}
+
+TEST(Commands, ShoutWhenAloneReachesNobody) {
+  FakeHub hub;
+  hub.add("alice", 1);
+  FakeContext context(hub, "alice", 1);
+  EXPECT_EQ(run(context, "/shout", "anyone?"), std::vector<std::string>{"Message sent to 0 users"});
+}
+
+}  // namespace
+}  // namespace classchat::server
