@@ -17,7 +17,7 @@ namespace {
 // Cumulative counters of one worker, as reported.
 struct WorkerCounts {
   std::uint64_t ready = 0, open = 0, connectFailures = 0, refusals = 0, handshakeFailures = 0,
-                disconnects = 0, heartbeatsSent = 0, heartbeatsReceived = 0;
+                disconnects = 0, heartbeatsSent = 0, heartbeatsReceived = 0, heartbeatsDamaged = 0;
   std::uint64_t failures() const {
     return connectFailures + refusals + handshakeFailures + disconnects;
   }
@@ -30,6 +30,7 @@ struct WorkerCounts {
     disconnects += o.disconnects;
     heartbeatsSent += o.heartbeatsSent;
     heartbeatsReceived += o.heartbeatsReceived;
+    heartbeatsDamaged += o.heartbeatsDamaged;
   }
 };
 
@@ -51,7 +52,7 @@ bool parseReport(const std::string& line, WorkerCounts& counts, Histogram& rtt, 
   std::string word, rttText, lagText;
   in >> word >> counts.ready >> counts.open >> counts.connectFailures >> counts.refusals >>
       counts.handshakeFailures >> counts.disconnects >> counts.heartbeatsSent >>
-      counts.heartbeatsReceived >> rttText >> lagText;
+      counts.heartbeatsReceived >> counts.heartbeatsDamaged >> rttText >> lagText;
   return in && word == "report" && rtt.fromText(rttText) && lag.fromText(lagText);
 }
 
@@ -247,9 +248,9 @@ int RampRun::report(const std::string& stopReason, const CpuTime& cpu, double wa
   if (last != nullptr) {
     fmt::print(
         "failures: {} connect, {} refused, {} handshake, {} disconnects; heartbeats "
-        "{} sent, {} returned\n",
+        "{} sent, {} returned, {} damaged\n",
         last->counts.connectFailures, last->counts.refusals, last->counts.handshakeFailures,
-        last->counts.disconnects, hbSent, hbReceived);
+        last->counts.disconnects, hbSent, hbReceived, last->counts.heartbeatsDamaged);
   }
   if (bytesPerConnection > 0) {
     fmt::print("server RSS growth per connection at the peak: {:.0f} bytes\n", bytesPerConnection);
@@ -297,6 +298,7 @@ int RampRun::report(const std::string& stopReason, const CpuTime& cpu, double wa
           .field("disconnects", last->counts.disconnects)
           .field("heartbeats_sent", hbSent)
           .field("heartbeats_received", hbReceived)
+          .field("heartbeats_damaged", last->counts.heartbeatsDamaged)
           .endObject();
     }
     json.key("steps").beginArray();
@@ -354,9 +356,10 @@ int RampRun::report(const std::string& stopReason, const CpuTime& cpu, double wa
     }
   }
   // A ramp exists to find a limit, so hitting one is not a failure; only a run in which
-  // the generator itself broke, or heartbeats came back wrong, is.
+  // the generator itself broke, or heartbeats came back damaged, is.
   const bool brokeDown = stopReason == "a worker process stopped answering";
-  return brokeDown ? 1 : 0;
+  const bool damaged = last != nullptr && last->counts.heartbeatsDamaged > 0;
+  return brokeDown || damaged ? 1 : 0;
 }
 
 }  // namespace

@@ -33,6 +33,11 @@ class RampWorker final : public EngineHandler {
 
  private:
   bool handleCommand(const std::string& line);
+  // Heartbeats that came back duplicated, reordered, corrupted or to the wrong client.
+  std::uint64_t damagedHeartbeats() const {
+    const Tally& t = verifier_.running(PayloadKind::kHeartbeat);
+    return t.duplicated + t.reordered + t.corrupted + t.misdelivered;
+  }
 
   const RampWorkerOptions& options_;
   ClassChatDriver driver_;
@@ -93,9 +98,9 @@ bool RampWorker::handleCommand(const std::string& line) {
   if (line == "report") {
     const EngineCounters& c = engine_.counters();
     const std::string out = fmt::format(
-        "report {} {} {} {} {} {} {} {} {} {}\n", engine_.readyCount(), engine_.openCount(),
+        "report {} {} {} {} {} {} {} {} {} {} {}\n", engine_.readyCount(), engine_.openCount(),
         c.connectFailures, c.refusals, c.handshakeFailures, c.disconnects, heartbeatsSent_,
-        heartbeatsReceived_, window_.toText(), lag_.toText());
+        heartbeatsReceived_, damagedHeartbeats(), window_.toText(), lag_.toText());
     window_.reset();
     lag_.reset();
     return ::write(STDOUT_FILENO, out.data(), out.size()) == static_cast<ssize_t>(out.size());

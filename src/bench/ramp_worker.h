@@ -25,8 +25,10 @@ struct RampWorkerOptions {
 //   add N    start N more clients (connect, register, then heartbeat every interval)
 //   report   answers one line:
 //            report <ready> <open> <connect failures> <refusals> <handshake failures>
-//                   <disconnects> <heartbeats sent> <heartbeats received> <rtt> <lag>
-//            counts are cumulative; the histograms (Histogram::toText) hold the heartbeat
+//                   <disconnects> <heartbeats sent> <heartbeats received>
+//                   <heartbeats damaged> <rtt> <lag>
+//            counts are cumulative (damaged: duplicated, reordered, corrupted or
+//            misdelivered); the histograms (Histogram::toText) hold the heartbeat
 //            round trips, and how late the worker sent them (its own delay), since the
 //            previous report.
 //   quit     (or end of input) close every client and exit

@@ -63,6 +63,9 @@ DuplicateCheck checkDuplicate(const in_addr& server, std::uint16_t port, const s
   address.sin_family = AF_INET;
   address.sin_addr = server;
   address.sin_port = htons(port);
+  // Bounds the blocking connect too (Linux applies the send timeout to it).
+  const timeval limit{static_cast<time_t>(timeout / kSecond), 0};
+  if (fd >= 0) ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
   if (fd < 0 || ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
     check.detail = fmt::format("connect failed: {}", std::strerror(errno));
     if (fd >= 0) ::close(fd);

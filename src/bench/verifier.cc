@@ -61,6 +61,10 @@ Tally& Verifier::tally(PayloadKind kind) {
   return tallies_[indexOf(kind)];
 }
 
+const Tally& Verifier::running(PayloadKind kind) const {
+  return tallies_[indexOf(kind)];
+}
+
 std::unordered_map<std::uint64_t, StreamTracker>& Verifier::streams(PayloadKind kind) {
   return streams_[indexOf(kind)];
 }

@@ -72,6 +72,8 @@ class Verifier {
   // Deliveries still outstanding (sent but not yet received), for drain loops. Shouts
   // are counted per listener given at construction of the run via setListenerCount.
   std::uint64_t outstanding() const;
+  // Counts so far (before finish(): no lost or unexpected yet), e.g. for progress reports.
+  const Tally& running(PayloadKind kind) const;
   void setShoutListeners(std::uint64_t listenersPerShout) {
     listenersPerShout_ = listenersPerShout;
   }

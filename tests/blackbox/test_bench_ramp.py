@@ -7,6 +7,7 @@ import tempfile
 import unittest
 import xml.dom.minidom
 
+from faulty_server import FaultyProcess
 from harness import ROOT, TIMEOUT, Server
 
 BENCH = os.environ.get("CLASSCHAT_BENCH",
@@ -80,6 +81,15 @@ class RampSmoke(unittest.TestCase):
         self.assertEqual(report["peak_stable_connections"], 0)
         self.assertEqual(len(report["steps"]), 1)
         self.assertEqual(report["totals"]["connect_failures"], 20)
+
+    def test_damaged_heartbeats_fail_the_run(self):
+        with FaultyProcess("corrupt", every=3) as server:
+            status, report, stdout, _ = run_ramp(
+                server.port, "--step", "10", "--interval", "0.5", "--target", "10", "--hold", "1",
+                "--heartbeat", "0.1", "--procs", "1", "--sources", "1", "--max-p99", "10000")
+        self.assertEqual(status, 1, stdout)
+        self.assertGreater(report["totals"]["heartbeats_damaged"], 0)
+        self.assertIn("damaged", stdout)
 
 
 if __name__ == "__main__":
