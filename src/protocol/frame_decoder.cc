@@ -58,9 +58,27 @@ void FrameDecoder::feed(std::string_view chunk, FrameSink& sink) {
         } else if (isJsonWhitespace(c)) {
           ++i;
         } else {
-          // A garbage run ends at the next '{' or newline, or with the chunk.
+          // A garbage run ends at the next '{' outside a string, at a newline, or with the
+          // chunk. Quotes are honoured so that a top-level JSON string such as "a{b" is
+          // skipped whole instead of its '{' opening an object that would swallow the
+          // messages after it; a newline always ends the run, since JSON strings cannot
+          // contain one, so a stray quote costs at most the rest of its line.
           const std::size_t start = i;
-          while (i < chunk.size() && chunk[i] != '{' && chunk[i] != '\n') ++i;
+          bool inString = false;
+          bool escaped = false;
+          for (; i < chunk.size() && chunk[i] != '\n'; ++i) {
+            const char g = chunk[i];
+            if (escaped) {
+              escaped = false;
+            } else if (inString) {
+              escaped = g == '\\';
+              inString = g != '"';
+            } else if (g == '"') {
+              inString = true;
+            } else if (g == '{') {
+              break;
+            }
+          }
           sink.onGarbage(chunk.substr(start, std::min(i - start, kGarbageSnippetBytes)));
         }
         break;
