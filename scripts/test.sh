@@ -21,10 +21,11 @@ run_suite() {  # name, ctest label regex ("" for all), cmake args...
 run_suite release "" -DCMAKE_BUILD_TYPE=RelWithDebInfo
 
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-CLASSCHAT_TEST_TIMEOUT=30 \
+CLASSCHAT_TEST_TIMEOUT=30 CLASSCHAT_SANITIZER=address \
   run_suite asan "" -DCMAKE_BUILD_TYPE=Debug -DCLASSCHAT_SANITIZE=address,undefined
 
 TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 CLASSCHAT_TEST_TIMEOUT=30 \
+CLASSCHAT_SANITIZER=thread \
   run_suite tsan 'unit|server' \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCLASSCHAT_SANITIZE=thread
 
