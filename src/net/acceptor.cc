@@ -22,7 +22,9 @@ constexpr auto kAcceptPause = std::chrono::milliseconds(100);
   throw std::runtime_error(what + ": " + std::strerror(errno));
 }
 
-Fd openSpare() { return Fd(::open("/dev/null", O_RDONLY | O_CLOEXEC)); }
+Fd openSpare() {
+  return Fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
+}
 
 }  // namespace
 
@@ -51,7 +53,9 @@ Acceptor::Acceptor(EventLoop& loop, const InetAddress& address, bool reusePort)
   local_ = InetAddress(bound);
 }
 
-Acceptor::~Acceptor() { stop(); }
+Acceptor::~Acceptor() {
+  stop();
+}
 
 void Acceptor::start(NewConnectionCallback callback) {
   onNewConnection_ = std::move(callback);

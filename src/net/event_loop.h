@@ -86,8 +86,8 @@ class EventLoop {
   std::vector<std::function<void()>> beforeSleep_;
 
   std::mutex mutex_;
-  std::vector<Task> pending_;     // guarded by mutex_
-  bool wakeupPending_ = false;    // guarded by mutex_
+  std::vector<Task> pending_;   // guarded by mutex_
+  bool wakeupPending_ = false;  // guarded by mutex_
 
   std::atomic<bool> quit_{false};
   std::atomic<std::thread::id> owner_{};

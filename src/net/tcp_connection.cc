@@ -113,8 +113,8 @@ void TcpConnection::updateInterest() {
   const bool wantRead = state_ == State::kOpen;
   if (wantWrite == wantWrite_ && wantRead) return;
   wantWrite_ = wantWrite;
-  const std::uint32_t events = (wantRead ? std::uint32_t{EPOLLIN} : 0u) |
-                               (wantWrite ? std::uint32_t{EPOLLOUT} : 0u);
+  const std::uint32_t events =
+      (wantRead ? std::uint32_t{EPOLLIN} : 0u) | (wantWrite ? std::uint32_t{EPOLLOUT} : 0u);
   server_.loop().modify(socket_.get(), events, this);
 }
 

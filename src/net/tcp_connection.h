@@ -18,7 +18,9 @@ class TcpServer;
 // Identifies a connection across the process: the low 8 bits are the index of the
 // owning loop, the rest a per-loop sequence number. Never reused during a run.
 using ConnectionId = std::uint64_t;
-inline std::uint32_t loopIndexOf(ConnectionId id) { return static_cast<std::uint32_t>(id & 0xFF); }
+inline std::uint32_t loopIndexOf(ConnectionId id) {
+  return static_cast<std::uint32_t>(id & 0xFF);
+}
 
 // Per-connection state owned by the application (the chat session). Destroyed with the
 // connection.
@@ -87,8 +89,8 @@ class TcpConnection final : public IoHandler {
   std::string closeReason_;
   std::uint16_t peerPort_;
   State state_ = State::kOpen;
-  bool dirty_ = false;          // queued in the server's flush list
-  bool wantWrite_ = false;      // EPOLLOUT registered
+  bool dirty_ = false;      // queued in the server's flush list
+  bool wantWrite_ = false;  // EPOLLOUT registered
 };
 
 }  // namespace classchat::net

@@ -5,7 +5,9 @@ namespace {
 
 constexpr std::size_t kGarbageSnippetBytes = 64;
 
-bool isJsonWhitespace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+bool isJsonWhitespace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
 
 }  // namespace
 
@@ -23,10 +25,16 @@ bool FrameDecoder::track(char c) {
     return false;
   }
   switch (c) {
-    case '"': inString_ = true; return false;
-    case '{': ++depth_; return false;
-    case '}': return --depth_ == 0;
-    default: return false;
+    case '"':
+      inString_ = true;
+      return false;
+    case '{':
+      ++depth_;
+      return false;
+    case '}':
+      return --depth_ == 0;
+    default:
+      return false;
   }
 }
 

@@ -2,7 +2,9 @@
 
 namespace classchat::protocol {
 
-ParseResult MessageParser::parse(std::string_view object) { return parseImpl(object, true); }
+ParseResult MessageParser::parse(std::string_view object) {
+  return parseImpl(object, true);
+}
 
 ParseResult MessageParser::parseForRegistration(std::string_view object) {
   return parseImpl(object, false);

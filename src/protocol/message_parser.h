@@ -14,8 +14,8 @@ namespace classchat::protocol {
 // its next parse() call.
 struct ClientMessage {
   std::string_view to;
-  bool hasTo = false;  // false only from parseForRegistration, when `to` is absent
-  std::optional<std::string_view> msg;       // absent, or present but not a string: nullopt
+  bool hasTo = false;                   // false only from parseForRegistration, when `to` is absent
+  std::optional<std::string_view> msg;  // absent, or present but not a string: nullopt
   bool msgPresentButNotString = false;
   std::optional<std::string_view> fromName;  // from.name when it is a string
 };

@@ -1,14 +1,16 @@
 #include "protocol/names.h"
 
-#include <array>
 #include <fmt/format.h>
+#include <array>
 
 #include "protocol/utf8.h"
 
 namespace classchat::protocol {
 namespace {
 
-char lowerAscii(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+char lowerAscii(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
 
 bool isNameChar(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||

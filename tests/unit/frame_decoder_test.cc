@@ -159,6 +159,21 @@ TEST(FrameDecoder, GarbageRunEndsAtNewline) {
             (std::vector<std::string>{garbage("abc def"), garbage("ghi"), garbage("jkl")}));
 }
 
+TEST(FrameDecoder, TopLevelStringWithABraceIsSkippedWhole) {
+  FrameDecoder decoder(kLimit);
+  RecordingSink sink;
+  decoder.feed(R"("a{b" "c\"{d" {"to":"x"})", sink);
+  EXPECT_EQ(sink.events,
+            (std::vector<std::string>{garbage(R"("a{b" "c\"{d" )"), obj(R"({"to":"x"})")}));
+}
+
+TEST(FrameDecoder, StrayQuoteInGarbageCostsAtMostItsLine) {
+  FrameDecoder decoder(kLimit);
+  RecordingSink sink;
+  decoder.feed("it's \"odd {\n{\"to\":\"x\"}", sink);
+  EXPECT_EQ(sink.events, (std::vector<std::string>{garbage("it's \"odd {"), obj(R"({"to":"x"})")}));
+}
+
 TEST(FrameDecoder, GarbageRunEndsWithTheChunk) {
   FrameDecoder decoder(kLimit);
   RecordingSink sink;
