@@ -3,6 +3,7 @@
 #include <cmath>
 #include <memory>
 #include <random>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 
@@ -12,6 +13,7 @@
 #include "bench/report.h"
 #include "bench/schedule.h"
 #include "bench/svg_plot.h"
+#include "bench/throughput_lane.h"
 #include "bench/verifier.h"
 
 namespace classchat::bench {
@@ -56,193 +58,71 @@ struct KindResult {
   bool ran = false;
 };
 
-struct Sender {
-  ClientId client = 0;
-  ClientId peer = 0;  // direct: the partner
-  Schedule schedule;
-};
-
-class ThroughputRun final : public EngineHandler {
+class ThroughputRun {
  public:
   ThroughputRun(const ThroughputOptions& options, const EngineOptions& engineOptions)
-      : options_(options), engine_(engineOptions, driver_, *this), random_(options.common.seed) {}
+      : options_(options), engineOptions_(engineOptions) {}
 
   int run();
 
-  void onReady(ClientId, TimeNs) override {}
-  void onIncoming(ClientId client, const Incoming& incoming, TimeNs now) override;
-  void onClosed(ClientId client, bool wasReady, std::string_view reason) override;
-  void onTimer(ClientId client, std::uint32_t tag, TimeNs now) override;
-
  private:
   KindResult measure(Kind kind);
-  bool connectGroup(Kind kind, KindResult& result);
   StepResult runStep(Kind kind, double rate, std::string phase);
-  void send(Sender& sender, TimeNs scheduled);
   int report(std::vector<KindResult>& results, const CpuTime& cpu, double wall);
-  void noteError(std::string text) {
-    if (errorSamples_.size() < 10) errorSamples_.push_back(std::move(text));
-  }
 
   const ThroughputOptions& options_;
-  ClassChatDriver driver_;
-  Engine engine_;
-  std::mt19937_64 random_;
-  std::unique_ptr<Verifier> verifier_;
-  std::vector<Sender> senders_;  // indexed by the timer tag
-  std::vector<ClientId> group_;  // clients of the kind being measured
-  Kind kind_ = Kind::kDirect;
-  StepResult* step_ = nullptr;  // the step being run
-  TimeNs stepEnd_ = 0;
-  TimeNs lastDelivery_ = 0;
-  std::uint64_t disconnects_ = 0;
-  std::uint64_t registrationFailures_ = 0;
+  const EngineOptions& engineOptions_;
+  std::vector<std::unique_ptr<ThroughputLane>> lanes_;  // the kind being measured
+  std::uint64_t receivers_ = 1;                         // per message of that kind
   std::vector<std::string> errorSamples_;
+  EngineCounters counters_;  // summed over the lanes of every kind
 };
-
-void ThroughputRun::onClosed(ClientId client, bool wasReady, std::string_view reason) {
-  if (wasReady) {
-    ++disconnects_;
-  } else {
-    ++registrationFailures_;
-  }
-  noteError(fmt::format("{} {}: {}", engine_.name(client),
-                        wasReady ? "disconnected" : "could not register", reason));
-}
-
-void ThroughputRun::onTimer(ClientId client, std::uint32_t tag, TimeNs now) {
-  Sender& sender = senders_[tag];
-  if (sender.client != client) return;
-  while (sender.schedule.peek() <= now && sender.schedule.peek() < stepEnd_) {
-    const TimeNs scheduled = sender.schedule.take();
-    step_->lag.record(now - scheduled);
-    if (engine_.pendingOutput(client) > options_.maxBacklogBytes) {
-      step_->skipped++;
-    } else {
-      send(sender, scheduled);
-    }
-  }
-  if (sender.schedule.peek() < stepEnd_) engine_.schedule(sender.schedule.peek(), client, tag);
-}
-
-void ThroughputRun::send(Sender& sender, TimeNs scheduled) {
-  std::string& out = engine_.output(sender.client);
-  Payload payload;
-  payload.sender = sender.client;
-  payload.scheduled = scheduled;
-  std::string text;
-  if (kind_ == Kind::kDirect) {
-    payload.kind = PayloadKind::kDirect;
-    payload.recipient = sender.peer;
-    payload.seq = verifier_->sentBy(PayloadKind::kDirect, sender.client, sender.peer);
-    appendPayload(text, payload, options_.payloadBytes);
-    driver_.appendDirect(out, engine_.name(sender.peer), text);
-    verifier_->onSent(PayloadKind::kDirect, sender.client, sender.peer);
-  } else {
-    payload.kind = PayloadKind::kShout;
-    payload.recipient = kAllRecipients;
-    payload.seq = verifier_->sentBy(PayloadKind::kShout, sender.client, 0);
-    appendPayload(text, payload, options_.payloadBytes);
-    driver_.appendShout(out, text);
-    verifier_->onShoutSent(sender.client);
-  }
-  step_->sent++;
-}
-
-void ThroughputRun::onIncoming(ClientId client, const Incoming& incoming, TimeNs now) {
-  switch (incoming.kind) {
-    case Incoming::Kind::kWelcome:
-    case Incoming::Kind::kReply:
-      return;  // shout acknowledgements
-    case Incoming::Kind::kError:
-    case Incoming::Kind::kMalformed:
-      if (step_ != nullptr) step_->errors++;
-      noteError(fmt::format("{} got: {}", engine_.name(client), incoming.text.substr(0, 100)));
-      return;
-    case Incoming::Kind::kDirect:
-    case Incoming::Kind::kShout:
-      break;
-  }
-  const PayloadKind expected =
-      incoming.kind == Incoming::Kind::kShout ? PayloadKind::kShout : PayloadKind::kDirect;
-  Payload payload;
-  if (!decodePayload(incoming.text, payload) || payload.kind != expected) {
-    verifier_->onCorrupt(expected);
-    return;
-  }
-  const bool fromMatches =
-      payload.sender < engine_.clientCount() && incoming.from == engine_.name(payload.sender);
-  if (verifier_->onReceived(payload, client, fromMatches) && step_ != nullptr) {
-    step_->delivered++;
-    step_->latency.record(now - payload.scheduled);
-    lastDelivery_ = now;
-  }
-}
-
-bool ThroughputRun::connectGroup(Kind kind, KindResult& result) {
-  const std::uint32_t count =
-      kind == Kind::kDirect ? 2 * options_.pairs : options_.listeners + options_.shouters;
-  const TimeNs deadline = nowNs() + 30 * kSecond;
-  group_.clear();
-  senders_.clear();
-  const std::uint64_t failuresBefore = registrationFailures_;
-  for (std::uint32_t i = 0; i < count; ++i) {
-    group_.push_back(engine_.addClient(fmt::format(
-        "{}{}{}_{}", options_.prefix, kind == Kind::kDirect ? "d" : "s", i, options_.common.seed)));
-  }
-  engine_.run(deadline, [&] {
-    return engine_.readyCount() + (registrationFailures_ - failuresBefore) >= count;
-  });
-  result.clients = count;
-  result.registrationFailures = registrationFailures_ - failuresBefore;
-  if (engine_.readyCount() < count) return false;
-  if (kind == Kind::kDirect) {
-    for (std::uint32_t i = 0; i < count; ++i) {
-      senders_.push_back(Sender{group_[i], group_[i ^ 1], Schedule()});
-    }
-    result.receiversPerMessage = 1;
-  } else {
-    for (std::uint32_t i = 0; i < options_.shouters; ++i) {
-      senders_.push_back(Sender{group_[i], 0, Schedule()});
-    }
-    result.receiversPerMessage = count - 1;
-  }
-  return true;
-}
 
 StepResult ThroughputRun::runStep(Kind kind, double rate, std::string phase) {
   StepResult step;
   step.phase = std::move(phase);
   step.offered = rate;
-  step.offeredDeliveries =
-      rate * (kind == Kind::kDirect ? 1.0 : static_cast<double>(group_.size() - 1));
-  step_ = &step;
+  step.offeredDeliveries = rate * static_cast<double>(receivers_);
+  std::size_t senders = 0;
+  for (const auto& lane : lanes_) senders += lane->senderCount();
+  const double perSender = senders > 0 ? rate / static_cast<double>(senders) : 0;
+
   const CpuTime cpuBefore = processCpuTime();
   const ProcSample serverBefore =
       options_.serverPid ? sampleProcess(options_.serverPid) : ProcSample{};
   const TimeNs start = nowNs() + 20 * kMillisecond;
-  stepEnd_ = start + secondsToNs(options_.stepSeconds);
-  const double perSender = rate / static_cast<double>(senders_.size());
-  const auto interval = static_cast<TimeNs>(1e9 / perSender);
-  for (std::uint32_t tag = 0; tag < senders_.size(); ++tag) {
-    const TimeNs phaseOffset = std::uniform_int_distribution<TimeNs>(0, interval - 1)(random_);
-    senders_[tag].schedule = Schedule::fixedRate(start, interval, phaseOffset);
-    engine_.schedule(senders_[tag].schedule.peek(), senders_[tag].client, tag);
+  const TimeNs end = start + secondsToNs(options_.stepSeconds);
+  const TimeNs drainDeadline = end + secondsToNs(options_.drainSeconds);
+  StepShared shared;
+  std::vector<LaneStep> laneSteps(lanes_.size());
+  if (lanes_.size() == 1) {
+    lanes_[0]->runStep(perSender, start, end, drainDeadline, shared, laneSteps[0]);
+  } else {
+    std::vector<std::thread> threads;
+    for (std::size_t i = 0; i < lanes_.size(); ++i) {
+      threads.emplace_back([&, i] {
+        lanes_[i]->runStep(perSender, start, end, drainDeadline, shared, laneSteps[i]);
+      });
+    }
+    for (std::thread& thread : threads) thread.join();
   }
-  lastDelivery_ = start;
-  const std::uint64_t disconnectsBefore = disconnects_;
-  // Deliveries missing from earlier steps (messages the server refused, say) stay missing;
-  // a step is judged only by what it adds.
-  const std::uint64_t outstandingBefore = verifier_->outstanding();
-  engine_.run(stepEnd_);
-  engine_.run(nowNs() + secondsToNs(options_.drainSeconds),
-              [&] { return verifier_->outstanding() <= outstandingBefore; });
-  const TimeNs end = std::max(stepEnd_, lastDelivery_);
-  step.seconds = static_cast<double>(end - start) / 1e9;
+
+  TimeNs lastDelivery = start;
+  std::uint64_t disconnects = 0;
+  for (const LaneStep& lane : laneSteps) {
+    step.sent += lane.sent;
+    step.skipped += lane.skipped;
+    step.delivered += lane.delivered;
+    step.errors += lane.errors;
+    disconnects += lane.disconnects;
+    step.latency.merge(lane.latency);
+    step.lag.merge(lane.lag);
+    lastDelivery = std::max(lastDelivery, lane.lastDelivery);
+  }
+  const std::uint64_t owed = shared.owed.load();
+  step.outstanding = owed > shared.delivered.load() ? owed - shared.delivered.load() : 0;
+  step.seconds = static_cast<double>(std::max(end, lastDelivery) - start) / 1e9;
   step.achieved = static_cast<double>(step.delivered) / step.seconds;
-  step.outstanding = verifier_->outstanding() > outstandingBefore
-                         ? verifier_->outstanding() - outstandingBefore
-                         : 0;
   const double wall = static_cast<double>(nowNs() - start) / 1e9;
   step.generatorCpu = (processCpuTime() - cpuBefore).total() / wall;
   if (options_.serverPid) {
@@ -252,10 +132,9 @@ StepResult ThroughputRun::runStep(Kind kind, double rate, std::string phase) {
     }
   }
   step.sustained = step.skipped == 0 && step.outstanding == 0 && step.errors == 0 &&
-                   disconnects_ == disconnectsBefore &&
+                   disconnects == 0 &&
                    step.achieved >= options_.minAchieved * step.offeredDeliveries &&
                    nsToMs(step.latency.percentile(99)) <= options_.maxP99Ms;
-  step_ = nullptr;
   progress(options_.common,
            "{} {} offered {}/s: achieved {} deliveries/s, p99 {}, generator CPU {:.0f}%{}: {}",
            kindName(kind), step.phase, formatCount(rate), formatCount(step.achieved),
@@ -269,52 +148,96 @@ KindResult ThroughputRun::measure(Kind kind) {
   KindResult result;
   result.kind = kind;
   result.ran = true;
-  kind_ = kind;
-  verifier_ = std::make_unique<Verifier>();
-  const std::uint64_t disconnectsBefore = disconnects_;
-  progress(options_.common, "{}: connecting clients", kindName(kind));
-  if (!connectGroup(kind, result)) {
-    progress(options_.common, "{}: only {} of {} clients registered", kindName(kind),
-             engine_.readyCount(), result.clients);
-  } else {
-    verifier_->setShoutListeners(result.receiversPerMessage);
-    if (!options_.rates.empty()) {
-      for (const double rate : options_.rates) result.steps.push_back(runStep(kind, rate, "fixed"));
+  const TrafficKind traffic = kind == Kind::kDirect ? TrafficKind::kDirect : TrafficKind::kShout;
+  const std::uint32_t lanes = std::max(1u, options_.threads);
+  const std::uint32_t clients =
+      kind == Kind::kDirect ? 2 * options_.pairs : options_.listeners + options_.shouters;
+  result.clients = clients;
+  progress(options_.common, "{}: connecting {} clients on {} generator thread(s)", kindName(kind),
+           clients, lanes);
+  lanes_.clear();
+  std::size_t ready = 0;
+  const TimeNs deadline = nowNs() + 30 * kSecond;
+  for (std::uint32_t i = 0; i < lanes; ++i) {
+    // Direct: whole pairs per lane. Shout: the shouters all in lane 0.
+    std::uint32_t share = 0;
+    if (kind == Kind::kDirect) {
+      share = 2 * (options_.pairs / lanes + (i < options_.pairs % lanes ? 1 : 0));
     } else {
-      // Double the offer until a step is not sustained, then bisect (geometrically).
-      double good = 0, bad = 0;
-      double rate = kind == Kind::kDirect ? options_.directStartRate : options_.shoutStartRate;
-      for (int i = 0; i < options_.searchSteps && rate > 0; ++i) {
-        result.steps.push_back(runStep(kind, rate, "search"));
-        if (result.steps.back().sustained) {
-          good = std::max(good, rate);
-        } else {
-          bad = bad == 0 ? rate : std::min(bad, rate);
-        }
-        if (bad == 0) {
-          if (rate >= options_.maxRate) break;
-          rate = std::min(rate * 2, options_.maxRate);
-        } else if (good == 0) {
-          rate = rate / 4;
-        } else {
-          if (bad / good < 1.1) break;
-          rate = std::sqrt(good * bad);
-        }
+      share = options_.listeners / lanes + (i < options_.listeners % lanes ? 1 : 0) +
+              (i == 0 ? options_.shouters : 0);
+    }
+    lanes_.push_back(std::make_unique<ThroughputLane>(options_, engineOptions_, traffic, i));
+    ready += lanes_.back()->connect(share, i == 0 ? options_.shouters : 0, deadline);
+    result.registrationFailures += lanes_.back()->registrationFailures();
+  }
+  receivers_ = kind == Kind::kDirect ? 1 : clients - 1;
+  result.receiversPerMessage = static_cast<std::uint32_t>(receivers_);
+  for (auto& lane : lanes_) lane->setReceiversPerShout(receivers_);
+
+  if (ready < clients) {
+    progress(options_.common, "{}: only {} of {} clients registered", kindName(kind), ready,
+             clients);
+  } else if (!options_.rates.empty()) {
+    for (const double rate : options_.rates) result.steps.push_back(runStep(kind, rate, "fixed"));
+  } else {
+    // Double the offer until a step is not sustained, then bisect (geometrically).
+    double good = 0, bad = 0;
+    double rate = kind == Kind::kDirect ? options_.directStartRate : options_.shoutStartRate;
+    for (int i = 0; i < options_.searchSteps && rate > 0; ++i) {
+      result.steps.push_back(runStep(kind, rate, "search"));
+      if (result.steps.back().sustained) {
+        good = std::max(good, rate);
+      } else {
+        bad = bad == 0 ? rate : std::min(bad, rate);
       }
-      result.maxSustained = good;
-      if (good > 0) {
-        for (const double fraction : options_.fractions) {
-          result.steps.push_back(
-              runStep(kind, fraction * good, fmt::format("{:g} x max", fraction)));
-        }
+      if (bad == 0) {
+        if (rate >= options_.maxRate) break;
+        rate = std::min(rate * 2, options_.maxRate);
+      } else if (good == 0) {
+        rate = rate / 4;
+      } else {
+        if (bad / good < 1.1) break;
+        rate = std::sqrt(good * bad);
+      }
+    }
+    result.maxSustained = good;
+    if (good > 0) {
+      for (const double fraction : options_.fractions) {
+        result.steps.push_back(runStep(kind, fraction * good, fmt::format("{:g} x max", fraction)));
       }
     }
   }
-  result.tally =
-      verifier_->finish(kind == Kind::kDirect ? PayloadKind::kDirect : PayloadKind::kShout,
-                        std::span<const std::uint32_t>(group_));
-  result.disconnects = disconnects_ - disconnectsBefore;
-  for (const ClientId id : group_) engine_.close(id);
+
+  // Settle the accounts. Shouts are all sent from lane 0; the other lanes' listeners
+  // need its counts.
+  std::vector<std::uint32_t> listeners;
+  for (const auto& lane : lanes_) {
+    for (const std::uint32_t id : lane->listenerIds()) listeners.push_back(id);
+  }
+  const auto shoutsSent = lanes_.front()->verifier().shoutsSent();
+  for (auto& lane : lanes_) {
+    Verifier& verifier = lane->verifier();
+    if (kind == Kind::kDirect) {
+      result.tally.add(verifier.finish(PayloadKind::kDirect));
+    } else {
+      for (const auto& [sender, count] : shoutsSent) verifier.setShoutsSent(sender, count);
+      const std::vector<std::uint32_t> own = lane->listenerIds();
+      result.tally.add(verifier.finish(PayloadKind::kShout, own));
+    }
+    for (const std::string& sample : lane->errorSamples()) {
+      if (errorSamples_.size() < 10) errorSamples_.push_back(sample);
+    }
+    const EngineCounters& c = lane->counters();
+    counters_.bytesIn += c.bytesIn;
+    counters_.bytesOut += c.bytesOut;
+    counters_.writeSyscalls += c.writeSyscalls;
+    counters_.readSyscalls += c.readSyscalls;
+    counters_.disconnects += c.disconnects;
+    result.disconnects += c.disconnects;
+    lane->closeAll();
+  }
+  lanes_.clear();
   return result;
 }
 
@@ -439,10 +362,10 @@ int ThroughputRun::report(std::vector<KindResult>& results, const CpuTime& cpu, 
         .field("cpu_user_s", cpu.user)
         .field("cpu_system_s", cpu.system)
         .field("wall_s", wall)
-        .field("bytes_out", engine_.counters().bytesOut)
-        .field("bytes_in", engine_.counters().bytesIn)
-        .field("write_syscalls", engine_.counters().writeSyscalls)
-        .field("read_syscalls", engine_.counters().readSyscalls)
+        .field("bytes_out", counters_.bytesOut)
+        .field("bytes_in", counters_.bytesIn)
+        .field("write_syscalls", counters_.writeSyscalls)
+        .field("read_syscalls", counters_.readSyscalls)
         .endObject();
     json.key("error_samples").beginArray();
     for (const std::string& sample : errorSamples_) json.value(sample);
@@ -540,6 +463,11 @@ void addThroughputOptions(CLI::App& app, ThroughputOptions& options) {
                  "Bytes queued unsent on one connection before further sends are skipped "
                  "(and the step counted as not sustained)")
       ->capture_default_str();
+  app.add_option("--threads", options.threads,
+                 "Generator threads, each an epoll loop with its share of the clients (direct: "
+                 "whole pairs per thread; shout: the shouters on the first thread)")
+      ->capture_default_str()
+      ->check(CLI::Range(1u, 64u));
   app.add_option("--server-pid", options.serverPid, "Report this process's CPU use per step");
   app.add_option("--prefix", options.prefix, "Client names start with this")->capture_default_str();
 }

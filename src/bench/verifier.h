@@ -57,6 +57,10 @@ class Verifier {
   // A shout by `sender` was written; every listener should receive it.
   void onShoutSent(std::uint32_t sender);
   std::uint64_t sentBy(PayloadKind kind, std::uint32_t sender, std::uint32_t recipient) const;
+  // Shouts sent per sender, to hand to the verifiers of listeners on other threads
+  // (setShoutsSent) before they finish().
+  const std::unordered_map<std::uint32_t, std::uint64_t>& shoutsSent() const { return shoutsSent_; }
+  void setShoutsSent(std::uint32_t sender, std::uint64_t count) { shoutsSent_[sender] = count; }
 
   // An intact payload arrived at `receiver`. `fromMatches` says whether the frame's
   // sender name was the one belonging to payload.sender. Returns false if the message

@@ -63,6 +63,23 @@ class ThroughputSmoke(unittest.TestCase):
         xml.dom.minidom.parseString(svg)
         self.assertEqual(svg.count("<polyline"), 4)  # p50 and p99 per kind
 
+    def test_two_generator_threads_verify_across_threads(self):
+        # Pairs are split over the threads; shouts go from the first thread to listeners on
+        # both, so each thread's verifier checks messages counted by the other.
+        with Server(*UNLIMITED) as server:
+            status, report, stdout, _ = run_throughput(
+                server.port, "--threads", "2", "--rate", "500", "--step-duration", "0.5",
+                "--pairs", "3", "--listeners", "5", "--shouters", "2")
+        self.assertEqual(status, 0, stdout)
+        self.assertEqual(report["direct"]["clients"], 6)
+        shout = report["shout"]
+        self.assertEqual(shout["receivers_per_message"], 6)
+        sent = sum(step["sent"] for step in shout["steps"])
+        self.assertGreater(sent, 0)
+        self.assertEqual(shout["tally"]["expected"], 6 * sent)
+        self.assertEqual(shout["tally"]["delivered"], shout["tally"]["expected"])
+        self.assertEqual(report["direct"]["tally"]["lost"], 0)
+
     def test_search_finds_a_rate(self):
         with Server(*UNLIMITED) as server:
             status, report, stdout, _ = run_throughput(
