@@ -186,6 +186,11 @@ KindResult ThroughputRun::measure(Kind kind) {
     double rate = kind == Kind::kDirect ? options_.directStartRate : options_.shoutStartRate;
     for (int i = 0; i < options_.searchSteps && rate > 0; ++i) {
       result.steps.push_back(runStep(kind, rate, "search"));
+      // On a shared machine one step can stall for reasons that have nothing to do with
+      // the rate; a failed rate is tried again before the search turns back.
+      for (int retry = 0; retry < options_.retries && !result.steps.back().sustained; ++retry) {
+        result.steps.push_back(runStep(kind, rate, "search retry"));
+      }
       if (result.steps.back().sustained) {
         good = std::max(good, rate);
       } else {
@@ -448,6 +453,11 @@ void addThroughputOptions(CLI::App& app, ThroughputOptions& options) {
                  "... and it delivers at least this share of the offered deliveries per second")
       ->capture_default_str()
       ->check(CLI::Range(0.1, 1.0));
+  app.add_option("--retries", options.retries,
+                 "Times a search step that is not sustained is repeated before its rate counts "
+                 "as too high")
+      ->capture_default_str()
+      ->check(CLI::Range(0, 5));
   app.add_option("--fractions", options.fractions,
                  "After the search, measure latency at these fractions of the maximum")
       ->capture_default_str()

@@ -28,6 +28,7 @@ struct ThroughputOptions {
   double shoutStartRate = 100;     // shouts/s offered in the first search step
   double maxRate = 5e6;            // never offer more than this
   int searchSteps = 12;
+  int retries = 1;            // a failed search step is repeated this many times
   double maxP99Ms = 50;       // a step whose p99 exceeds this is not sustained
   double minAchieved = 0.95;  // ... nor one that delivers less than this share of the offer
   std::vector<double> fractions = {0.25, 0.5, 0.75, 1.0};
