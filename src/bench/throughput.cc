@@ -12,51 +12,12 @@
 #include "bench/proc_stats.h"
 #include "bench/report.h"
 #include "bench/schedule.h"
-#include "bench/svg_plot.h"
 #include "bench/throughput_lane.h"
+#include "bench/throughput_result.h"
 #include "bench/verifier.h"
 
 namespace classchat::bench {
 namespace {
-
-enum class Kind : std::uint8_t { kDirect, kShout };
-
-const char* kindName(Kind kind) {
-  return kind == Kind::kDirect ? "direct" : "shout";
-}
-
-// One measured step at one offered rate.
-struct StepResult {
-  std::string phase;             // "search", "fraction 0.5", "fixed"
-  double offered = 0;            // messages (direct) or shouts per second
-  double offeredDeliveries = 0;  // deliveries per second that offer implies
-  double achieved = 0;           // deliveries per second measured
-  std::uint64_t sent = 0;
-  std::uint64_t skipped = 0;  // not sent: the connection's backlog was over the limit
-  std::uint64_t delivered = 0;
-  std::uint64_t outstanding =
-      0;  // deliveries this step added that were still missing after the drain
-  std::uint64_t errors = 0;
-  double seconds = 0;
-  double generatorCpu = 0;  // share of one core, 0..N
-  double serverCpu = -1;    // share of one core; -1 without --server-pid
-  Histogram latency;
-  Histogram lag;  // how late the generator sent (its own delay, included in latency)
-  bool sustained = false;
-};
-
-// Everything measured for one kind.
-struct KindResult {
-  Kind kind = Kind::kDirect;
-  std::uint32_t clients = 0;
-  std::uint32_t receiversPerMessage = 1;
-  double maxSustained = 0;  // offered messages (or shouts) per second
-  std::vector<StepResult> steps;
-  Tally tally;
-  std::uint64_t disconnects = 0;
-  std::uint64_t registrationFailures = 0;
-  bool ran = false;
-};
 
 class ThroughputRun {
  public:
@@ -68,7 +29,6 @@ class ThroughputRun {
  private:
   KindResult measure(Kind kind);
   StepResult runStep(Kind kind, double rate, std::string phase);
-  int report(std::vector<KindResult>& results, const CpuTime& cpu, double wall);
 
   const ThroughputOptions& options_;
   const EngineOptions& engineOptions_;
@@ -252,164 +212,8 @@ int ThroughputRun::run() {
   std::vector<KindResult> results;
   if (options_.kinds != "shout") results.push_back(measure(Kind::kDirect));
   if (options_.kinds != "direct") results.push_back(measure(Kind::kShout));
-  return report(results, processCpuTime() - cpuStart, static_cast<double>(nowNs() - start) / 1e9);
-}
-
-int ThroughputRun::report(std::vector<KindResult>& results, const CpuTime& cpu, double wall) {
-  bool passed = true;
-  fmt::print("classchat-bench throughput against {}:{} ({} s steps, payload {} bytes)\n",
-             options_.common.host, options_.common.port, options_.stepSeconds,
-             options_.payloadBytes);
-  for (KindResult& result : results) {
-    const bool clean = result.tally.clean() && result.registrationFailures == 0;
-    passed = passed && clean;
-    fmt::print("\n{}: {} clients{}\n", kindName(result.kind), result.clients,
-               result.kind == Kind::kShout
-                   ? fmt::format(" ({} shouters, each shout reaches {})", options_.shouters,
-                                 result.receiversPerMessage)
-                   : fmt::format(" ({} pairs)", options_.pairs));
-    std::vector<std::string> header = {"step", "offered/s", "deliveries/s", "achieved/s",
-                                       "sent", "missing",   "skipped",      "errors"};
-    for (const auto& column : latencyColumns()) header.push_back(column);
-    header.push_back("gen lag p99");
-    header.push_back("gen CPU");
-    header.push_back("srv CPU");
-    header.push_back("ok");
-    Table table(header);
-    for (const StepResult& step : result.steps) {
-      std::vector<std::string> row = {step.phase,
-                                      formatCount(step.offered),
-                                      formatCount(step.offeredDeliveries),
-                                      formatCount(step.achieved),
-                                      formatCount(static_cast<double>(step.sent)),
-                                      std::to_string(step.outstanding),
-                                      std::to_string(step.skipped),
-                                      std::to_string(step.errors)};
-      for (auto& cell : latencyCells(step.latency)) row.push_back(cell);
-      row.push_back(step.lag.count() ? formatLatency(step.lag.percentile(99)) : "-");
-      row.push_back(fmt::format("{:.0f}%", 100 * step.generatorCpu));
-      row.push_back(step.serverCpu >= 0 ? fmt::format("{:.0f}%", 100 * step.serverCpu) : "-");
-      row.push_back(step.sustained ? "yes" : "no");
-      table.addRow(row);
-    }
-    fmt::print("{}", table.render());
-    if (options_.rates.empty()) {
-      fmt::print("max sustained: {} {}/s = {} deliveries/s (p99 <= {} ms, >= {:.0f}% delivered)\n",
-                 formatCount(result.maxSustained),
-                 result.kind == Kind::kDirect ? "messages" : "shouts",
-                 formatCount(result.maxSustained * result.receiversPerMessage), options_.maxP99Ms,
-                 100 * options_.minAchieved);
-    }
-    const Tally& t = result.tally;
-    fmt::print(
-        "verification: {} expected, {} delivered, {} lost, {} duplicated, {} reordered, "
-        "{} corrupted, {} misdelivered; {} disconnects: {}\n",
-        t.expected, t.delivered, t.lost, t.duplicated, t.reordered, t.corrupted,
-        t.misdelivered + t.unexpected, result.disconnects, clean ? "ok" : "FAILED");
-  }
-  fmt::print("\ngenerator CPU: {:.2f} s user + {:.2f} s system over {:.1f} s\n", cpu.user,
-             cpu.system, wall);
-  for (const std::string& sample : errorSamples_) fmt::print("  error: {}\n", sample);
-  fmt::print("verdict: {}\n", passed ? "PASS" : "FAIL");
-
-  if (!options_.common.jsonPath.empty()) {
-    JsonOut json;
-    json.beginObject().field("mode", "throughput").field("passed", passed);
-    json.key("options")
-        .beginObject()
-        .field("host", options_.common.host)
-        .field("port", static_cast<int>(options_.common.port))
-        .field("pairs", static_cast<std::uint64_t>(options_.pairs))
-        .field("listeners", static_cast<std::uint64_t>(options_.listeners))
-        .field("shouters", static_cast<std::uint64_t>(options_.shouters))
-        .field("step_s", options_.stepSeconds)
-        .field("payload_bytes", static_cast<std::uint64_t>(options_.payloadBytes))
-        .field("max_p99_ms", options_.maxP99Ms)
-        .field("min_achieved", options_.minAchieved)
-        .endObject();
-    for (const KindResult& result : results) {
-      json.key(kindName(result.kind))
-          .beginObject()
-          .field("clients", static_cast<std::uint64_t>(result.clients))
-          .field("receivers_per_message", static_cast<std::uint64_t>(result.receiversPerMessage))
-          .field("max_sustained_rate", result.maxSustained)
-          .field("max_sustained_deliveries_per_s", result.maxSustained * result.receiversPerMessage)
-          .field("disconnects", result.disconnects)
-          .field("registration_failures", result.registrationFailures)
-          .key("tally");
-      writeTallyJson(json, result.tally);
-      json.key("steps").beginArray();
-      for (const StepResult& step : result.steps) {
-        json.beginObject()
-            .field("phase", step.phase)
-            .field("offered_per_s", step.offered)
-            .field("offered_deliveries_per_s", step.offeredDeliveries)
-            .field("achieved_deliveries_per_s", step.achieved)
-            .field("sent", step.sent)
-            .field("delivered", step.delivered)
-            .field("missing_after_drain", step.outstanding)
-            .field("skipped", step.skipped)
-            .field("errors", step.errors)
-            .field("seconds", step.seconds)
-            .field("generator_cpu", step.generatorCpu)
-            .field("server_cpu", step.serverCpu)
-            .field("sustained", step.sustained)
-            .key("latency");
-        writeLatencyJson(json, step.latency);
-        json.key("generator_send_lag");
-        writeLatencyJson(json, step.lag);
-        json.endObject();
-      }
-      json.endArray().endObject();
-    }
-    json.key("generator")
-        .beginObject()
-        .field("cpu_user_s", cpu.user)
-        .field("cpu_system_s", cpu.system)
-        .field("wall_s", wall)
-        .field("bytes_out", counters_.bytesOut)
-        .field("bytes_in", counters_.bytesIn)
-        .field("write_syscalls", counters_.writeSyscalls)
-        .field("read_syscalls", counters_.readSyscalls)
-        .endObject();
-    json.key("error_samples").beginArray();
-    for (const std::string& sample : errorSamples_) json.value(sample);
-    json.endArray().endObject();
-    if (!writeTextFile(options_.common.jsonPath, json.str() + "\n")) {
-      fmt::print(stderr, "cannot write {}\n", options_.common.jsonPath);
-      return 1;
-    }
-  }
-  if (!options_.common.plotPath.empty()) {
-    PlotSpec spec;
-    spec.title = "classchat-bench throughput: latency against offered load";
-    spec.xLabel = "offered deliveries per second";
-    spec.yLabel = "latency from scheduled send (ms, log scale)";
-    spec.logX = true;
-    spec.logY = true;
-    for (const KindResult& result : results) {
-      PlotSeries p50{fmt::format("{} p50", kindName(result.kind)), {}, false};
-      PlotSeries p99{fmt::format("{} p99", kindName(result.kind)), {}, false};
-      std::vector<const StepResult*> ordered;
-      for (const StepResult& step : result.steps) {
-        if (step.latency.count() > 0) ordered.push_back(&step);
-      }
-      std::sort(ordered.begin(), ordered.end(), [](const StepResult* a, const StepResult* b) {
-        return a->offeredDeliveries < b->offeredDeliveries;
-      });
-      for (const StepResult* step : ordered) {
-        p50.points.emplace_back(step->offeredDeliveries, nsToMs(step->latency.percentile(50)));
-        p99.points.emplace_back(step->offeredDeliveries, nsToMs(step->latency.percentile(99)));
-      }
-      spec.series.push_back(std::move(p50));
-      spec.series.push_back(std::move(p99));
-    }
-    if (!writeTextFile(options_.common.plotPath, renderSvg(spec))) {
-      fmt::print(stderr, "cannot write {}\n", options_.common.plotPath);
-      return 1;
-    }
-  }
-  return passed ? 0 : 1;
+  return reportThroughput(options_, results, processCpuTime() - cpuStart,
+                          static_cast<double>(nowNs() - start) / 1e9, counters_, errorSamples_);
 }
 
 }  // namespace
