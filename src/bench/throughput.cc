@@ -28,7 +28,7 @@ class ThroughputRun {
 
  private:
   KindResult measure(Kind kind);
-  StepResult runStep(Kind kind, double rate, std::string phase);
+  StepResult runStep(Kind kind, double rate, std::string phase, std::uint32_t window = 0);
 
   const ThroughputOptions& options_;
   const EngineOptions& engineOptions_;
@@ -38,7 +38,7 @@ class ThroughputRun {
   EngineCounters counters_;  // summed over the lanes of every kind
 };
 
-StepResult ThroughputRun::runStep(Kind kind, double rate, std::string phase) {
+StepResult ThroughputRun::runStep(Kind kind, double rate, std::string phase, std::uint32_t window) {
   StepResult step;
   step.phase = std::move(phase);
   step.offered = rate;
@@ -56,12 +56,12 @@ StepResult ThroughputRun::runStep(Kind kind, double rate, std::string phase) {
   StepShared shared;
   std::vector<LaneStep> laneSteps(lanes_.size());
   if (lanes_.size() == 1) {
-    lanes_[0]->runStep(perSender, start, end, drainDeadline, shared, laneSteps[0]);
+    lanes_[0]->runStep(perSender, window, start, end, drainDeadline, shared, laneSteps[0]);
   } else {
     std::vector<std::thread> threads;
     for (std::size_t i = 0; i < lanes_.size(); ++i) {
       threads.emplace_back([&, i] {
-        lanes_[i]->runStep(perSender, start, end, drainDeadline, shared, laneSteps[i]);
+        lanes_[i]->runStep(perSender, window, start, end, drainDeadline, shared, laneSteps[i]);
       });
     }
     for (std::thread& thread : threads) thread.join();
@@ -138,6 +138,9 @@ KindResult ThroughputRun::measure(Kind kind) {
   if (ready < clients) {
     progress(options_.common, "{}: only {} of {} clients registered", kindName(kind), ready,
              clients);
+  } else if (options_.window > 0 && kind == Kind::kDirect) {
+    result.steps.push_back(runStep(
+        kind, 0, fmt::format("closed loop, {} in flight", options_.window), options_.window));
   } else if (!options_.rates.empty()) {
     for (const double rate : options_.rates) result.steps.push_back(runStep(kind, rate, "fixed"));
   } else {
@@ -262,6 +265,12 @@ void addThroughputOptions(CLI::App& app, ThroughputOptions& options) {
                  "as too high")
       ->capture_default_str()
       ->check(CLI::Range(0, 5));
+  app.add_option("--window", options.window,
+                 "Direct messages closed loop instead of the search: each client keeps this many "
+                 "messages in flight to its partner for one --step-duration, and the achieved "
+                 "rate is reported (latency then counts from each actual send)")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 10000u));
   app.add_option("--fractions", options.fractions,
                  "After the search, measure latency at these fractions of the maximum")
       ->capture_default_str()

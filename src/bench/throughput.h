@@ -35,6 +35,7 @@ struct ThroughputOptions {
   std::vector<double> rates;  // fixed offered rates: skip the search
   std::size_t payloadBytes = 64;
   std::size_t maxBacklogBytes = 4 << 20;  // per connection: beyond it, sends are skipped
+  std::uint32_t window = 0;   // > 0: direct messages closed loop with this many in flight
   std::uint32_t threads = 1;  // generator threads, each with its own epoll loop and clients
   pid_t serverPid = 0;
   std::string prefix = "tp";

@@ -28,8 +28,11 @@ std::size_t ThroughputLane::connect(std::uint32_t clients, std::uint32_t shouter
   }
   engine_.run(deadline, [&] { return engine_.readyCount() + registrationFailures_ >= clients; });
   if (kind_ == TrafficKind::kDirect) {
+    senderOf_.resize(engine_.clientCount(), 0);
     for (std::uint32_t i = 0; i + 1 < clients; i += 2) {
+      senderOf_[clients_[i]] = static_cast<std::uint32_t>(senders_.size());
       senders_.push_back(Sender{clients_[i], clients_[i + 1], Schedule()});
+      senderOf_[clients_[i + 1]] = static_cast<std::uint32_t>(senders_.size());
       senders_.push_back(Sender{clients_[i + 1], clients_[i], Schedule()});
     }
   } else {
@@ -130,16 +133,28 @@ void ThroughputLane::onIncoming(ClientId client, const Incoming& incoming, TimeN
     step_->latency.record(now - payload.scheduled);
     step_->lastDelivery = now;
     shared_->delivered.fetch_add(1, std::memory_order_relaxed);
+    // Closed loop: the partner that sent this one sends its next message now.
+    const ClientId origin = payload.sender & 0xFFFFF;
+    if (window_ > 0 && now < stepEnd_ && origin < senderOf_.size()) {
+      send(senders_[senderOf_[origin]], now);
+    }
   }
 }
 
-void ThroughputLane::runStep(double ratePerSender, TimeNs start, TimeNs end, TimeNs drainDeadline,
-                             StepShared& shared, LaneStep& out) {
+void ThroughputLane::runStep(double ratePerSender, std::uint32_t window, TimeNs start, TimeNs end,
+                             TimeNs drainDeadline, StepShared& shared, LaneStep& out) {
   shared_ = &shared;
   step_ = &out;
   stepEnd_ = end;
+  window_ = kind_ == TrafficKind::kDirect ? window : 0;
   out.lastDelivery = start;
-  if (ratePerSender > 0) {
+  if (window_ > 0) {
+    engine_.run(start);
+    const TimeNs now = nowNs();
+    for (Sender& sender : senders_) {
+      for (std::uint32_t i = 0; i < window_; ++i) send(sender, now);
+    }
+  } else if (ratePerSender > 0) {
     const auto interval = std::max<TimeNs>(1, static_cast<TimeNs>(1e9 / ratePerSender));
     for (std::uint32_t tag = 0; tag < senders_.size(); ++tag) {
       const TimeNs phase = std::uniform_int_distribution<TimeNs>(0, interval - 1)(random_);
@@ -157,6 +172,7 @@ void ThroughputLane::runStep(double ratePerSender, TimeNs start, TimeNs end, Tim
   });
   step_ = nullptr;
   shared_ = nullptr;
+  window_ = 0;
 }
 
 }  // namespace classchat::bench

@@ -58,9 +58,11 @@ class ThroughputLane final : public EngineHandler {
 
   // Sends `ratePerSender` messages/s from each of this lane's senders from `start` to
   // `end` (open loop), then reads until every lane is done sending and every delivery
-  // owed this step has arrived, or `drainDeadline`.
-  void runStep(double ratePerSender, TimeNs start, TimeNs end, TimeNs drainDeadline,
-               StepShared& shared, LaneStep& out);
+  // owed this step has arrived, or `drainDeadline`. With `window` > 0 (direct only) it
+  // runs closed loop instead: each sender keeps `window` messages in flight and sends the
+  // next one when one arrives, and latency is measured from the actual send.
+  void runStep(double ratePerSender, std::uint32_t window, TimeNs start, TimeNs end,
+               TimeNs drainDeadline, StepShared& shared, LaneStep& out);
 
   Verifier& verifier() { return verifier_; }
   const EngineCounters& counters() const { return engine_.counters(); }
@@ -93,7 +95,9 @@ class ThroughputLane final : public EngineHandler {
   Engine engine_;
   Verifier verifier_;
   std::mt19937_64 random_;
-  std::vector<Sender> senders_;  // indexed by the timer tag
+  std::vector<Sender> senders_;          // indexed by the timer tag
+  std::vector<std::uint32_t> senderOf_;  // by client id: index in senders_ (direct)
+  std::uint32_t window_ = 0;             // closed loop when > 0
   std::vector<ClientId> clients_;
   std::uint64_t receiversPerShout_ = 1;
   std::uint64_t registrationFailures_ = 0;

@@ -80,6 +80,21 @@ class ThroughputSmoke(unittest.TestCase):
         self.assertEqual(shout["tally"]["delivered"], shout["tally"]["expected"])
         self.assertEqual(report["direct"]["tally"]["lost"], 0)
 
+    def test_closed_loop_keeps_a_window_in_flight(self):
+        with Server(*UNLIMITED) as server:
+            status, report, stdout, _ = run_throughput(
+                server.port, "--kind", "direct", "--window", "2", "--step-duration", "0.5",
+                "--pairs", "3")
+        self.assertEqual(status, 0, stdout)
+        steps = report["direct"]["steps"]
+        self.assertEqual([step["phase"] for step in steps], ["closed loop, 2 in flight"])
+        # Each of the 6 clients sent its window at once, then one per delivery.
+        self.assertGreater(steps[0]["sent"], 12)
+        self.assertGreater(steps[0]["achieved_deliveries_per_s"], 0)
+        tally = report["direct"]["tally"]
+        self.assertEqual(tally["delivered"], tally["expected"])
+        self.assertEqual(tally["lost"], 0)
+
     def test_search_finds_a_rate(self):
         with Server(*UNLIMITED) as server:
             status, report, stdout, _ = run_throughput(
