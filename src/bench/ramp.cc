@@ -1,5 +1,7 @@
 #include "bench/ramp.h"
 
+#include <sys/resource.h>
+
 #include <memory>
 #include <sstream>
 
@@ -419,6 +421,18 @@ int runRamp(const RampOptions& options) {
   if (options.sources > 1 && options.common.host.rfind("127.", 0) != 0) {
     fmt::print(stderr, "classchat-bench: --sources needs a loopback target; use --sources 1\n");
     return 2;
+  }
+  // Each worker holds target / procs clients, one descriptor each: warn when that cannot
+  // fit, so that the generator's own limit is not mistaken for the server's.
+  rlimit files{};
+  ::getrlimit(RLIMIT_NOFILE, &files);
+  const std::uint64_t perWorker = (options.target + options.procs - 1) / options.procs;
+  if (files.rlim_cur != RLIM_INFINITY && perWorker + 64 > files.rlim_cur) {
+    fmt::print(stderr,
+               "classchat-bench: warning: {} clients per worker exceed the open-file limit of "
+               "{}; use --procs {} or more to reach --target {}\n",
+               perWorker, files.rlim_cur, options.target / (files.rlim_cur - 64) + 1,
+               options.target);
   }
   RampRun run(options);
   return run.run();
