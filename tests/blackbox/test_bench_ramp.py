@@ -62,7 +62,10 @@ class RampSmoke(unittest.TestCase):
         self.assertGreater(totals["heartbeats_received"], 0)
         self.assertLessEqual(totals["heartbeats_received"], totals["heartbeats_sent"])
         steps = report["steps"]
-        self.assertEqual([step["attempted"] for step in steps], [100, 200])
+        # Two steps add the clients; under load, registering may take a step or two more.
+        attempted = [step["attempted"] for step in steps]
+        self.assertEqual(attempted[:2], [100, 200])
+        self.assertTrue(all(count == 200 for count in attempted[2:]), attempted)
         self.assertGreater(steps[-1]["heartbeat_rtt"]["count"], 0)
         self.assertGreater(steps[-1]["server_rss_bytes"], 0)
         self.assertGreaterEqual(steps[-1]["server_open_fds"], 200)
