@@ -73,14 +73,14 @@ class Verifier {
   // `listeners` other than the sender should have received every shout. Call once.
   Tally finish(PayloadKind kind, std::span<const std::uint32_t> listeners = {});
 
-  // Deliveries still outstanding (sent but not yet received), for drain loops. Shouts
-  // are counted per listener given at construction of the run via setListenerCount.
+  // Deliveries still outstanding (sent but not yet received), for drain loops. A shout
+  // owes one delivery per listener, as set with setShoutListeners() before it is sent.
   std::uint64_t outstanding() const;
-  // Counts so far (before finish(): no lost or unexpected yet), e.g. for progress reports.
-  const Tally& running(PayloadKind kind) const;
   void setShoutListeners(std::uint64_t listenersPerShout) {
     listenersPerShout_ = listenersPerShout;
   }
+  // Counts so far (before finish(): no lost or unexpected yet), e.g. for progress reports.
+  const Tally& running(PayloadKind kind) const;
 
  private:
   static std::uint64_t key(std::uint32_t sender, std::uint32_t receiver) {
