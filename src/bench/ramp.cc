@@ -214,14 +214,16 @@ int RampRun::report(const std::string& stopReason, const CpuTime& cpu, double wa
     }
   }
   const RampStep* last = steps_.empty() ? nullptr : &steps_.back();
-  std::vector<std::string> header = {"time",        "attempted", "held",    "new fail",
-                                     "hb",          "p50",       "p99",     "max",
-                                     "gen lag p99", "srv RSS",   "srv CPU", "stable"};
+  // "waiting": connected but not yet welcomed (the server has not registered them yet).
+  std::vector<std::string> header = {"time",    "attempted", "held",  "waiting", "new fail",
+                                     "hb",      "p50",       "p99",   "max",     "gen lag p99",
+                                     "srv RSS", "srv CPU",   "stable"};
   Table table(header);
   for (const RampStep& step : steps_) {
     table.addRow({fmt::format("{:.1f} s", step.atSeconds), std::to_string(step.attempted),
-                  std::to_string(step.counts.ready), std::to_string(step.newFailures),
-                  std::to_string(step.heartbeat.count()),
+                  std::to_string(step.counts.ready),
+                  std::to_string(step.counts.open - std::min(step.counts.open, step.counts.ready)),
+                  std::to_string(step.newFailures), std::to_string(step.heartbeat.count()),
                   step.heartbeat.count() ? formatLatency(step.heartbeat.percentile(50)) : "-",
                   step.heartbeat.count() ? formatLatency(step.heartbeat.percentile(99)) : "-",
                   step.heartbeat.count() ? formatLatency(step.heartbeat.max()) : "-",
@@ -310,6 +312,7 @@ int RampRun::report(const std::string& stopReason, const CpuTime& cpu, double wa
           .field("attempted", step.attempted)
           .field("held", step.counts.ready)
           .field("open", step.counts.open)
+          .field("waiting", step.counts.open - std::min(step.counts.open, step.counts.ready))
           .field("new_failures", step.newFailures)
           .field("stable", step.stable)
           .key("heartbeat_rtt");
