@@ -1,12 +1,12 @@
 // Options and helpers shared by every mode of classchat-bench.
 #pragma once
 
-#include <netinet/in.h>
-
 #include <cstdint>
 #include <string>
 
 #include <fmt/format.h>
+
+#include "bench/address.h"
 
 namespace CLI {
 class App;
@@ -27,9 +27,9 @@ struct CommonOptions {
 // Adds --host --port --allow-remote --json --plot --seed --quiet to a mode.
 void addCommonOptions(CLI::App& app, CommonOptions& options, bool withPlot);
 
-// Resolves --host to an IPv4 address; refuses non-loopback targets unless
+// Resolves --host and --port to an address; refuses non-loopback targets unless
 // --allow-remote. Returns an error sentence, or empty on success.
-std::string resolveTarget(const CommonOptions& options, in_addr& address);
+std::string resolveTarget(const CommonOptions& options, ServerAddress& address);
 
 // Progress lines go to stderr so that stdout holds only the summary.
 template <typename... Args>

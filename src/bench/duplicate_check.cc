@@ -15,18 +15,14 @@
 
 namespace classchat::bench {
 
-DuplicateCheck checkDuplicateName(const in_addr& server, std::uint16_t port,
-                                  const std::string& name, TimeNs timeout) {
+DuplicateCheck checkDuplicateName(const ServerAddress& server, const std::string& name,
+                                  TimeNs timeout) {
   DuplicateCheck check{name, false, ""};
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr = server;
-  address.sin_port = htons(port);
+  const int fd = ::socket(server.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
   // Bounds the blocking connect too (Linux applies the send timeout to it).
   const timeval limit{static_cast<time_t>(timeout / kSecond), 0};
   if (fd >= 0) ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
-  if (fd < 0 || ::connect(fd, reinterpret_cast<const sockaddr*>(&address), sizeof address) != 0) {
+  if (fd < 0 || ::connect(fd, server.get(), server.length) != 0) {
     check.detail = fmt::format("connect failed: {}", std::strerror(errno));
     if (fd >= 0) ::close(fd);
     return check;

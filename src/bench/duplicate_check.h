@@ -1,11 +1,10 @@
 // The class scenario's first check: a second login with a taken name must be refused.
 #pragma once
 
-#include <netinet/in.h>
-
 #include <cstdint>
 #include <string>
 
+#include "bench/address.h"
 #include "bench/clock.h"
 
 namespace classchat::bench {
@@ -20,7 +19,7 @@ struct DuplicateCheck {
 // Connects with a blocking socket, sends `name` (already registered by another client),
 // and expects exactly one Error frame followed by the server closing the connection,
 // within `timeout`. Thread-safe (uses only its own socket).
-DuplicateCheck checkDuplicateName(const in_addr& server, std::uint16_t port,
-                                  const std::string& name, TimeNs timeout);
+DuplicateCheck checkDuplicateName(const ServerAddress& server, const std::string& name,
+                                  TimeNs timeout);
 
 }  // namespace classchat::bench

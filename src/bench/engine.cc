@@ -69,7 +69,7 @@ ClientId Engine::addClient(std::string name) {
   const auto id = static_cast<ClientId>(clients_.size());
   clients_.push_back(Client{});
   clients_[id].name = std::move(name);
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  const int fd = ::socket(options_.server.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     ++counters_.connectFailures;
     fail(id, errnoText("socket"));
@@ -79,7 +79,7 @@ ClientId Engine::addClient(std::string name) {
   ++open_;
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (!options_.sources.empty()) {
+  if (!options_.sources.empty() && options_.server.family() == AF_INET) {
     // Let connect() pick the port, so the port only needs to be unique per 4-tuple.
     ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
     sockaddr_in local{};
@@ -91,12 +91,7 @@ ClientId Engine::addClient(std::string name) {
       return id;
     }
   }
-  sockaddr_in server{};
-  server.sin_family = AF_INET;
-  server.sin_addr = options_.server;
-  server.sin_port = htons(options_.port);
-  if (::connect(fd, reinterpret_cast<const sockaddr*>(&server), sizeof server) != 0 &&
-      errno != EINPROGRESS) {
+  if (::connect(fd, options_.server.get(), options_.server.length) != 0 && errno != EINPROGRESS) {
     ++counters_.connectFailures;
     fail(id, errnoText("connect"));
     return id;

@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bench/address.h"
 #include "bench/clock.h"
 #include "bench/driver.h"
 
@@ -34,9 +35,9 @@ class EngineHandler {
 };
 
 struct EngineOptions {
-  in_addr server{};
-  std::uint16_t port = 0;
-  // Source addresses to bind before connect, used in turn (empty: let the kernel pick).
+  ServerAddress server;
+  // IPv4 source addresses to bind before connect, used in turn (empty, or an IPv6
+  // server: let the kernel pick).
   // Spreading clients over 127.0.0.x lifts the limit of ~28k ephemeral ports per
   // source address.
   std::vector<in_addr> sources;

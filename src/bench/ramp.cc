@@ -416,12 +416,13 @@ void addRampOptions(CLI::App& app, RampOptions& options) {
 }
 
 int runRamp(const RampOptions& options) {
-  in_addr server{};
+  ServerAddress server;
   if (const std::string error = resolveTarget(options.common, server); !error.empty()) {
     fmt::print(stderr, "classchat-bench: {}\n", error);
     return 2;
   }
-  if (options.sources > 1 && options.common.host.rfind("127.", 0) != 0) {
+  // Source addresses 127.0.0.x reach only a loopback IPv4 server (IPv6 ignores them).
+  if (options.sources > 1 && server.family() == AF_INET && !server.isLoopback()) {
     fmt::print(stderr, "classchat-bench: --sources needs a loopback target; use --sources 1\n");
     return 2;
   }

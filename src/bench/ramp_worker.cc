@@ -142,8 +142,7 @@ void addRampWorkerOptions(CLI::App& app, RampWorkerOptions& options) {
 
 int runRampWorker(const RampWorkerOptions& options) {
   EngineOptions engineOptions;
-  if (::inet_pton(AF_INET, options.host.c_str(), &engineOptions.server) != 1) return 2;
-  engineOptions.port = options.port;
+  if (!parseServerAddress(options.host, options.port, engineOptions.server)) return 2;
   for (std::uint32_t i = 1; i <= options.sources && options.sources > 1; ++i) {
     in_addr source{};
     source.s_addr = htonl((127u << 24) | i);

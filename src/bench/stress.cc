@@ -258,14 +258,14 @@ int StressRun::run() {
   std::vector<DuplicateCheck> duplicates;
   if (!options_.skipDuplicateCheck) {
     // The class scenario's first check: a second login with a taken name is refused.
-    in_addr server{};
+    ServerAddress server;
     resolveTarget(common, server);
     const std::string taken = options_.prefix + "1";
     std::string otherCase = taken;
     for (char& c : otherCase)
       c = std::isupper(static_cast<unsigned char>(c)) ? std::tolower(c) : std::toupper(c);
     for (const std::string& name : {taken, otherCase}) {
-      duplicates.push_back(checkDuplicateName(server, common.port, name, 5 * kSecond));
+      duplicates.push_back(checkDuplicateName(server, name, 5 * kSecond));
       progress(common, "duplicate name '{}': {} ({})", name,
                duplicates.back().passed ? "pass" : "FAIL", duplicates.back().detail);
     }
@@ -484,7 +484,6 @@ int runStress(const StressOptions& options) {
     fmt::print(stderr, "classchat-bench: {}\n", error);
     return 2;
   }
-  engineOptions.port = options.common.port;
   StressRun run(options, engineOptions);
   return run.run();
 }

@@ -302,7 +302,6 @@ int runThroughput(const ThroughputOptions& options) {
     fmt::print(stderr, "classchat-bench: {}\n", error);
     return 2;
   }
-  engineOptions.port = options.common.port;
   ThroughputRun run(options, engineOptions);
   return run.run();
 }

@@ -56,6 +56,15 @@ class StressAgainstClasschatd(unittest.TestCase):
         self.assertIn("generator", report)
 
 
+    def test_ipv6_loopback(self):
+        with Server(host="::1") as server:
+            status, report, stdout = run_stress(server.port, "--host", "::1")
+        self.assertEqual(status, 0, stdout)
+        self.assertEqual(report["registered"], 6)
+        self.assertEqual(total(report, "lost"), 0)
+        self.assertGreater(report["shout"]["tally"]["delivered"], 0)
+
+
 class StressCatchesFaultyServers(unittest.TestCase):
     def check_mode(self, mode):
         with FaultyProcess(mode) as server:
