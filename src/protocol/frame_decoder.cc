@@ -49,6 +49,36 @@ void FrameDecoder::resetObject() {
   std::string().swap(partial_);
 }
 
+void FrameDecoder::scanGarbage(std::string_view chunk, std::size_t& i, FrameSink& sink) {
+  // A garbage run ends at the next '{' outside a string, at a newline, or with the chunk
+  // (each read's garbage gets its own report). Quotes are honoured so that a top-level
+  // JSON string such as "a{b" is skipped whole instead of its '{' opening an object that
+  // would swallow the messages after it. The quote state carries over to the next chunk,
+  // so where reads split the stream never changes which objects are found; a newline
+  // always ends it, since JSON strings cannot contain one, so a stray quote costs at most
+  // the rest of its line.
+  const std::size_t start = i;
+  for (; i < chunk.size(); ++i) {
+    const char g = chunk[i];
+    if (g == '\n') {
+      garbageInString_ = false;
+      garbageEscaped_ = false;
+      break;
+    }
+    if (garbageEscaped_) {
+      garbageEscaped_ = false;
+    } else if (garbageInString_) {
+      garbageEscaped_ = g == '\\';
+      garbageInString_ = g != '"';
+    } else if (g == '"') {
+      garbageInString_ = true;
+    } else if (g == '{') {
+      break;
+    }
+  }
+  if (i > start) sink.onGarbage(chunk.substr(start, std::min(i - start, kGarbageSnippetBytes)));
+}
+
 void FrameDecoder::feed(std::string_view chunk, FrameSink& sink) {
   // Start of the current object inside `chunk`; 0 when it began in an earlier chunk.
   std::size_t objectStart = 0;
@@ -57,7 +87,10 @@ void FrameDecoder::feed(std::string_view chunk, FrameSink& sink) {
     const char c = chunk[i];
     switch (state_) {
       case State::kBetween: {
-        if (c == '{') {
+        if (garbageInString_ || garbageEscaped_) {
+          // A quoted string in garbage continues from the previous chunk.
+          scanGarbage(chunk, i, sink);
+        } else if (c == '{') {
           state_ = State::kInObject;
           objectStart = i;
           depth_ = 1;
@@ -66,28 +99,7 @@ void FrameDecoder::feed(std::string_view chunk, FrameSink& sink) {
         } else if (isJsonWhitespace(c)) {
           ++i;
         } else {
-          // A garbage run ends at the next '{' outside a string, at a newline, or with the
-          // chunk. Quotes are honoured so that a top-level JSON string such as "a{b" is
-          // skipped whole instead of its '{' opening an object that would swallow the
-          // messages after it; a newline always ends the run, since JSON strings cannot
-          // contain one, so a stray quote costs at most the rest of its line.
-          const std::size_t start = i;
-          bool inString = false;
-          bool escaped = false;
-          for (; i < chunk.size() && chunk[i] != '\n'; ++i) {
-            const char g = chunk[i];
-            if (escaped) {
-              escaped = false;
-            } else if (inString) {
-              escaped = g == '\\';
-              inString = g != '"';
-            } else if (g == '"') {
-              inString = true;
-            } else if (g == '{') {
-              break;
-            }
-          }
-          sink.onGarbage(chunk.substr(start, std::min(i - start, kGarbageSnippetBytes)));
+          scanGarbage(chunk, i, sink);
         }
         break;
       }

@@ -51,6 +51,8 @@ class FrameDecoder {
   // Advances string/depth tracking over byte `c`; returns true when the object closes.
   bool track(char c);
   void resetObject();
+  // Skips one run of text outside objects starting at chunk[i], reporting it.
+  void scanGarbage(std::string_view chunk, std::size_t& i, FrameSink& sink);
 
   std::size_t maxObjectBytes_;
   std::size_t objectBytes_ = 0;
@@ -58,6 +60,9 @@ class FrameDecoder {
   State state_ = State::kBetween;
   bool inString_ = false;
   bool escaped_ = false;
+  // Inside a quoted string within garbage (text outside objects), across chunks.
+  bool garbageInString_ = false;
+  bool garbageEscaped_ = false;
   std::string partial_;
 };
 
