@@ -212,6 +212,21 @@ def is_compact_frame(line):
     return frame_bytes(obj["from"]["name"], obj["from"]["ip"], obj["to"], obj["msg"]) == line + b"\n"
 
 
+def fd_count(pid):
+    """How many descriptors process `pid` has open."""
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def wait_until(predicate, timeout=TIMEOUT, message="condition"):
+    """Polls `predicate` until it is true; fails the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for " + message)
+
+
 def process_status(pid, field):
     """A numeric field of /proc/PID/status in kB (VmRSS, VmHWM, Threads...)."""
     with open(f"/proc/{pid}/status", encoding="ascii") as f:

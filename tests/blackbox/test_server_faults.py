@@ -3,8 +3,6 @@ of FIN, half-closed sockets, byte-at-a-time senders, and a burst of 5,000 connec
 disconnects. Afterwards the server has the same threads, no leaked descriptors, stable
 memory, and every name is free again."""
 import json
-import os
-import re
 import signal
 import socket
 import struct
@@ -13,25 +11,14 @@ import sys
 import time
 import unittest
 
-from harness import MEMORY_CHECKS, LineClient, Server, TIMEOUT, register
+from harness import (MEMORY_CHECKS, LineClient, Server, TIMEOUT, fd_count, process_status,
+                     register, wait_until)
 
 
-def proc_status(pid, field):
-    with open(f"/proc/{pid}/status") as f:
-        return int(re.search(field + r":\s+(\d+)", f.read()).group(1))
 
 
-def fd_count(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
 
 
-def wait_until(predicate, timeout=TIMEOUT, message="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + message)
 
 
 def reset_close(sock):
@@ -121,7 +108,7 @@ class FaultTest(unittest.TestCase):
         with Server() as server:
             pid = server.proc.pid
             observer = register(server.port, "observer")
-            threads = proc_status(pid, "Threads")
+            threads = process_status(pid, "Threads")
             baseline_fds = fd_count(pid)
 
             def burst(tag):
@@ -143,11 +130,11 @@ class FaultTest(unittest.TestCase):
             burst("a")
             wait_until(lambda: fd_count(pid) == baseline_fds, message="descriptors to be closed")
             # The first burst warms the allocator; the second must not grow memory further.
-            rss_after_first = proc_status(pid, "VmRSS")
+            rss_after_first = process_status(pid, "VmRSS")
             burst("b")
             wait_until(lambda: fd_count(pid) == baseline_fds, message="descriptors to be closed")
-            self.assertEqual(proc_status(pid, "Threads"), threads)
-            rss_growth = proc_status(pid, "VmRSS") - rss_after_first
+            self.assertEqual(process_status(pid, "Threads"), threads)
+            rss_growth = process_status(pid, "VmRSS") - rss_after_first
             if MEMORY_CHECKS:
                 self.assertLess(rss_growth, 4096,
                                 "RSS grew by %d KiB over the second burst" % rss_growth)

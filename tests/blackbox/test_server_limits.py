@@ -7,25 +7,14 @@ import socket
 import time
 import unittest
 
-from harness import MEMORY_CHECKS, LineClient, Server, TIMEOUT, register
+from harness import (MEMORY_CHECKS, LineClient, Server, TIMEOUT, fd_count, process_status,
+                     register, wait_until)
 
 
-def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
 
 
-def fd_count(pid):
-    return len(os.listdir(f"/proc/{pid}/fd"))
 
 
-def wait_until(predicate, timeout=TIMEOUT, message="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError("timed out waiting for " + message)
 
 
 class PingTest(unittest.TestCase):
@@ -197,7 +186,7 @@ class SlowConsumerTest(unittest.TestCase):
             stuck.send(b"stuck")
             reader = register(server.port, "reader")
             shouters = [register(server.port, f"shouter{i}") for i in range(3)]
-            baseline = rss_kib(server.proc.pid)
+            baseline = process_status(server.proc.pid, "VmRSS")
             text = "x" * 30000
             rounds = 40  # 3 x 40 x 30 KB = 3.6 MB aimed at the stuck client
             for r in range(rounds):
@@ -208,7 +197,7 @@ class SlowConsumerTest(unittest.TestCase):
                 for _ in shouters:
                     self.assertTrue(reader.recv_msg().endswith(text))
             server.wait_for_log(r"\(stuck\) disconnected: slow consumer")
-            growth_kib = rss_kib(server.proc.pid) - baseline
+            growth_kib = process_status(server.proc.pid, "VmRSS") - baseline
             if MEMORY_CHECKS:
                 self.assertLess(growth_kib, 16 * 1024, "server memory grew with the stuck client")
             stuck.close()
