@@ -1,7 +1,6 @@
 """Black-box tests for classchatd's limits: handshake and idle timeouts, /ping, rate
 limits and flood disconnects, connection caps, slow consumers (issue #5)."""
 import json
-import os
 import re
 import socket
 import time
