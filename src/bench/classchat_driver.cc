@@ -41,22 +41,24 @@ void ClassChatDriver::appendLogin(std::string& out, std::string_view user) {
   out += user;
 }
 
-void ClassChatDriver::appendRequest(std::string& out, std::string_view to, std::string_view msg) {
+void ClassChatDriver::appendRequest(std::string& out, std::string_view from, std::string_view to,
+                                    std::string_view msg) {
   // The server ignores "from"; the class clients send it, so the bench does too.
-  protocol::appendMessageFrame(out, "bench", "127.0.0.1", to, msg);
+  protocol::appendMessageFrame(out, from, "127.0.0.1", to, msg);
 }
 
-void ClassChatDriver::appendDirect(std::string& out, std::string_view to, std::string_view text) {
-  appendRequest(out, to, text);
+void ClassChatDriver::appendDirect(std::string& out, std::string_view from, std::string_view to,
+                                   std::string_view text) {
+  appendRequest(out, from, to, text);
 }
 
-void ClassChatDriver::appendShout(std::string& out, std::string_view text) {
-  appendRequest(out, "/shout", text);
+void ClassChatDriver::appendShout(std::string& out, std::string_view from, std::string_view text) {
+  appendRequest(out, from, "/shout", text);
 }
 
 bool ClassChatDriver::appendCommand(std::string& out, std::string_view command,
                                     std::string_view arg) {
-  appendRequest(out, command, arg);
+  appendRequest(out, "bench", command, arg);
   return true;
 }
 

@@ -19,8 +19,9 @@ class ClassChatDriver final : public Driver {
  public:
   std::string_view name() const override { return "classchat"; }
   void appendLogin(std::string& out, std::string_view user) override;
-  void appendDirect(std::string& out, std::string_view to, std::string_view text) override;
-  void appendShout(std::string& out, std::string_view text) override;
+  void appendDirect(std::string& out, std::string_view from, std::string_view to,
+                    std::string_view text) override;
+  void appendShout(std::string& out, std::string_view from, std::string_view text) override;
   bool appendCommand(std::string& out, std::string_view command, std::string_view arg) override;
   bool shoutIsAcknowledged() const override { return true; }
   std::size_t parse(std::string_view input, IncomingSink& sink) override;
@@ -31,7 +32,8 @@ class ClassChatDriver final : public Driver {
  private:
   static Incoming classify(std::string_view from, std::string_view to, std::string_view msg);
 
-  void appendRequest(std::string& out, std::string_view to, std::string_view msg);
+  void appendRequest(std::string& out, std::string_view from, std::string_view to,
+                     std::string_view msg);
   simdjson::dom::parser parser_;
   std::string scratch_;  // the frame, copied with simdjson's padding after it
 };

@@ -2,6 +2,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "bench/driver_factory.h"
+
 namespace classchat::bench {
 
 void addCommonOptions(CLI::App& app, CommonOptions& options, bool withPlot) {
@@ -18,6 +20,14 @@ void addCommonOptions(CLI::App& app, CommonOptions& options, bool withPlot) {
   app.add_flag("-q,--quiet", options.quiet, "No progress lines on stderr");
 }
 
+void addProtocolOption(CLI::App& app, CommonOptions& options) {
+  app.add_option("--protocol", options.protocol,
+                 "The server's protocol: classchat (classchatd), irc (ngIRCd, InspIRCd), nats "
+                 "(nats-server) or relay (classchat-relay, the minimal relay)")
+      ->check(CLI::IsMember({"classchat", "irc", "nats", "relay"}))
+      ->capture_default_str();
+}
+
 std::string resolveTarget(const CommonOptions& options, ServerAddress& address) {
   if (!parseServerAddress(options.host, options.port, address)) {
     return fmt::format("--host {}: not a numeric IPv4 or IPv6 address", options.host);
@@ -25,6 +35,10 @@ std::string resolveTarget(const CommonOptions& options, ServerAddress& address) 
   if (!address.isLoopback() && !options.allowRemote) {
     return fmt::format("--host {} is not a loopback address; add --allow-remote to load it",
                        options.host);
+  }
+  const std::optional<Protocol> protocol = parseProtocol(options.protocol);
+  if (!protocol || !makeDriver(*protocol, {})) {
+    return fmt::format("--protocol {} is not supported by this build", options.protocol);
   }
   return {};
 }

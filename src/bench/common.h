@@ -21,14 +21,19 @@ struct CommonOptions {
   std::string jsonPath;  // empty: no JSON file
   std::string plotPath;  // empty: no chart
   std::uint64_t seed = 1;
-  bool quiet = false;  // no progress lines
+  bool quiet = false;                  // no progress lines
+  std::string protocol = "classchat";  // the server's protocol (driver_factory.h)
 };
 
 // Adds --host --port --allow-remote --json --plot --seed --quiet to a mode.
 void addCommonOptions(CLI::App& app, CommonOptions& options, bool withPlot);
 
+// Adds --protocol: which Driver speaks to the server (modes that support other servers).
+void addProtocolOption(CLI::App& app, CommonOptions& options);
+
 // Resolves --host and --port to an address; refuses non-loopback targets unless
-// --allow-remote. Returns an error sentence, or empty on success.
+// --allow-remote, and a --protocol this build has no driver for. Returns an error
+// sentence, or empty on success.
 std::string resolveTarget(const CommonOptions& options, ServerAddress& address);
 
 // Progress lines go to stderr so that stdout holds only the summary.

@@ -23,6 +23,14 @@ struct Incoming {
   std::string_view text;  // message text, unescaped
 };
 
+// How a driver logs clients in, chosen per run.
+struct DriverOptions {
+  // The run uses shouts: log in so that shouts reach this client (IRC: JOIN the channel;
+  // NATS: subscribe to the shout subject). Off for direct-only runs, so that logins stay
+  // as cheap as the protocol allows. classchat delivers shouts to everyone regardless.
+  bool receiveShouts = false;
+};
+
 class IncomingSink {
  public:
   virtual ~IncomingSink() = default;
@@ -31,7 +39,7 @@ class IncomingSink {
 
 // Turns what the bench wants to do into bytes, and bytes from the server into Incoming
 // events. One implementation per server protocol (classchat's JSON contract here; IRC,
-// NATS or a raw relay can be added behind the same interface).
+// IRC, NATS and the benchmark's raw relay behind the same interface; driver_factory.h).
 //
 // Thread-safety: none; each engine (thread) owns its own driver. Connection state that
 // a protocol needs lives in the engine's client, not here: the driver is stateless
@@ -43,11 +51,14 @@ class Driver {
 
   // The bytes that register `user`, sent alone right after connecting.
   virtual void appendLogin(std::string& out, std::string_view user) = 0;
-  virtual void appendDirect(std::string& out, std::string_view to, std::string_view text) = 0;
-  virtual void appendShout(std::string& out, std::string_view text) = 0;
-  // A heartbeat whose echo comes back to `self` as a direct message carrying `text`.
+  // `from` is the sending client's own name: protocols that do not stamp the sender
+  // (NATS, the relay) carry it in the message.
+  virtual void appendDirect(std::string& out, std::string_view from, std::string_view to,
+                            std::string_view text) = 0;
+  virtual void appendShout(std::string& out, std::string_view from, std::string_view text) = 0;
+  // A heartbeat whose echo comes back to `self` as a kDirect from `self` carrying `text`.
   virtual void appendHeartbeat(std::string& out, std::string_view self, std::string_view text) {
-    appendDirect(out, self, text);
+    appendDirect(out, self, self, text);
   }
   // A server command such as "/time" or "/list". Returns false if the protocol has none.
   virtual bool appendCommand(std::string& out, std::string_view command, std::string_view arg) = 0;

@@ -76,13 +76,17 @@ class RampRun {
 
 bool RampRun::startWorkers() {
   for (std::uint32_t i = 0; i < options_.procs; ++i) {
-    workers_.push_back(std::make_unique<Subprocess>(std::vector<std::string>{
-        "classchat-bench", "ramp-worker", "--host", options_.common.host, "--port",
-        std::to_string(options_.common.port), "--index", std::to_string(i), "--prefix",
-        options_.prefix, "--sources", std::to_string(options_.sources), "--heartbeat",
-        fmt::format("{}", options_.heartbeatSeconds), "--payload-bytes",
-        std::to_string(options_.payloadBytes), "--seed",
-        std::to_string(options_.common.seed + i)}));
+    workers_.push_back(std::make_unique<Subprocess>(
+        std::vector<std::string>{"classchat-bench", "ramp-worker",
+                                 "--host",          options_.common.host,
+                                 "--port",          std::to_string(options_.common.port),
+                                 "--index",         std::to_string(i),
+                                 "--prefix",        options_.prefix,
+                                 "--sources",       std::to_string(options_.sources),
+                                 "--heartbeat",     fmt::format("{}", options_.heartbeatSeconds),
+                                 "--payload-bytes", std::to_string(options_.payloadBytes),
+                                 "--seed",          std::to_string(options_.common.seed + i),
+                                 "--protocol",      options_.common.protocol}));
     if (!workers_.back()->running()) return false;
   }
   return true;
@@ -273,6 +277,7 @@ int RampRun::report(const std::string& stopReason, const CpuTime& cpu, double wa
         .beginObject()
         .field("host", options_.common.host)
         .field("port", static_cast<int>(options_.common.port))
+        .field("protocol", options_.common.protocol)
         .field("step", static_cast<std::uint64_t>(options_.step))
         .field("interval_s", options_.interval)
         .field("target", static_cast<std::uint64_t>(options_.target))
@@ -371,6 +376,7 @@ int RampRun::report(const std::string& stopReason, const CpuTime& cpu, double wa
 
 void addRampOptions(CLI::App& app, RampOptions& options) {
   addCommonOptions(app, options.common, true);
+  addProtocolOption(app, options.common);
   app.add_option("--step", options.step, "Clients added per step")
       ->capture_default_str()
       ->check(CLI::Range(1u, 100000u));

@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
-#include "bench/classchat_driver.h"
+#include "bench/driver_factory.h"
 #include "bench/engine.h"
 #include "bench/histogram.h"
 #include "bench/schedule.h"
@@ -22,7 +22,10 @@ namespace {
 class RampWorker final : public EngineHandler {
  public:
   RampWorker(const RampWorkerOptions& options, const EngineOptions& engineOptions)
-      : options_(options), engine_(engineOptions, driver_, *this), random_(options.seed) {}
+      : options_(options),
+        driver_(makeDriver(parseProtocol(options.protocol).value_or(Protocol::kClassChat), {})),
+        engine_(engineOptions, *driver_, *this),
+        random_(options.seed) {}
 
   int run();
 
@@ -40,7 +43,7 @@ class RampWorker final : public EngineHandler {
   }
 
   const RampWorkerOptions& options_;
-  ClassChatDriver driver_;
+  std::unique_ptr<Driver> driver_;
   Engine engine_;
   Verifier verifier_;
   std::mt19937_64 random_;
@@ -66,7 +69,7 @@ void RampWorker::onTimer(ClientId client, std::uint32_t, TimeNs now) {
                     verifier_.sentBy(PayloadKind::kHeartbeat, client, client), schedule.take()};
     std::string text;
     appendPayload(text, payload, options_.payloadBytes);
-    driver_.appendHeartbeat(engine_.output(client), engine_.name(client), text);
+    driver_->appendHeartbeat(engine_.output(client), engine_.name(client), text);
     verifier_.onSent(PayloadKind::kHeartbeat, client, client);
     ++heartbeatsSent_;
   }
@@ -138,6 +141,7 @@ void addRampWorkerOptions(CLI::App& app, RampWorkerOptions& options) {
   app.add_option("--heartbeat", options.heartbeatSeconds);
   app.add_option("--payload-bytes", options.payloadBytes);
   app.add_option("--seed", options.seed);
+  app.add_option("--protocol", options.protocol);
 }
 
 int runRampWorker(const RampWorkerOptions& options) {

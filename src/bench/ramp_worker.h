@@ -19,6 +19,7 @@ struct RampWorkerOptions {
   double heartbeatSeconds = 3;
   std::size_t payloadBytes = 64;
   std::uint64_t seed = 1;
+  std::string protocol = "classchat";  // driver_factory.h
 };
 
 // Commands on stdin, one per line; answers on stdout:

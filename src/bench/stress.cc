@@ -130,7 +130,7 @@ void StressRun::send(ClientId client, TimeNs scheduled) {
       payload.recipient = 0;
       payload.seq = verifier_.sentBy(PayloadKind::kDirect, client, 0);
       appendPayload(text, payload, options_.payloadBytes);
-      driver_.appendDirect(out, engine_.name(0), text);
+      driver_.appendDirect(out, engine_.name(client), engine_.name(0), text);
       verifier_.onSent(PayloadKind::kDirect, client, 0);
       ++directSent_;
       return;
@@ -141,7 +141,7 @@ void StressRun::send(ClientId client, TimeNs scheduled) {
       payload.kind = PayloadKind::kDirect;
       payload.recipient = kAllRecipients - 1;
       appendPayload(text, payload, options_.payloadBytes);
-      driver_.appendDirect(out, "Everyone", text);
+      driver_.appendDirect(out, engine_.name(client), "Everyone", text);
       bot.pending.push_back({Expect::kEveryoneError, scheduled});
       replies_[static_cast<int>(Expect::kEveryoneError)].sent++;
       return;
@@ -151,7 +151,7 @@ void StressRun::send(ClientId client, TimeNs scheduled) {
       payload.recipient = kAllRecipients;
       payload.seq = verifier_.sentBy(PayloadKind::kShout, client, 0);
       appendPayload(text, payload, options_.payloadBytes);
-      driver_.appendShout(out, text);
+      driver_.appendShout(out, engine_.name(client), text);
       verifier_.onShoutSent(client);
       ++shoutsSent_;
       if (driver_.shoutIsAcknowledged()) {

@@ -7,7 +7,6 @@
 
 #include <CLI/CLI.hpp>
 
-#include "bench/classchat_driver.h"
 #include "bench/engine.h"
 #include "bench/proc_stats.h"
 #include "bench/report.h"
@@ -223,6 +222,7 @@ int ThroughputRun::run() {
 
 void addThroughputOptions(CLI::App& app, ThroughputOptions& options) {
   addCommonOptions(app, options.common, true);
+  addProtocolOption(app, options.common);
   app.add_option("--kind", options.kinds, "What to measure: direct, shout or both")
       ->capture_default_str()
       ->check(CLI::IsMember({"direct", "shout", "both"}));

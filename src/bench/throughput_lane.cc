@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "bench/driver_factory.h"
+
 namespace classchat::bench {
 
 ThroughputLane::ThroughputLane(const ThroughputOptions& options, const EngineOptions& engineOptions,
@@ -11,7 +13,9 @@ ThroughputLane::ThroughputLane(const ThroughputOptions& options, const EngineOpt
     : options_(options),
       kind_(kind),
       index_(index),
-      engine_(engineOptions, driver_, *this),
+      driver_(makeDriver(*parseProtocol(options.common.protocol),
+                         DriverOptions{.receiveShouts = kind == TrafficKind::kShout})),
+      engine_(engineOptions, *driver_, *this),
       random_(options.common.seed * 1000003 + index) {}
 
 std::string ThroughputLane::nameOf(const ThroughputOptions& options, TrafficKind kind,
@@ -91,7 +95,7 @@ void ThroughputLane::send(Sender& sender, TimeNs scheduled) {
     payload.recipient = peer;
     payload.seq = verifier_.sentBy(PayloadKind::kDirect, self, peer);
     appendPayload(text, payload, options_.payloadBytes);
-    driver_.appendDirect(out, engine_.name(sender.peer), text);
+    driver_->appendDirect(out, engine_.name(sender.client), engine_.name(sender.peer), text);
     verifier_.onSent(PayloadKind::kDirect, self, peer);
     shared_->owed.fetch_add(1, std::memory_order_relaxed);
   } else {
@@ -99,7 +103,7 @@ void ThroughputLane::send(Sender& sender, TimeNs scheduled) {
     payload.recipient = kAllRecipients;
     payload.seq = verifier_.sentBy(PayloadKind::kShout, self, 0);
     appendPayload(text, payload, options_.payloadBytes);
-    driver_.appendShout(out, text);
+    driver_->appendShout(out, engine_.name(sender.client), text);
     verifier_.onShoutSent(self);
     shared_->owed.fetch_add(receiversPerShout_, std::memory_order_relaxed);
   }

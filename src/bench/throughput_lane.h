@@ -3,11 +3,12 @@
 
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "bench/classchat_driver.h"
+#include "bench/driver.h"
 #include "bench/engine.h"
 #include "bench/histogram.h"
 #include "bench/schedule.h"
@@ -91,7 +92,7 @@ class ThroughputLane final : public EngineHandler {
   const ThroughputOptions& options_;
   TrafficKind kind_;
   std::uint32_t index_;
-  ClassChatDriver driver_;
+  std::unique_ptr<Driver> driver_;
   Engine engine_;
   Verifier verifier_;
   std::mt19937_64 random_;

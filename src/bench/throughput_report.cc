@@ -73,6 +73,7 @@ int reportThroughput(const ThroughputOptions& options, const std::vector<KindRes
         .beginObject()
         .field("host", options.common.host)
         .field("port", static_cast<int>(options.common.port))
+        .field("protocol", options.common.protocol)
         .field("pairs", static_cast<std::uint64_t>(options.pairs))
         .field("listeners", static_cast<std::uint64_t>(options.listeners))
         .field("shouters", static_cast<std::uint64_t>(options.shouters))

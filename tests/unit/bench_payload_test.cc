@@ -83,7 +83,7 @@ TEST(BenchClassChatDriver, BuildsContractMessages) {
   driver.appendLogin(out, "Bot_1");
   EXPECT_EQ(out, "Bot_1");
   out.clear();
-  driver.appendShout(out, "hi");
+  driver.appendShout(out, "Bot_1", "hi");
   EXPECT_NE(out.find(R"("to":"/shout")"), std::string::npos);
   EXPECT_NE(out.find(R"("msg":"hi")"), std::string::npos);
 }

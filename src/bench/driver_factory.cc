@@ -1,0 +1,28 @@
+#include "bench/driver_factory.h"
+
+#include "bench/classchat_driver.h"
+
+namespace classchat::bench {
+
+std::optional<Protocol> parseProtocol(std::string_view name) {
+  if (name == "classchat") return Protocol::kClassChat;
+  if (name == "irc") return Protocol::kIrc;
+  if (name == "nats") return Protocol::kNats;
+  if (name == "relay") return Protocol::kRelay;
+  return std::nullopt;
+}
+
+std::unique_ptr<Driver> makeDriver(Protocol protocol, const DriverOptions& options) {
+  (void)options;
+  switch (protocol) {
+    case Protocol::kClassChat:
+      return std::make_unique<ClassChatDriver>();
+    case Protocol::kIrc:
+    case Protocol::kNats:
+    case Protocol::kRelay:
+      break;
+  }
+  return nullptr;
+}
+
+}  // namespace classchat::bench
