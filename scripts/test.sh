@@ -6,7 +6,7 @@
 #   4. a short libFuzzer run of each parser (clang, ASan + UBSan) over the committed corpora.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/install-deps.sh
+scripts/install-deps.sh --bench-peers  # the peers: the side-by-side benchmark tests drive them
 
 jobs=$(nproc)
 run_suite() {  # name, ctest label regex ("" for all), cmake args...
