@@ -1,6 +1,8 @@
 #include "bench/driver_factory.h"
 
 #include "bench/classchat_driver.h"
+#include "bench/nats_driver.h"
+#include "bench/relay_driver.h"
 
 namespace classchat::bench {
 
@@ -18,9 +20,11 @@ std::unique_ptr<Driver> makeDriver(Protocol protocol, const DriverOptions& optio
     case Protocol::kClassChat:
       return std::make_unique<ClassChatDriver>();
     case Protocol::kIrc:
-    case Protocol::kNats:
-    case Protocol::kRelay:
       break;
+    case Protocol::kNats:
+      return std::make_unique<NatsDriver>(options);
+    case Protocol::kRelay:
+      return std::make_unique<RelayDriver>(options);
   }
   return nullptr;
 }
