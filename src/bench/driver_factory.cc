@@ -1,6 +1,7 @@
 #include "bench/driver_factory.h"
 
 #include "bench/classchat_driver.h"
+#include "bench/irc_driver.h"
 #include "bench/nats_driver.h"
 #include "bench/relay_driver.h"
 
@@ -20,7 +21,7 @@ std::unique_ptr<Driver> makeDriver(Protocol protocol, const DriverOptions& optio
     case Protocol::kClassChat:
       return std::make_unique<ClassChatDriver>();
     case Protocol::kIrc:
-      break;
+      return std::make_unique<IrcDriver>(options);
     case Protocol::kNats:
       return std::make_unique<NatsDriver>(options);
     case Protocol::kRelay:
