@@ -60,6 +60,10 @@ class Driver {
   virtual void appendHeartbeat(std::string& out, std::string_view self, std::string_view text) {
     appendDirect(out, self, self, text);
   }
+  // Bytes to send in answer to a kReply that arrives during the login (before kWelcome),
+  // for logins that need more than one round trip: IRC joins the shout channel once the
+  // server has registered the client (InspIRCd refuses a JOIN sent along with NICK/USER).
+  virtual void appendLoginReply(std::string& /*out*/, const Incoming& /*reply*/) {}
   // A server command such as "/time" or "/list". Returns false if the protocol has none.
   virtual bool appendCommand(std::string& out, std::string_view command, std::string_view arg) = 0;
   // Whether the server acknowledges a shout with a reply to its sender.

@@ -42,6 +42,11 @@ class Engine::Dispatch final : public IncomingSink {
       } else if (incoming.kind == Incoming::Kind::kError) {
         ++engine_.counters_.refusals;
         engine_.fail(id_, fmt::format("refused: {}", incoming.text));
+      } else if (incoming.kind == Incoming::Kind::kReply) {
+        std::string& out = engine_.clients_[id_].output;
+        const std::size_t before = out.size();
+        engine_.driver_.appendLoginReply(out, incoming);
+        if (out.size() != before) engine_.output(id_);  // schedules the flush
       }
     }
   }

@@ -111,7 +111,11 @@ void IrcDriver::appendLogin(std::string& out, std::string_view user) {
   out += " 0 * :";
   out += user;
   out += "\r\n";
-  if (options_.receiveShouts) {
+}
+
+void IrcDriver::appendLoginReply(std::string& out, const Incoming& reply) {
+  Message message;
+  if (options_.receiveShouts && split(reply.text, message) && message.command == "001") {
     out += "JOIN ";
     out += kShoutChannel;
     out += "\r\n";

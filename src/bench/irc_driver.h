@@ -13,7 +13,7 @@ namespace classchat::bench {
 // Users are nicks; shouts go to one channel, kShoutChannel, that every client joins when
 // DriverOptions::receiveShouts is set:
 //
-//   login      NICK U  USER U 0 * :U        (+ JOIN #all   when receiveShouts)
+//   login      NICK U  USER U 0 * :U        (+ JOIN #all   after 001, when receiveShouts)
 //   direct     PRIVMSG TO :text             arrives as  :FROM!user@host PRIVMSG TO :text
 //   shout      PRIVMSG #all :text           arrives as  :FROM!user@host PRIVMSG #all :text
 //   heartbeat  PING :U text                 answered by :server PONG server :U text
@@ -21,6 +21,8 @@ namespace classchat::bench {
 // Welcome: RPL_WELCOME (001) when the client does not join the channel; otherwise the end
 // of the channel's NAMES list (366 for #all), which the server sends only to the joiner,
 // once, after the JOIN has taken effect. Either way exactly one kWelcome per connection.
+// The JOIN waits for 001 (appendLoginReply): InspIRCd completes registrations in its
+// once-a-second housekeeping and answers a JOIN that arrives before that with 451.
 //
 // Own shouts: an IRC server does not send a channel message back to its sender, which is
 // what the bench's accounting expects (classchat does not either). Shouts are not
@@ -52,6 +54,7 @@ class IrcDriver final : public Driver {
                     std::string_view text) override;
   void appendShout(std::string& out, std::string_view from, std::string_view text) override;
   void appendHeartbeat(std::string& out, std::string_view self, std::string_view text) override;
+  void appendLoginReply(std::string& out, const Incoming& reply) override;
   bool appendCommand(std::string&, std::string_view, std::string_view) override { return false; }
   bool shoutIsAcknowledged() const override { return false; }
   std::size_t parse(std::string_view input, IncomingSink& sink) override;

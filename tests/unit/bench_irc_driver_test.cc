@@ -36,10 +36,22 @@ TEST(BenchIrcDriver, WritesLoginMessagesAndHeartbeats) {
   plain.appendLogin(out, "tpd0x1_1");
   EXPECT_EQ(out, "NICK tpd0x1_1\r\nUSER tpd0x1_1 0 * :tpd0x1_1\r\n");
 
+  // Joining the shout channel waits for the registration (001).
   IrcDriver joining = shouts();
   out.clear();
   joining.appendLogin(out, "bob");
-  EXPECT_EQ(out, "NICK bob\r\nUSER bob 0 * :bob\r\nJOIN #all\r\n");
+  EXPECT_EQ(out, "NICK bob\r\nUSER bob 0 * :bob\r\n");
+  out.clear();
+  for (const char* line : {":irc.test NOTICE * :*** Looking up your hostname...",
+                           ":irc.test 002 bob :Your host is irc.test"}) {
+    joining.appendLoginReply(out, joining.parseLine(line));
+  }
+  EXPECT_EQ(out, "");
+  joining.appendLoginReply(out, joining.parseLine(":irc.test 001 bob :Welcome"));
+  EXPECT_EQ(out, "JOIN #all\r\n");
+  out.clear();
+  plain.appendLoginReply(out, plain.parseLine(":irc.test 001 bob :Welcome"));
+  EXPECT_EQ(out, "");
 
   out.clear();
   plain.appendDirect(out, "alice", "bob", "cb1.d.payload");
