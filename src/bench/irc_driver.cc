@@ -194,7 +194,8 @@ Incoming IrcDriver::parseLine(std::string_view line) const {
   } else if (command == "ERROR") {
     incoming.kind = Incoming::Kind::kError;
   } else if (isNumeric(command)) {
-    if (command >= "400" && command <= "599") {
+    // 422 ERR_NOMOTD only says that the server has no message of the day.
+    if (command >= "400" && command <= "599" && command != "422") {
       incoming.kind = Incoming::Kind::kError;
     } else if (command == "001" && !options_.receiveShouts) {
       incoming.kind = Incoming::Kind::kWelcome;

@@ -34,10 +34,11 @@ namespace classchat::bench {
 // classchat heartbeat (a direct message to oneself). Any other PONG is a kReply.
 //
 // Other server lines: ERROR and numerics 400-599 are kError (433 nick in use is a refusal
-// at login); other numerics, NOTICE, JOIN, MODE, server PING and the like are kReply. The
-// driver cannot answer a server PING (parse() has no output), so the servers run with long
-// ping timeouts (scripts/bench/irc_peers.py). Lines that are not IRC messages, and lines
-// longer than kMaxLineBytes, are kMalformed. Lines end with \r\n; a bare \n is accepted.
+// at login) except 422 (no MOTD), which is harmless; other numerics, NOTICE, JOIN, MODE, server
+// PING and the like are kReply. The driver cannot answer a server PING (parse() has no output), so
+// the servers run with long ping timeouts (scripts/bench/irc_peers.py). Lines that are not IRC
+// messages, and lines longer than kMaxLineBytes, are kMalformed. Lines end with \r\n; a bare \n is
+// accepted.
 //
 // Thread-safety: none needed; the driver holds no state besides its options.
 class IrcDriver final : public Driver {

@@ -141,6 +141,8 @@ TEST(BenchIrcDriver, ClassifiesServerLines) {
   EXPECT_EQ(driver.parseLine(":irc.test 005 bob NICKLEN=31 :are supported").kind,
             Incoming::Kind::kReply);
   EXPECT_EQ(driver.parseLine(":irc.test 372 bob :- motd").kind, Incoming::Kind::kReply);
+  EXPECT_EQ(driver.parseLine(":irc.test 422 bob :MOTD File is missing").kind,
+            Incoming::Kind::kReply);
   EXPECT_EQ(driver.parseLine(":irc.test NOTICE * :*** Looking up your hostname...").kind,
             Incoming::Kind::kReply);
   EXPECT_EQ(driver.parseLine("NOTICE AUTH :*** Processing connection").kind,
