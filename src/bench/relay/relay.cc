@@ -78,6 +78,7 @@ class Relay {
     if (epoll_ < 0) die("epoll_create1");
     watch(listenFd, kListenTag);
     watch(signalFd, kSignalTag);
+    spareFd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   }
 
   void run() {
@@ -115,10 +116,17 @@ class Relay {
   void acceptAll() {
     for (;;) {
       const int fd = ::accept4(listenFd_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-      if (fd < 0) {
-        if (errno == EMFILE || errno == ENFILE) std::perror("accept4");
-        return;  // EAGAIN, or out of descriptors: try again on the next event
+      if (fd < 0 && errno == EMFILE) {
+        // Out of descriptors: accept with the spare one and close at once, so the client
+        // is refused instead of the level-triggered listener spinning the loop.
+        ::close(spareFd_);
+        const int refused = ::accept(listenFd_, nullptr, nullptr);
+        if (refused >= 0) ::close(refused);
+        spareFd_ = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+        if (refused < 0) return;
+        continue;
       }
+      if (fd < 0) return;  // EAGAIN (or a connection that went away)
       const int one = 1;
       ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
       if (static_cast<std::size_t>(fd) >= connections_.size()) connections_.resize(fd + 1);
@@ -273,6 +281,7 @@ class Relay {
 
   int epoll_ = -1;
   int listenFd_;
+  int spareFd_ = -1;  // reserved for refusing connections when out of descriptors
   std::vector<char> readBuffer_;
   std::vector<std::unique_ptr<Connection>> connections_;  // by descriptor
   std::unordered_map<std::string, Connection*, NameHash, std::equal_to<>> byName_;
