@@ -1,0 +1,136 @@
+"""bench-compare (scripts/bench/compare.py --quick): every server that is installed gets a
+column, every figure a row, and the outputs are well-formed."""
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import types
+import unittest
+import xml.etree.ElementTree as ElementTree
+
+from harness import ROOT, SERVER_BINARY
+
+BENCH = os.environ.get("CLASSCHAT_BENCH",
+                       os.path.join(ROOT, "build", "release", "src", "bench", "classchat-bench"))
+# classchat-relay is built next to classchat-bench (src/bench).
+RELAY = os.path.join(os.path.dirname(BENCH), "classchat-relay")
+SCRIPT = os.path.join(ROOT, "scripts", "bench", "compare.py")
+FIGURES = ["a", "b", "c", "d", "e"]  # what --quick runs by default
+
+sys.path.insert(0, os.path.dirname(SCRIPT))
+import compare  # noqa: E402  (the script itself, for its list of servers)
+
+
+def available_servers():
+    """classchatd twice, plus each peer whose program and start helper are present. Under a
+    sanitizer the bench itself is several times slower, so only classchatd runs."""
+    paths = types.SimpleNamespace(server=SERVER_BINARY, relay=RELAY)
+    names = [s.name for s in compare.make_servers(paths) if not s.available]
+    if os.environ.get("CLASSCHAT_SANITIZER"):
+        names = [n for n in names if n.startswith("classchatd")]
+    return names
+
+
+class CompareQuick(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.servers = available_servers()
+        cls.directory = tempfile.TemporaryDirectory()
+        cls.out = cls.directory.name
+        cls.result = subprocess.run(
+            [sys.executable, SCRIPT, "--quick", "--bench", BENCH, "--server", SERVER_BINARY,
+             "--relay", RELAY, "--only", ",".join(cls.servers), "--out", cls.out],
+            capture_output=True, text=True, timeout=280)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.directory.cleanup()
+
+    def read(self, name):
+        with open(os.path.join(self.out, name), encoding="utf-8") as f:
+            return f.read()
+
+    def test_exits_zero(self):
+        self.assertEqual(self.result.returncode, 0, self.result.stderr[-4000:])
+
+    def test_table_has_a_row_per_figure_and_a_column_per_server(self):
+        table = [line for line in self.read("compare.md").splitlines() if line.startswith("|")]
+        header = [cell.strip() for cell in table[0].strip("|").split("|")]
+        self.assertEqual(header[1:1 + len(self.servers)], self.servers)
+        peers = [n for n in self.servers if not n.startswith("classchatd")]
+        self.assertEqual(header[1 + len(self.servers):], [f"classchatd ÷ {p}" for p in peers])
+        rows = table[2:]
+        self.assertEqual([row.strip("| ").split(".")[0] for row in rows], FIGURES)
+        for row in rows:
+            cells = [cell.strip() for cell in row.strip().strip("|").split("|")]
+            self.assertEqual(len(cells), len(header), row)
+            # classchatd's cells carry a number, not "failed: ...".
+            for cell in cells[1:3]:
+                self.assertRegex(cell, r"^[0-9][0-9.,]* ?(k|M)?(/s| µs| ms| s)\b", row)
+        for line in table:
+            self.assertIn(line, self.result.stdout)  # the table is printed too
+
+    def test_json_has_every_figure_with_positive_numbers_for_classchatd(self):
+        document = json.loads(self.read("compare.json"))
+        self.assertEqual(sorted(document["figures"]), FIGURES)
+        self.assertEqual(list(document["results"]), self.servers)
+        for name in ("classchatd-1", "classchatd-2"):
+            for figure in FIGURES:
+                cell = document["results"][name][figure]
+                self.assertNotIn("error", cell, f"{name} {figure}")
+                self.assertGreater(cell["value"], 0, f"{name} {figure}")
+                run = document["runs"][name][figure]
+                self.assertEqual(run["exit_status"], 0)
+                self.assertTrue(run["report"]["passed"])
+        # The same figure for every server: the bench arguments are the figure's.
+        for figure in FIGURES:
+            args = {tuple(document["runs"][n][figure]["args"]) for n in self.servers}
+            self.assertEqual(len(args), 1, figure)
+        # Each peer's cell is a number or says why it failed.
+        for name in self.servers:
+            for figure in FIGURES:
+                cell = document["results"][name][figure]
+                self.assertTrue(cell.get("value", 0) > 0 or cell.get("error"), (name, figure))
+        machine = document["machine"]
+        self.assertEqual(machine["nproc"], os.cpu_count())
+        self.assertTrue(machine["kernel"])
+        self.assertEqual(set(machine["versions"]), set(self.servers))
+
+    def test_svg_is_xml_with_a_bar_per_result(self):
+        root = ElementTree.fromstring(self.read("compare.svg"))
+        self.assertTrue(root.tag.endswith("svg"))
+        document = json.loads(self.read("compare.json"))
+        numbers = sum(1 for n in self.servers for f in FIGURES
+                      if "value" in document["results"][n][f])
+        bars = [r for r in root.iter("{http://www.w3.org/2000/svg}rect")
+                if r.find("{http://www.w3.org/2000/svg}title") is not None]
+        self.assertEqual(len(bars), numbers)
+        # The legend names every server.
+        text = "".join(root.itertext())
+        for name in self.servers:
+            self.assertIn(name, text)
+
+
+class CompareArguments(unittest.TestCase):
+    def test_unknown_server_is_refused(self):
+        result = subprocess.run(
+            [sys.executable, SCRIPT, "--bench", BENCH, "--server", SERVER_BINARY,
+             "--only", "classchatd-1,apache"], capture_output=True, text=True, timeout=30)
+        self.assertEqual(result.returncode, 2)
+        self.assertIn("apache", result.stderr)
+
+    def test_missing_classchatd_fails_the_run(self):
+        with tempfile.TemporaryDirectory() as out:
+            result = subprocess.run(
+                [sys.executable, SCRIPT, "--quick", "--bench", BENCH, "--server",
+                 os.path.join(out, "no-such-classchatd"), "--only", "classchatd-1",
+                 "--figures", "a", "--out", out], capture_output=True, text=True, timeout=30)
+            self.assertEqual(result.returncode, 1)
+            with open(os.path.join(out, "compare.md"), encoding="utf-8") as f:
+                self.assertTrue(re.search(r"\| failed: unavailable: no classchatd", f.read()))
+
+
+if __name__ == "__main__":
+    unittest.main()
