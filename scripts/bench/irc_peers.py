@@ -54,6 +54,7 @@ import tempfile
 import time
 
 READY_TIMEOUT = 20.0
+LISTEN_BACKLOG = 4096
 STOP_TIMEOUT = 15.0
 
 # A day: the bench driver cannot answer a server's PING (its parse() has no output), so
@@ -256,10 +257,23 @@ def registers(host, port, timeout=2.0):
         return False
 
 
-def _start(name, cmd, host, port, workdir, log_path, cleanup):
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=subprocess.STDOUT, cwd=workdir)
+def _start(name, cmd, host, port, workdir, log_path, cleanup, listener=None):
+    """Starts `cmd`; with `listener` (a listening socket) it gets that socket as fd 3 the
+    way systemd passes sockets (LISTEN_FDS=1), and the parent's copy is closed."""
+    env = None
+    if listener is not None:
+        fd = listener.fileno()
+        if fd != 3:
+            cmd = ["/bin/sh", "-c", f'exec "$@" 3<&{fd} {fd}<&-', "sh", *cmd]
+        env = dict(os.environ, LISTEN_PID="1", LISTEN_FDS="1")
+    try:
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log,
+                                    stderr=subprocess.STDOUT, cwd=workdir, env=env,
+                                    pass_fds=() if listener is None else (listener.fileno(),))
+    finally:
+        if listener is not None:
+            listener.close()
     deadline = time.monotonic() + READY_TIMEOUT
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -281,21 +295,33 @@ def _workdir(workdir, prefix):
 
 def start_ngircd(port=None, workdir=None, log_path=None, binary=None, host="127.0.0.1"):
     """Starts ngIRCd (`ngircd --nodaemon --config ngircd.conf`) on `host` (loopback) and
-    `port` (None: a free ephemeral port), with NGIRCD_CONFIG written to `workdir` (None: a
+    `port` (None: an ephemeral port), listening on a socket made here (see below), with NGIRCD_CONFIG written to `workdir` (None: a
     temporary directory, removed by stop()). Its output goes to `log_path`, else
     ngircd.log in the work directory. Ready once it answers a registration with 001."""
     binary = binary or find_program("ngircd")
     if not binary:
         raise RuntimeError("ngircd is not installed (scripts/install-deps.sh --bench-peers)")
     workdir, cleanup = _workdir(workdir, "classchat-ngircd-")
-    port = port or free_port(host)
+    # ngIRCd listens with a backlog of 10 (hard-coded): a bench connecting 1,000 clients at
+    # once loses most SYNs and its clients retry for seconds to minutes. So the socket is
+    # made here, with a long backlog, and handed over the way systemd does (ngIRCd uses
+    # sockets passed in LISTEN_FDS instead of its own).
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port or 0))
+        listener.listen(LISTEN_BACKLOG)
+    except OSError:
+        listener.close()
+        raise
+    port = listener.getsockname()[1]
     config = os.path.join(workdir, "ngircd.conf")
     with open(config, "w", encoding="utf-8") as f:
         f.write(NGIRCD_CONFIG.format(host=host, port=port, uid=os.getuid(), gid=os.getgid(),
                                      workdir=workdir, ping=PING_SECONDS))
     log_path = log_path or os.path.join(workdir, "ngircd.log")
     return _start("ngircd", [binary, "--nodaemon", "--config", config], host, port, workdir,
-                  log_path, cleanup)
+                  log_path, cleanup, listener)
 
 
 def start_inspircd(port=None, workdir=None, log_path=None, binary=None, host="127.0.0.1"):
