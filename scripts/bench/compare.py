@@ -90,9 +90,10 @@ FIGURES = [
         "args": ["--kind", "shout", "--listeners", "1000", "--shout-start-rate", "250",
                  "--search-steps", "9", "--retries", "1", "--step-duration", "2", "--drain", "3",
                  "--fractions", "1"],
+        # --quick: criteria relaxed so that a busy machine cannot make the search fail.
         "quick": ["--kind", "shout", "--listeners", "50", "--shout-start-rate", "100",
-                  "--search-steps", "2", "--retries", "0", "--step-duration", "1", "--drain", "2",
-                  "--fractions", "1"],
+                  "--search-steps", "2", "--retries", "1", "--step-duration", "1", "--drain", "2",
+                  "--fractions", "1", "--max-p99", "5000", "--min-achieved", "0.1"],
         "metrics": [metric("c", "Shout deliveries/s to 1,000 listeners, max sustained", "shout deliveries/s",
                        "rate", HIGHER, "max_shout_deliveries")],
     },
@@ -177,6 +178,9 @@ def fixed_rate_p99(report, _args):
                 f"of {format_value(step['offered_deliveries_per_s'], 'rate')} delivered")
         if step["skipped"]:
             note += f", {step['skipped']:,} sends skipped (backlog)"
+        if step["missing_after_drain"]:
+            note += (f", {step['missing_after_drain']:,} still missing after the drain (the p99 "
+                     f"is of those that arrived: a lower bound)")
     return step["latency"]["p99_us"], note
 
 
@@ -204,7 +208,11 @@ def ramp_heartbeat_p99(report, args):
 def ramp_rss_per_connection(report, _args):
     value = report["server_rss_bytes_per_connection"]
     if value <= 0:
-        raise Failed("server memory not measured")
+        rss = [step["server_rss_bytes"] for step in report["steps"] if "server_rss_bytes" in step]
+        if "server_at_start" not in report or not rss:
+            raise Failed("server memory not measured")
+        raise Failed(f"no measurable RSS growth ({report['server_at_start']['rss_bytes']:,} "
+                     f"bytes at the start, {max(rss):,} at most)")
     return value, ""
 
 
@@ -390,6 +398,25 @@ def make_servers(options):
 # ---------------------------------------------------------------------------------------
 # Running one figure against one server.
 # ---------------------------------------------------------------------------------------
+def only_late(report):
+    """True if the bench failed a throughput run only because messages were still missing
+    when a step's drain ended (an overloaded server, late rather than wrong): nothing
+    damaged, duplicated or misdelivered, no disconnects, no server errors. The figures
+    then stand, with a note; a step with missing messages is never "sustained"."""
+    if report is None or report.get("mode") != "throughput" or report.get("error_samples"):
+        return False
+    for kind in ("direct", "shout"):
+        if kind not in report:
+            continue
+        r, t = report[kind], report[kind]["tally"]
+        missing = sum(step["missing_after_drain"] for step in r["steps"])
+        wrong = sum(t[k] for k in ("duplicated", "reordered", "corrupted", "misdelivered",
+                                   "unexpected"))
+        if wrong or r["registration_failures"] or r["disconnects"] or t["lost"] != missing:
+            return False
+    return True
+
+
 def bench_failure(status, stdout, stderr, report):
     """Why a bench run that exited with `status` has no trustworthy number."""
     if report is not None and report.get("mode") == "throughput":
@@ -464,7 +491,7 @@ def run_figure(options, server, figure, logs):
         pass
     elif server_problem and "during the run" in server_problem:
         record["error"] = server_problem
-    elif status != 0 or report is None:
+    elif (status != 0 and not (status == 1 and only_late(report))) or report is None:
         record["error"] = bench_failure(status, stdout, stderr, report)
     elif server_problem:
         record["error"] = server_problem

@@ -113,6 +113,28 @@ class CompareQuick(unittest.TestCase):
             self.assertIn(name, text)
 
 
+def direct_report(lost=0, missing=0, disconnects=0, corrupted=0):
+    tally = {"expected": 1000, "delivered": 1000 - lost, "lost": lost, "duplicated": 0,
+             "reordered": 0, "corrupted": corrupted, "misdelivered": 0, "unexpected": 0}
+    return {"mode": "throughput", "passed": False, "error_samples": [],
+            "direct": {"tally": tally, "disconnects": disconnects, "registration_failures": 0,
+                       "steps": [{"missing_after_drain": missing}]}}
+
+
+class CompareRules(unittest.TestCase):
+    def test_ratio_above_one_means_classchatd_is_better(self):
+        self.assertEqual(compare.advantage(200, 100, compare.HIGHER), 2)  # messages/s
+        self.assertEqual(compare.advantage(100, 200, compare.LOWER), 2)   # latency
+        self.assertEqual(compare.advantage(100, 50, compare.LOWER), 0.5)
+
+    def test_late_messages_are_not_a_failure_but_damage_is(self):
+        self.assertTrue(compare.only_late(direct_report(lost=30, missing=30)))
+        # Lost beyond what was still missing when the drain ended: dropped.
+        self.assertFalse(compare.only_late(direct_report(lost=30, missing=10)))
+        self.assertFalse(compare.only_late(direct_report(lost=30, missing=30, disconnects=1)))
+        self.assertFalse(compare.only_late(direct_report(lost=30, missing=30, corrupted=1)))
+
+
 class CompareArguments(unittest.TestCase):
     def test_unknown_server_is_refused(self):
         result = subprocess.run(
