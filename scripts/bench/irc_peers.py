@@ -28,20 +28,27 @@ ngIRCd 26 (src/ngircd/conn.c, defines.h):
     seconds; without it (the default, -1) each overflow, and every second in which a
     user sent more than 256 bytes, adds a 1 s "penalty" during which the connection is
     not read at all: about 2 messages per second per user.
-  * 2,048 bytes of unparsed input per connection (READBUFFER_LEN): a client further
-    ahead than that is disconnected ("Receive buffer space exhausted"). Windows of more
-    than about 15 bench messages (64-byte texts) in flight per connection hit it.
+  * 2,048 bytes of unparsed input per connection (READBUFFER_LEN), beyond which the
+    client is disconnected ("Receive buffer space exhausted"). Not reached in practice:
+    ngIRCd reads at most that much per pass and the rest waits in the kernel (runs with
+    48 bench messages in flight per connection had no disconnects).
   * 32 KB of unsent output per client (WRITEBUFFER_MAX_LEN): a listener that is that far
     behind is disconnected ("Write buffer space exhausted"); shout fan-out bursts to a
     slow reader hit it.
   * Lines of at most 512 bytes (COMMAND_LEN), so --payload-bytes up to about 400.
-  * One thread; select/epoll loop with a 1 s timeout granularity for penalties.
+  * A listen backlog of 10. Worked around: start_ngircd() makes the listening socket
+    itself (backlog LISTEN_BACKLOG) and passes it the way systemd does (LISTEN_FDS).
+  * One thread, whose every loop pass walks all connections several times: with 10,000
+    idle clients sending a heartbeat every 3 s it uses a whole core.
 
 InspIRCd 3 (src/usermanager.cpp, src/users.cpp):
   * Every command adds its penalty to the user's CommandFloodPenalty, which drains by
     `commandrate` per second; parsing stops at `threshold` x 1000. Both are configurable
     and set so high that neither is reached in a run (threshold x 1000 must fit in 32
     bits, so 4,000,000 s of penalty). Not removable without oper privileges.
+  * Registrations complete in the once-a-second housekeeping, so a client waits up to
+    1 s for 001 and a JOIN sent along with NICK/USER is refused (451); the bench's IRC
+    driver joins after 001.
   * Lines of at most 512 bytes (<limits maxline>, not raised here).
   * One thread.
 """
