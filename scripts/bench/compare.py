@@ -3,7 +3,8 @@
 
 Usage:
     scripts/bench/compare.py [--bench PATH] [--server PATH] [--relay PATH]
-                             [--only NAME,...] [--figures a,b,...] [--quick] [--out DIR]
+                             [--only NAME,...] [--figures a,b,...] [--repeat N] [--quick]
+                             [--out DIR]
 
 Servers (--only takes these names): classchatd-1 and classchatd-2 (classchatd with 1 and 2
 event loops), ngircd, inspircd (IRC), nats (nats-server) and relay (classchat-relay, the
@@ -11,7 +12,9 @@ minimal relay written for the benchmark). Each figure runs against a fresh serve
 on 127.0.0.1 and an ephemeral port with a configuration generated for the run (flood and
 rate limits lifted), and that server is stopped afterwards. The load is always
 `classchat-bench`, with the same arguments for every server (see FIGURES below), and
-`--server-pid` so that the server's CPU and memory are recorded.
+`--server-pid` so that the server's CPU and memory are recorded. Every figure runs --repeat
+times per server (default 2, in rounds over all servers) and the best run counts, unless a
+run delivered wrong results or crashed the server.
 
 Writes into --out (default bench-results/):
     compare.json  every raw figure (the bench's own JSON per run), the commands, the machine
@@ -22,7 +25,7 @@ and prints the table on stdout. A server that fails a figure gets "failed: <why>
 cell. The exit status is nonzero only if classchatd fails a figure or the script breaks.
 
 --quick uses tiny client counts and 1 s steps (for tests and smoke runs; the numbers mean
-nothing). A full run takes about 15-25 minutes on 2 cores. Run it on an otherwise idle
+nothing). A full run takes about 15 minutes on 2 cores. Run it on an otherwise idle
 machine: the generator and the server share the CPUs.
 
 Examples:
@@ -174,8 +177,17 @@ def fixed_rate_p99(report, _args):
         raise Failed("nothing delivered")
     note = ""
     if not step["sustained"]:
-        note = (f"not sustained: {format_value(step['achieved_deliveries_per_s'], 'rate')} "
-                f"of {format_value(step['offered_deliveries_per_s'], 'rate')} delivered")
+        limits = report["options"]
+        why = []
+        if step["achieved_deliveries_per_s"] < limits["min_achieved"] * step[
+                "offered_deliveries_per_s"]:
+            why.append(f"{format_value(step['achieved_deliveries_per_s'], 'rate')} of "
+                       f"{format_value(step['offered_deliveries_per_s'], 'rate')} delivered")
+        if step["latency"]["p99_us"] > 1000 * limits["max_p99_ms"]:
+            why.append(f"p99 above the bench's {limits['max_p99_ms']:g} ms limit")
+        if step["errors"]:
+            why.append(f"{step['errors']:,} errors")
+        note = "not sustained" + (": " + ", ".join(why) if why else "")
         if step["skipped"]:
             note += f", {step['skipped']:,} sends skipped (backlog)"
         if step["missing_after_drain"]:
@@ -418,37 +430,41 @@ def only_late(report):
 
 
 def bench_failure(status, stdout, stderr, report):
-    """Why a bench run that exited with `status` has no trustworthy number."""
+    """Why a bench run that exited with `status` has no trustworthy number: "verification
+    failed" (messages lost, damaged, duplicated, reordered or misdelivered), "refused"
+    (clients not registered or disconnected by the server), or what the bench said."""
     if report is not None and report.get("mode") == "throughput":
-        problems = []
+        wrong, refused = [], []
         for kind in ("direct", "shout"):
             if kind not in report:
                 continue
-            r = report[kind]
-            t = r["tally"]
-            bad = [f"{t[k]:,} {k}" for k in ("lost", "duplicated", "reordered", "corrupted",
-                                              "misdelivered", "unexpected") if t[k]]
+            r, t = report[kind], report[kind]["tally"]
+            wrong += [f"{kind}: {t[k]:,} {k}" for k in ("lost", "duplicated", "reordered",
+                                                        "corrupted", "misdelivered",
+                                                        "unexpected") if t[k]]
             if r["registration_failures"]:
-                bad.append(f"{r['registration_failures']:,} clients not registered")
+                refused.append(f"{r['registration_failures']:,} of {r['clients']:,} clients "
+                               f"not registered")
             if r["disconnects"]:
-                bad.append(f"{r['disconnects']:,} disconnects")
-            if bad:
-                problems.append(f"{kind}: " + ", ".join(bad))
+                refused.append(f"{r['disconnects']:,} clients disconnected")
         samples = report.get("error_samples") or []
-        text = "; ".join(problems) or f"bench exit status {status}"
-        if samples:
-            text += f' (server said: "{samples[0][:80]}")'
-        return "verification failed: " + text
+        said = f' (server said: "{samples[0][:80]}")' if samples else ""
+        damaged = [w for w in wrong if not w.endswith(" lost")]
+        if damaged or (wrong and not refused):
+            return "verification failed: " + ", ".join(wrong + refused) + said
+        if refused:  # messages to or from the refused clients are lost too
+            return "refused: " + ", ".join(refused) + said
+        return f"bench exit status {status}{said}"
     if report is not None and report.get("mode") == "ramp":
         return f"ramp broke down: {report.get('stop_reason', '?')}"
     lines = [line for line in (stderr + stdout).splitlines() if line.strip()]
     return f"bench exit status {status}: {lines[-1][:160] if lines else 'no output'}"
 
 
-def run_figure(options, server, figure, logs):
+def run_figure(options, server, figure, logs, round_number):
     """Starts `server`, runs `figure` with the bench, stops the server. Returns the record."""
     args = figure["quick"] if options.quick else figure["args"]
-    base = f"{server.name}-{figure['key']}"
+    base = f"{server.name}-{figure['key']}-{round_number}"
     server_log = os.path.join(logs, base + ".server.log")
     json_path = os.path.join(logs, base + ".json")
     record = {"args": args, "load_before": os.getloadavg()[0]}
@@ -459,7 +475,7 @@ def run_figure(options, server, figure, logs):
         record["error"] = str(e)
         return record
     except Exception as e:  # a peer that would not start: that server's failure, not ours
-        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        why = str(e).splitlines()[0].rstrip(":") if str(e) else type(e).__name__
         record["error"] = f"could not start: {why}"
         return record
     cmd = [options.bench, figure["mode"], "--host", "127.0.0.1", "--port", str(running.port),
@@ -572,7 +588,9 @@ def render_markdown(results, servers, figures, machine):
            + (", **--quick: tiny counts, the numbers mean nothing**" if machine["quick"]
               else "") + ".", ""]
     out += lines
-    out += ["", "Ratios: the best classchatd (of --threads 1 and 2) against each peer; "
+    out += ["", f"Each cell is the best of {machine['repeat']} run(s) of the figure against a "
+            "freshly started server (a run with wrong results or a crash counts whatever the "
+            "others did). Ratios: the best classchatd (of --threads 1 and 2) against each peer; "
             "above 1 means classchatd is better (for latency and memory: the peer's value "
             "divided by classchatd's)."]
     if notes:
@@ -743,8 +761,15 @@ def parse_options(argv):
                                           "--quick leaves out f unless named)")
     parser.add_argument("--quick", action="store_true",
                         help="tiny counts and 1 s steps (tests, smoke runs)")
+    parser.add_argument("--repeat", type=int,
+                        help="runs of each figure per server, the best one counts (default: 2, "
+                             "--quick 1); a run with wrong results or a crash always counts")
     parser.add_argument("--out", default="bench-results", help="output directory")
     options = parser.parse_args(argv)
+    if options.repeat is None:
+        options.repeat = 1 if options.quick else 2
+    if options.repeat < 1:
+        parser.error("--repeat must be at least 1")
     if not os.access(options.bench, os.X_OK):
         parser.error(f"no classchat-bench at {options.bench} (use --bench)")
     return options, parser
@@ -768,40 +793,66 @@ def select(options, parser, servers):
     return servers, figures
 
 
+def describe(cell, unit):
+    return format_value(cell["value"], unit) if "value" in cell else "failed: " + cell["error"]
+
+
+def disqualifies(error):
+    """A failure that no other run of the figure can make up for: a wrong answer or a crash."""
+    return error.startswith("verification failed") or "during the run" in error
+
+
+def best_of(metric, cells):
+    """The figure's cell over the --repeat runs: the best value, unless a run delivered
+    wrong results or crashed the server (then that run's failure)."""
+    for cell in cells:
+        if "error" in cell and disqualifies(cell["error"]):
+            return dict(cell, runs=len(cells))
+    good = [cell for cell in cells if "value" in cell]
+    if not good:
+        return dict(cells[0], runs=len(cells))
+    pick = max if metric["better"] == HIGHER else min
+    best = pick(good, key=lambda cell: cell["value"])
+    return dict(best, runs=len(cells), all_values=[cell.get("value") for cell in cells])
+
+
 def main(argv=None):
     options, parser = parse_options(argv)
     servers, figures = select(options, parser, make_servers(options))
     logs = os.path.join(options.out, "logs")
     os.makedirs(logs, exist_ok=True)
     machine = machine_facts(servers, options.quick)
+    machine["repeat"] = options.repeat
     if machine["other_load_processes"]:
         print("bench-compare: warning: other load is running and will skew the figures:\n  "
               + "\n  ".join(machine["other_load_processes"]), file=sys.stderr)
 
     started = time.monotonic()
-    results, raw = {}, {}
-    total = len(servers) * len(figures)
+    # Rounds go over every server before the next round starts, so that a noisy minute on
+    # a shared machine does not land on one server's runs only.
+    runs = {s.name: {f["key"]: [] for f in figures} for s in servers}
+    total = options.repeat * len(servers) * len(figures)
     done = 0
-    for s in servers:
-        results[s.name], raw[s.name] = {}, {}
-        for figure in figures:
-            done += 1
-            if s.available:
-                record = {"error": "unavailable: " + s.available}
-            else:
-                print(f"bench-compare [{done}/{total}] {s.name} {figure['key']} ...",
+    for round_number in range(1, options.repeat + 1):
+        for s in servers:
+            for figure in figures:
+                done += 1
+                where = f"bench-compare [{done}/{total}] {s.name} {figure['key']}"
+                if s.available:
+                    record = {"error": "unavailable: " + s.available}
+                else:
+                    print(where + " ...", file=sys.stderr, flush=True)
+                    record = run_figure(options, s, figure, logs, round_number)
+                record["cells"] = extract(figure, record)
+                runs[s.name][figure["key"]].append(record)
+                summary = "; ".join(
+                    f"{m['id']} " + describe(record["cells"][m["id"]], m["unit"])
+                    for m in figure["metrics"])
+                print(f"{where}: {summary}"
+                      + (f" ({record['wall_s']} s)" if "wall_s" in record else ""),
                       file=sys.stderr, flush=True)
-                record = run_figure(options, s, figure, logs)
-            raw[s.name][figure["key"]] = record
-            cells = extract(figure, record)
-            results[s.name].update(cells)
-            summary = "; ".join(
-                f"{m['id']} " + (format_value(cells[m["id"]]["value"], m["unit"])
-                                 if "value" in cells[m["id"]] else "failed: " + cells[m["id"]]["error"])
-                for m in figure["metrics"])
-            print(f"bench-compare [{done}/{total}] {s.name} {figure['key']}: {summary}"
-                  + (f" ({record['wall_s']} s)" if "wall_s" in record else ""),
-                  file=sys.stderr, flush=True)
+    results = {s.name: {m["id"]: best_of(m, [r["cells"][m["id"]] for r in runs[s.name][f["key"]]])
+                        for f, m in metrics_of(figures)} for s in servers}
     machine["wall_s"] = round(time.monotonic() - started, 1)
 
     markdown = render_markdown(results, servers, figures, machine)
@@ -820,7 +871,7 @@ def main(argv=None):
                            "mode": f["mode"], "args": f["quick"] if options.quick else f["args"]}
                     for f, m in metrics_of(figures)},
         "results": results,
-        "runs": raw,
+        "runs": runs,
     }
     with open(os.path.join(options.out, "compare.json"), "w", encoding="utf-8") as f:
         json.dump(document, f, indent=1, ensure_ascii=False)

@@ -81,12 +81,15 @@ class CompareQuick(unittest.TestCase):
                 cell = document["results"][name][figure]
                 self.assertNotIn("error", cell, f"{name} {figure}")
                 self.assertGreater(cell["value"], 0, f"{name} {figure}")
-                run = document["runs"][name][figure]
-                self.assertEqual(run["exit_status"], 0)
-                self.assertTrue(run["report"]["passed"])
+                runs = document["runs"][name][figure]
+                self.assertEqual(len(runs), 1)  # --quick: one run per figure
+                self.assertEqual(runs[0]["exit_status"], 0)
+                self.assertTrue(runs[0]["report"]["passed"])
+                self.assertEqual(runs[0]["cells"][figure]["value"], cell["value"])
         # The same figure for every server: the bench arguments are the figure's.
         for figure in FIGURES:
-            args = {tuple(document["runs"][n][figure]["args"]) for n in self.servers}
+            args = {tuple(run["args"]) for n in self.servers
+                    for run in document["runs"][n][figure]}
             self.assertEqual(len(args), 1, figure)
         # Each peer's cell is a number or says why it failed.
         for name in self.servers:
@@ -118,6 +121,7 @@ def direct_report(lost=0, missing=0, disconnects=0, corrupted=0):
              "reordered": 0, "corrupted": corrupted, "misdelivered": 0, "unexpected": 0}
     return {"mode": "throughput", "passed": False, "error_samples": [],
             "direct": {"tally": tally, "disconnects": disconnects, "registration_failures": 0,
+                       "clients": 10,
                        "steps": [{"missing_after_drain": missing}]}}
 
 
@@ -133,6 +137,26 @@ class CompareRules(unittest.TestCase):
         self.assertFalse(compare.only_late(direct_report(lost=30, missing=10)))
         self.assertFalse(compare.only_late(direct_report(lost=30, missing=30, disconnects=1)))
         self.assertFalse(compare.only_late(direct_report(lost=30, missing=30, corrupted=1)))
+
+
+    def test_failures_say_whether_the_server_was_wrong_or_refused(self):
+        def why(report):
+            return compare.bench_failure(1, "", "", report)
+        self.assertTrue(why(direct_report(lost=30, missing=10)).startswith("verification failed"))
+        self.assertTrue(why(direct_report(lost=30, disconnects=2)).startswith("refused: 2 "))
+        self.assertIn("1 corrupted", why(direct_report(lost=30, disconnects=2, corrupted=1)))
+        self.assertTrue(compare.disqualifies(why(direct_report(corrupted=1))))
+        self.assertFalse(compare.disqualifies(why(direct_report(lost=3, disconnects=1))))
+
+    def test_best_of_repeated_runs_unless_one_was_wrong(self):
+        rate = {"better": compare.HIGHER}
+        latency = {"better": compare.LOWER}
+        runs = [{"value": 5, "note": ""}, {"value": 7, "note": "x"}, {"error": "timed out"}]
+        self.assertEqual(compare.best_of(rate, runs)["value"], 7)
+        self.assertEqual(compare.best_of(latency, runs)["value"], 5)
+        wrong = runs + [{"error": "verification failed: direct: 3 lost"}]
+        self.assertIn("verification failed", compare.best_of(rate, wrong)["error"])
+        self.assertEqual(compare.best_of(rate, [{"error": "timed out"}])["error"], "timed out")
 
 
 class CompareArguments(unittest.TestCase):
