@@ -342,14 +342,17 @@ def find_program(name):
 
 
 def git_version():
+    """The checkout this script is in (the binaries given may have been built elsewhere)."""
     try:
         head = subprocess.run(["git", "-C", ROOT, "rev-parse", "--short", "HEAD"],
                               capture_output=True, text=True, timeout=10).stdout.strip()
         dirty = subprocess.run(["git", "-C", ROOT, "status", "--porcelain", "--", "src"],
                                capture_output=True, text=True, timeout=10).stdout.strip()
-        return f"commit {head}{' + uncommitted changes in src/' if dirty else ''}"
     except (OSError, subprocess.SubprocessError):
-        return "?"
+        return "checkout: ?"
+    if not head:
+        return "checkout: not a git repository"
+    return f"checkout at commit {head}{' with uncommitted changes in src/' if dirty else ''}"
 
 
 class Server:
@@ -374,7 +377,7 @@ def make_servers(options):
             f"classchatd-{threads}", "classchat", f"classchatd --threads {threads}",
             "" if os.access(options.server, os.X_OK) else f"no classchatd at {options.server}",
             lambda log, t=threads: start_classchatd(options.server, t, log),
-            lambda: f"classchatd {git_version()}"))
+            lambda: f"{options.server} ({git_version()})"))
 
     irc = peer_module("irc_peers")
     for name, program, starter in (("ngircd", "ngircd", "start_ngircd"),
@@ -403,7 +406,7 @@ def make_servers(options):
     servers.append(Server(
         "relay", "relay", "classchat-relay", why,
         lambda log: wrap_peer(nats.start_relay(options.relay, log_path=log)),
-        lambda: f"classchat-relay {git_version()}"))
+        lambda: f"{options.relay} ({git_version()})"))
     return servers
 
 
