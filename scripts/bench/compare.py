@@ -464,6 +464,23 @@ def bench_failure(status, stdout, stderr, report):
     return f"bench exit status {status}: {lines[-1][:160] if lines else 'no output'}"
 
 
+def trim_log(path, keep=256 * 1024):
+    """Keeps the head and the tail of a server log that grew large (ngIRCd logs a line per
+    failed write to each client the bench closed, hundreds of thousands after a shout run)."""
+    try:
+        size = os.path.getsize(path)
+        if size <= 4 * keep:
+            return
+        with open(path, "rb") as f:
+            head = f.read(keep)
+            f.seek(size - keep)
+            tail = f.read()
+        with open(path, "wb") as f:
+            f.write(head + f"\n[... {size - 2 * keep:,} bytes left out ...]\n".encode() + tail)
+    except OSError:
+        pass
+
+
 def run_figure(options, server, figure, logs, round_number):
     """Starts `server`, runs `figure` with the bench, stops the server. Returns the record."""
     args = figure["quick"] if options.quick else figure["args"]
@@ -495,6 +512,7 @@ def run_figure(options, server, figure, logs, round_number):
     finally:
         server_problem = running.stop()
     record["wall_s"] = round(time.monotonic() - started, 1)
+    trim_log(server_log)
     with open(os.path.join(logs, base + ".bench.txt"), "w", encoding="utf-8") as f:
         f.write(record["command"] + "\n\n" + stdout + "\n" + stderr)
     report = None
