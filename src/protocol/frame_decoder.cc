@@ -1,5 +1,9 @@
 #include "protocol/frame_decoder.h"
 
+#include <algorithm>
+
+#include "protocol/byte_scan.h"
+
 namespace classchat::protocol {
 namespace {
 
@@ -13,29 +17,33 @@ bool isJsonWhitespace(char c) {
 
 FrameDecoder::FrameDecoder(std::size_t maxObjectBytes) : maxObjectBytes_(maxObjectBytes) {}
 
-bool FrameDecoder::track(char c) {
-  if (inString_) {
+bool FrameDecoder::track(const char*& p, const char* end) {
+  // Only quotes, backslashes (in strings) and braces (outside them) change the state,
+  // so the scan jumps from one to the next instead of looking at every byte.
+  while (p < end) {
     if (escaped_) {
       escaped_ = false;
-    } else if (c == '\\') {
-      escaped_ = true;
-    } else if (c == '"') {
-      inString_ = false;
+      ++p;
+    } else if (inString_) {
+      p = findAnyOf(p, end, '"', '\\', '"');
+      if (p == end) break;
+      escaped_ = *p == '\\';
+      inString_ = *p != '"';
+      ++p;
+    } else {
+      p = findAnyOf(p, end, '{', '}', '"');
+      if (p == end) break;
+      const char c = *p++;
+      if (c == '"') {
+        inString_ = true;
+      } else if (c == '{') {
+        ++depth_;
+      } else if (--depth_ == 0) {
+        return true;
+      }
     }
-    return false;
   }
-  switch (c) {
-    case '"':
-      inString_ = true;
-      return false;
-    case '{':
-      ++depth_;
-      return false;
-    case '}':
-      return --depth_ == 0;
-    default:
-      return false;
-  }
+  return false;
 }
 
 void FrameDecoder::resetObject() {
@@ -104,9 +112,13 @@ void FrameDecoder::feed(std::string_view chunk, FrameSink& sink) {
         break;
       }
       case State::kInObject: {
-        const bool closed = track(c);
-        ++i;
-        ++objectBytes_;
+        // Scan at most one byte past the limit: enough to know the object is too big.
+        const std::size_t room = std::min(chunk.size() - i, maxObjectBytes_ + 1 - objectBytes_);
+        const char* const from = chunk.data() + i;
+        const char* p = from;
+        const bool closed = track(p, from + room);
+        i += static_cast<std::size_t>(p - from);
+        objectBytes_ += static_cast<std::size_t>(p - from);
         if (objectBytes_ > maxObjectBytes_) {
           // Too big, even if this byte closes it: report once, then skip the rest of it
           // while still tracking strings and depth to find where it ends.
@@ -133,8 +145,10 @@ void FrameDecoder::feed(std::string_view chunk, FrameSink& sink) {
         break;
       }
       case State::kSkipping: {
-        if (track(c)) resetObject();
-        ++i;
+        const char* const from = chunk.data() + i;
+        const char* p = from;
+        if (track(p, chunk.data() + chunk.size())) resetObject();
+        i += static_cast<std::size_t>(p - from);
         break;
       }
     }

@@ -48,8 +48,9 @@ class FrameDecoder {
  private:
   enum class State : std::uint8_t { kBetween, kInObject, kSkipping };
 
-  // Advances string/depth tracking over byte `c`; returns true when the object closes.
-  bool track(char c);
+  // Advances string/depth tracking from `p` towards `end`. Returns true with `p` just
+  // past the brace that closes the object, or false with `p` == `end`.
+  bool track(const char*& p, const char* end);
   void resetObject();
   // Skips one run of text outside objects starting at chunk[i], reporting it.
   void scanGarbage(std::string_view chunk, std::size_t& i, FrameSink& sink);

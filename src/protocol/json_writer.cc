@@ -1,14 +1,10 @@
 #include "protocol/json_writer.h"
 
+#include "protocol/byte_scan.h"
 #include "protocol/wire.h"
 
 namespace classchat::protocol {
 namespace {
-
-// Bytes that need escaping: '"', '\\' and controls. Everything else is copied in runs.
-bool needsEscape(unsigned char c) {
-  return c < 0x20 || c == '"' || c == '\\';
-}
 
 void appendEscaped(std::string& out, unsigned char c) {
   switch (c) {
@@ -44,16 +40,16 @@ void appendEscaped(std::string& out, unsigned char c) {
 }  // namespace
 
 void appendJsonString(std::string& out, std::string_view text) {
+  // Everything but '"', '\\' and controls is copied in runs.
   out += '"';
-  std::size_t runStart = 0;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (!needsEscape(c)) continue;
-    out.append(text, runStart, i - runStart);
-    appendEscaped(out, c);
-    runStart = i + 1;
+  const char* run = text.data();
+  const char* const end = run + text.size();
+  for (const char* p = findJsonEscape(run, end); p != end; p = findJsonEscape(run, end)) {
+    out.append(run, p);
+    appendEscaped(out, static_cast<unsigned char>(*p));
+    run = p + 1;
   }
-  out.append(text, runStart);
+  out.append(run, end);
   out += '"';
 }
 
