@@ -269,9 +269,14 @@ bool ChatLoop::registerName(net::TcpConnection& connection, Session& session,
   }
   spdlog::info("conn {} registered as {}", connection.id(), session.name);
 
-  std::vector<std::string_view> others = hub_.onlineNamesSorted();
+  // One more than shown, in case the newcomer is among them.
+  std::vector<std::string_view> others = hub_.firstOnlineNames(kWelcomeNames + 1);
+  const std::size_t before = others.size();
   std::erase_if(others, [&](std::string_view other) { return protocol::namesEqual(other, name); });
-  connection.send(protocol::serverFrame(session.name, welcomeText(session.name, others)));
+  const bool selfListed = others.size() < before || hub_.find(name).has_value();
+  const std::size_t othersCount = hub_.onlineCount() - (selfListed ? 1 : 0);
+  connection.send(
+      protocol::serverFrame(session.name, welcomeText(session.name, others, othersCount)));
   return true;
 }
 

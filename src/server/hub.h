@@ -44,6 +44,13 @@ class Hub {
   virtual std::size_t onlineCount() const = 0;
   // Every online name, in nameLess order. Views are valid until the loop yields.
   virtual std::vector<std::string_view> onlineNamesSorted() const = 0;
+  // The first `limit` online names in nameLess order: what a welcome shows, without
+  // sorting everyone (a join would otherwise cost O(N log N)). Views as above.
+  virtual std::vector<std::string_view> firstOnlineNames(std::size_t limit) const {
+    std::vector<std::string_view> names = onlineNamesSorted();
+    if (names.size() > limit) names.resize(limit);
+    return names;
+  }
 
   // Queues one frame for `user`, wherever it is connected. Frames from one sender to one
   // recipient arrive in the order they were sent.

@@ -84,6 +84,17 @@ std::vector<std::string_view> LocalHub::onlineNamesSorted() const {
   return names;
 }
 
+std::vector<std::string_view> LocalHub::firstOnlineNames(std::size_t limit) const {
+  std::vector<std::string_view> names;
+  names.reserve(replica_.size());
+  for (const auto& [name, connection] : replica_) names.push_back(name);
+  const std::size_t shown = std::min(limit, names.size());
+  std::partial_sort(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(shown), names.end(),
+                    protocol::nameLess);
+  names.resize(shown);
+  return names;
+}
+
 void LocalHub::sendTo(const OnlineUser& user, std::string_view frame) {
   const std::uint32_t target = net::loopIndexOf(user.connection);
   if (target == loopIndex_) {

@@ -37,6 +37,7 @@ class LocalHub final : public Hub {
   std::optional<OnlineUser> find(std::string_view name) const override;
   std::size_t onlineCount() const override { return replica_.size(); }
   std::vector<std::string_view> onlineNamesSorted() const override;
+  std::vector<std::string_view> firstOnlineNames(std::size_t limit) const override;
   void sendTo(const OnlineUser& user, std::string_view frame) override;
   void broadcast(std::string_view frame, net::ConnectionId except) override;
 

@@ -13,7 +13,6 @@
 namespace classchat::server {
 namespace {
 
-constexpr std::size_t kWelcomeNames = 10;
 // Room kept at the end of a /list page for "(page 12/345, 6789 more; send /list with
 // msg 13 for the next page)".
 constexpr std::size_t kPageSuffixReserve = 96;
@@ -49,19 +48,20 @@ std::size_t smallReplyBudget(std::string_view to) {
   return protocol::kSmallReplyBytes > fixed ? protocol::kSmallReplyBytes - fixed : 0;
 }
 
-std::string welcomeText(std::string_view name, std::span<const std::string_view> othersSorted) {
+std::string welcomeText(std::string_view name, std::span<const std::string_view> firstOthersSorted,
+                        std::size_t othersCount) {
   std::string text = fmt::format("Welcome {}! ", name);
-  if (othersSorted.empty()) {
+  if (othersCount == 0 || firstOthersSorted.empty()) {
     text += "You are the only one online.";
   } else {
-    text += fmt::format("Online now ({}): ", othersSorted.size());
-    const std::size_t shown = std::min(othersSorted.size(), kWelcomeNames);
+    text += fmt::format("Online now ({}): ", othersCount);
+    const std::size_t shown = std::min(firstOthersSorted.size(), kWelcomeNames);
     for (std::size_t i = 0; i < shown; ++i) {
       if (i > 0) text += ", ";
-      text += othersSorted[i];
+      text += firstOthersSorted[i];
     }
-    if (shown < othersSorted.size()) {
-      text += fmt::format(" and {} more (see /list)", othersSorted.size() - shown);
+    if (shown < othersCount) {
+      text += fmt::format(" and {} more (see /list)", othersCount - shown);
     }
     text += '.';
   }

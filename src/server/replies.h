@@ -13,8 +13,19 @@ namespace classchat::server {
 // frame, newline included, fits protocol::kSmallReplyBytes (assuming msg needs no escaping).
 std::size_t smallReplyBudget(std::string_view to);
 
-// "Welcome alice! ..." listing up to a few of `othersSorted` and pointing to /help.
-std::string welcomeText(std::string_view name, std::span<const std::string_view> othersSorted);
+// How many other users the welcome names.
+inline constexpr std::size_t kWelcomeNames = 10;
+
+// "Welcome alice! ..." listing up to kWelcomeNames of the `othersCount` other users, taken
+// from `firstOthersSorted` (the first of them in nameLess order; it may hold only those
+// shown), and pointing to /help.
+std::string welcomeText(std::string_view name, std::span<const std::string_view> firstOthersSorted,
+                        std::size_t othersCount);
+// The same with every other user at hand.
+inline std::string welcomeText(std::string_view name,
+                               std::span<const std::string_view> othersSorted) {
+  return welcomeText(name, othersSorted, othersSorted.size());
+}
 
 // The /list reply for `othersSorted` (everyone but the requester). `request` is the
 // message's msg: a page number ("2", "page 2") or anything else for page 1. The result

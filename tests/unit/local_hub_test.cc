@@ -192,6 +192,25 @@ TEST_F(LocalHubTest, NamesFromBothLoopsAreListedInOrderEverywhere) {
   }
 }
 
+TEST_F(LocalHubTest, FirstOnlineNamesAreTheSortedPrefix) {
+  on(0, [](LocalHub& hub, RecordingDelivery&) {
+    for (std::string name : {"zed", "Bob", "alice", "carol", "Dave"}) {
+      hub.claim(name, connectionOn(0, static_cast<std::uint32_t>(name.size() + name[0])));
+    }
+    return 0;
+  });
+  const auto first = [&](std::size_t limit) {
+    return on(0, [&](LocalHub& hub, RecordingDelivery&) {
+      std::vector<std::string> copy;
+      for (std::string_view name : hub.firstOnlineNames(limit)) copy.emplace_back(name);
+      return copy;
+    });
+  };
+  EXPECT_EQ(first(3), (std::vector<std::string>{"alice", "Bob", "carol"}));
+  EXPECT_EQ(first(0), std::vector<std::string>{});
+  EXPECT_EQ(first(99), (std::vector<std::string>{"alice", "Bob", "carol", "Dave", "zed"}));
+}
+
 TEST_F(LocalHubTest, SendToALocalConnectionIsDeliveredAtOnce) {
   const net::ConnectionId bob = connectionOn(0, 7);
   const auto delivered = on(0, [&](LocalHub& hub, RecordingDelivery& delivery) {

@@ -68,6 +68,13 @@ TEST(WelcomeText, ListsTheOthers) {
   EXPECT_NE(text.find("/help"), std::string::npos) << text;
 }
 
+TEST(WelcomeText, NeedsOnlyTheShownNamesAndTheCount) {
+  const std::vector<std::string> names = sortedNames(25, 8);
+  const std::vector<std::string_view> all = views(names);
+  const std::span<const std::string_view> firstEleven(all.data(), kWelcomeNames + 1);
+  EXPECT_EQ(welcomeText("alice", firstEleven, all.size()), welcomeText("alice", all));
+}
+
 TEST(WelcomeText, CapsTheListAndCountsTheRest) {
   const std::vector<std::string> names = sortedNames(25, 8);
   const std::string text = welcomeText("alice", views(names));
