@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "protocol/byte_scan.h"
 #include "protocol/json_writer.h"
 #include "protocol/wire.h"
 
@@ -11,10 +12,13 @@ namespace {
 // Reads a JSON string body up to its closing quote; false if it has escapes (the
 // general parser handles those) or no closing quote.
 bool takePlainString(std::string_view& rest, std::string_view& out) {
-  const std::size_t end = rest.find_first_of("\"\\");
-  if (end == std::string_view::npos || rest[end] != '"') return false;
-  out = rest.substr(0, end);
-  rest.remove_prefix(end + 1);
+  // Not rest.find_first_of("\"\\"): libstdc++ runs a memchr over the two needles for
+  // every byte, which was 17% of the generator's CPU.
+  const char* end = protocol::findAnyOf(rest.data(), rest.data() + rest.size(), '"', '\\', '"');
+  if (end == rest.data() + rest.size() || *end != '"') return false;
+  const auto length = static_cast<std::size_t>(end - rest.data());
+  out = rest.substr(0, length);
+  rest.remove_prefix(length + 1);
   return true;
 }
 
