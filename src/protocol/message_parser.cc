@@ -1,5 +1,7 @@
 #include "protocol/message_parser.h"
 
+#include "protocol/plain_message.h"
+
 namespace classchat::protocol {
 
 ParseResult MessageParser::parse(std::string_view object) {
@@ -11,6 +13,16 @@ ParseResult MessageParser::parseForRegistration(std::string_view object) {
 }
 
 ParseResult MessageParser::parseImpl(std::string_view object, bool requireTo) {
+  ParseResult result;
+  ClientMessage plain;
+  if (parsePlainMessage(object, plain)) {
+    result.message = plain;
+    return result;
+  }
+  return parseWithDom(object, requireTo);
+}
+
+ParseResult MessageParser::parseWithDom(std::string_view object, bool requireTo) {
   ParseResult result;
   simdjson::dom::element root;
   // realloc_if_needed copies the bytes into the parser's padded buffer when the input

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace classchat::protocol {
 namespace {
@@ -24,9 +25,12 @@ class ExactBuffer {
   std::unique_ptr<char[]> bytes_;
 };
 
+// The result's views may point into the object (plain messages) or into the parser, so
+// the buffers are kept for the whole test run.
 ParseResult parseExact(MessageParser& parser, std::string_view text) {
-  const ExactBuffer buffer(text);
-  return parser.parse(buffer.view());
+  static std::vector<std::unique_ptr<ExactBuffer>> kept;
+  kept.push_back(std::make_unique<ExactBuffer>(text));
+  return parser.parse(kept.back()->view());
 }
 
 TEST(MessageParser, ParsesADirectMessage) {
