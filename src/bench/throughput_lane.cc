@@ -24,6 +24,12 @@ std::string ThroughputLane::nameOf(const ThroughputOptions& options, TrafficKind
                      id >> 20, id & 0xFFFFF, options.common.seed);
 }
 
+const std::string& ThroughputLane::senderName(std::uint32_t id) {
+  auto it = senderNames_.find(id);
+  if (it == senderNames_.end()) it = senderNames_.emplace(id, nameOf(options_, kind_, id)).first;
+  return it->second;
+}
+
 std::size_t ThroughputLane::connect(std::uint32_t clients, std::uint32_t shouters,
                                     TimeNs deadline) {
   for (std::uint32_t i = 0; i < clients; ++i) {
@@ -131,7 +137,7 @@ void ThroughputLane::onIncoming(ClientId client, const Incoming& incoming, TimeN
     verifier_.onCorrupt(expected);
     return;
   }
-  const bool fromMatches = incoming.from == nameOf(options_, kind_, payload.sender);
+  const bool fromMatches = incoming.from == senderName(payload.sender);
   if (verifier_.onReceived(payload, globalId(index_, client), fromMatches) && step_ != nullptr) {
     step_->delivered++;
     step_->latency.record(now - payload.scheduled);

@@ -6,6 +6,7 @@
 #include <memory>
 #include <random>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "bench/driver.h"
@@ -85,6 +86,8 @@ class ThroughputLane final : public EngineHandler {
     Schedule schedule;
   };
   void send(Sender& sender, TimeNs scheduled);
+  // nameOf(id), formatted once per sender: the check runs for every delivery.
+  const std::string& senderName(std::uint32_t id);
   void noteError(std::string text) {
     if (errorSamples_.size() < 10) errorSamples_.push_back(std::move(text));
   }
@@ -103,6 +106,7 @@ class ThroughputLane final : public EngineHandler {
   std::uint64_t receiversPerShout_ = 1;
   std::uint64_t registrationFailures_ = 0;
   std::vector<std::string> errorSamples_;
+  std::unordered_map<std::uint32_t, std::string> senderNames_;  // by global id
   // The step being run.
   StepShared* shared_ = nullptr;
   LaneStep* step_ = nullptr;
