@@ -61,13 +61,44 @@ void LocalHub::afterPendingCloses(std::function<void()> then) {
 void LocalHub::applyJoin(const std::string& name, net::ConnectionId connection) {
   // A join may overtake the leave of the name's previous owner (they are posted from
   // different loops), so the newer registration simply replaces the entry.
-  replica_.erase(name);
-  replica_.emplace(name, connection);
+  if (const auto found = replica_.find(name); found != replica_.end()) {
+    firstNamesRemove(found->first);
+    replica_.erase(found);
+  }
+  const auto [added, inserted] = replica_.emplace(name, connection);
+  firstNamesAdd(added->first);
 }
 
 void LocalHub::applyLeave(const std::string& name, net::ConnectionId connection) {
   const auto found = replica_.find(name);
-  if (found != replica_.end() && found->second == connection) replica_.erase(found);
+  if (found == replica_.end() || found->second != connection) return;
+  firstNamesRemove(found->first);
+  replica_.erase(found);
+}
+
+void LocalHub::firstNamesAdd(std::string_view name) {
+  if (firstNamesStale_) return;  // the rebuild will see it
+  // The kept names are the smallest of all; `name` belongs among them if they are all
+  // there is or it sorts before the last.
+  if (firstNames_.size() == kFirstNamesKept && !protocol::nameLess(name, firstNames_.back())) {
+    return;
+  }
+  firstNames_.insert(
+      std::upper_bound(firstNames_.begin(), firstNames_.end(), name, protocol::nameLess), name);
+  if (firstNames_.size() > kFirstNamesKept) firstNames_.pop_back();
+}
+
+void LocalHub::firstNamesRemove(std::string_view name) {
+  // Called while the replica still holds `name`; the view compared is its key.
+  const auto kept = std::find_if(firstNames_.begin(), firstNames_.end(),
+                                 [&](std::string_view n) { return n.data() == name.data(); });
+  if (kept == firstNames_.end()) return;
+  firstNames_.erase(kept);
+  // Unless they were all the names there are, the next smallest is not known here.
+  if (replica_.size() - 1 > firstNames_.size()) {
+    firstNamesStale_ = true;
+    firstNames_.clear();
+  }
 }
 
 std::optional<OnlineUser> LocalHub::find(std::string_view name) const {
@@ -85,6 +116,18 @@ std::vector<std::string_view> LocalHub::onlineNamesSorted() const {
 }
 
 std::vector<std::string_view> LocalHub::firstOnlineNames(std::size_t limit) const {
+  if (limit <= kFirstNamesKept) {
+    if (firstNamesStale_) {
+      firstNames_ = firstOnlineNamesBySorting(kFirstNamesKept);
+      firstNamesStale_ = false;
+    }
+    return {firstNames_.begin(),
+            firstNames_.begin() + static_cast<std::ptrdiff_t>(std::min(limit, firstNames_.size()))};
+  }
+  return firstOnlineNamesBySorting(limit);
+}
+
+std::vector<std::string_view> LocalHub::firstOnlineNamesBySorting(std::size_t limit) const {
   std::vector<std::string_view> names;
   names.reserve(replica_.size());
   for (const auto& [name, connection] : replica_) names.push_back(name);

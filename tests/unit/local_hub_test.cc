@@ -2,12 +2,15 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <future>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "net/event_loop.h"
+#include "protocol/names.h"
 #include "server/name_registry.h"
 
 namespace classchat::server {
@@ -209,6 +212,53 @@ TEST_F(LocalHubTest, FirstOnlineNamesAreTheSortedPrefix) {
   EXPECT_EQ(first(3), (std::vector<std::string>{"alice", "Bob", "carol"}));
   EXPECT_EQ(first(0), std::vector<std::string>{});
   EXPECT_EQ(first(99), (std::vector<std::string>{"alice", "Bob", "carol", "Dave", "zed"}));
+}
+
+TEST_F(LocalHubTest, FirstOnlineNamesStayRightThroughJoinsAndLeaves) {
+  // Random joins and leaves on both loops (so loop 0 also sees the other loop's, posted),
+  // including the first names leaving and a name rejoining in another case: after each
+  // batch, the kept first names on loop 0 must equal the head of the full sorted list.
+  std::mt19937 random(7);
+  std::vector<std::pair<std::string, net::ConnectionId>> online;
+  std::uint64_t sequence = 1;
+  for (int round = 0; round < 60; ++round) {
+    for (int change = 0; change < 20; ++change) {
+      const std::uint32_t loop = random() % 2;
+      if (!online.empty() && random() % 3 == 0) {
+        const std::size_t victim = random() % online.size();
+        // Leaves favour the smallest names, the case the cache has to rebuild for.
+        const std::size_t index = random() % 2 == 0 ? 0 : victim;
+        const auto [name, connection] = online[index];
+        on(net::loopIndexOf(connection), [&](LocalHub& hub, RecordingDelivery&) {
+          hub.release(name, connection);
+          return 0;
+        });
+        online.erase(online.begin() + static_cast<std::ptrdiff_t>(index));
+      } else {
+        std::string name = "u" + std::to_string(random() % 500);
+        if (random() % 2 == 0) name[0] = 'U';
+        const net::ConnectionId connection = connectionOn(loop, sequence++);
+        const bool claimed = on(loop, [&](LocalHub& hub, RecordingDelivery&) {
+          return hub.claim(name, connection) == ClaimResult::kClaimed;
+        });
+        if (claimed) online.emplace_back(name, connection);
+      }
+      std::sort(online.begin(), online.end(),
+                [](const auto& a, const auto& b) { return protocol::nameLess(a.first, b.first); });
+    }
+    finishIteration(1);
+    finishIteration(0);
+    const auto [first, sorted] = on(0, [](LocalHub& hub, RecordingDelivery&) {
+      std::vector<std::string> firstCopy, sortedCopy;
+      for (std::string_view name : hub.firstOnlineNames(11)) firstCopy.emplace_back(name);
+      for (std::string_view name : hub.onlineNamesSorted()) sortedCopy.emplace_back(name);
+      return std::make_pair(firstCopy, sortedCopy);
+    });
+    ASSERT_EQ(sorted.size(), online.size()) << round;
+    const std::vector<std::string> head(
+        sorted.begin(), sorted.begin() + std::min<std::ptrdiff_t>(11, sorted.size()));
+    ASSERT_EQ(first, head) << round;
+  }
 }
 
 TEST_F(LocalHubTest, SendToALocalConnectionIsDeliveredAtOnce) {
