@@ -110,6 +110,15 @@ FIGURES = [
                        "latency", LOWER, "fixed_rate_p99")],
     },
     {
+        "key": "d2", "mode": "throughput", "timeout": 120,
+        "args": ["--kind", "direct", "--pairs", "500", "--rate", "500000", "--step-duration", "5",
+                 "--drain", "5"],
+        "quick": ["--kind", "direct", "--pairs", "20", "--rate", "5000", "--step-duration", "1",
+                  "--drain", "3"],
+        "metrics": [metric("d2", "Direct-message p99 at 500,000/s offered (open loop)", "direct p99 at 500k/s",
+                       "latency", LOWER, "fixed_rate_p99")],
+    },
+    {
         "key": "e", "mode": "throughput", "timeout": 120,
         "args": ["--kind", "shout", "--listeners", "1000", "--rate", "1000", "--step-duration", "5",
                  "--drain", "5"],
@@ -117,6 +126,19 @@ FIGURES = [
                   "--drain", "3"],
         "metrics": [metric("e", "Shout p99 to 1,000 listeners at 1,000 shouts/s", "shout p99", "latency",
                        LOWER, "fixed_rate_p99")],
+    },
+    {
+        # One shout at a time (20/s, far apart): what writing one shout to 1,000 listeners
+        # costs the server, and how long until the last listener has it.
+        "key": "g", "mode": "throughput", "timeout": 120, "in_quick": False,
+        "args": ["--kind", "shout", "--listeners", "1000", "--rate", "20", "--step-duration", "5",
+                 "--drain", "3"],
+        "quick": ["--kind", "shout", "--listeners", "50", "--rate", "20", "--step-duration", "1",
+                  "--drain", "2"],
+        "metrics": [metric("g1", "Server CPU time per shout to 1,000 listeners (20 shouts/s)",
+                           "server CPU per shout", "latency", LOWER, "server_cpu_per_message"),
+                    metric("g2", "Latency until the last listener has a shout (max, 20 shouts/s)",
+                           "shout to last listener", "latency", LOWER, "fixed_rate_max")],
     },
     {
         # Connections: 1,000 more every 3 s up to 5,000, held 6 s, each client sending a
@@ -196,6 +218,26 @@ def fixed_rate_p99(report, _args):
     return step["latency"]["p99_us"], note
 
 
+def fixed_rate_max(report, _args):
+    step = _fixed_step(report)
+    return step["latency"]["max_us"], ""
+
+
+def server_cpu_per_message(report, _args):
+    """Server CPU time (all its threads, µs) per message sent in the step."""
+    step = _fixed_step(report)
+    if step.get("server_cpu_seconds", -1) < 0 or step["sent"] == 0:
+        raise Failed("server CPU not measured")
+    return step["server_cpu_seconds"] * 1e6 / step["sent"], ""
+
+
+def _fixed_step(report):
+    kind = _kind(report)
+    if not kind["steps"] or kind["steps"][0]["latency"]["count"] == 0:
+        raise Failed("nothing delivered")
+    return kind["steps"][0]
+
+
 def ramp_target(args):
     return int(args[args.index("--target") + 1])
 
@@ -229,7 +271,8 @@ def ramp_rss_per_connection(report, _args):
 
 
 EXTRACTORS = {f.__name__: f for f in (closed_loop_rate, max_shout_deliveries, fixed_rate_p99,
-                                       ramp_held, ramp_heartbeat_p99, ramp_rss_per_connection)}
+                                       fixed_rate_max, server_cpu_per_message, ramp_held,
+                                       ramp_heartbeat_p99, ramp_rss_per_connection)}
 
 
 def format_value(value, unit):

@@ -87,7 +87,8 @@ StepResult ThroughputRun::runStep(Kind kind, double rate, std::string phase, std
   if (options_.serverPid) {
     const ProcSample serverAfter = sampleProcess(options_.serverPid);
     if (serverBefore.ok && serverAfter.ok) {
-      step.serverCpu = (serverAfter.cpuSeconds - serverBefore.cpuSeconds) / wall;
+      step.serverCpuSeconds = serverAfter.cpuSeconds - serverBefore.cpuSeconds;
+      step.serverCpu = step.serverCpuSeconds / wall;
     }
   }
   step.sustained = step.skipped == 0 && step.outstanding == 0 && step.errors == 0 &&

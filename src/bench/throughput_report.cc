@@ -108,6 +108,7 @@ int reportThroughput(const ThroughputOptions& options, const std::vector<KindRes
             .field("seconds", step.seconds)
             .field("generator_cpu", step.generatorCpu)
             .field("server_cpu", step.serverCpu)
+            .field("server_cpu_seconds", step.serverCpuSeconds)
             .field("sustained", step.sustained)
             .key("latency");
         writeLatencyJson(json, step.latency);

@@ -32,8 +32,9 @@ struct StepResult {
       0;  // deliveries this step added that were still missing after the drain
   std::uint64_t errors = 0;
   double seconds = 0;
-  double generatorCpu = 0;  // share of one core, 0..N
-  double serverCpu = -1;    // share of one core; -1 without --server-pid
+  double generatorCpu = 0;       // share of one core, 0..N
+  double serverCpu = -1;         // share of one core; -1 without --server-pid
+  double serverCpuSeconds = -1;  // the server's CPU time over the step and its drain
   Histogram latency;
   Histogram lag;  // how late the generator sent (its own delay, included in latency)
   bool sustained = false;

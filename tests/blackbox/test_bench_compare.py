@@ -17,7 +17,7 @@ BENCH = os.environ.get("CLASSCHAT_BENCH",
 # classchat-relay is built next to classchat-bench (src/bench).
 RELAY = os.path.join(os.path.dirname(BENCH), "classchat-relay")
 SCRIPT = os.path.join(ROOT, "scripts", "bench", "compare.py")
-FIGURES = ["a", "b", "c", "d", "e"]  # what --quick runs by default
+FIGURES = ["a", "b", "c", "d", "d2", "e"]  # what --quick runs by default
 
 sys.path.insert(0, os.path.dirname(SCRIPT))
 import compare  # noqa: E402  (the script itself, for its list of servers)
@@ -157,6 +157,29 @@ class CompareRules(unittest.TestCase):
         wrong = runs + [{"error": "verification failed: direct: 3 lost"}]
         self.assertIn("verification failed", compare.best_of(rate, wrong)["error"])
         self.assertEqual(compare.best_of(rate, [{"error": "timed out"}])["error"], "timed out")
+
+
+class CompareExtractors(unittest.TestCase):
+    """Figure g's numbers, from a report shaped like the bench's --json."""
+
+    @staticmethod
+    def report(sent, cpu_seconds, max_us=0, delivered=1):
+        step = {"sent": sent, "server_cpu_seconds": cpu_seconds,
+                "latency": {"count": delivered, "max_us": max_us}}
+        return {"shout": {"steps": [step]}}
+
+    def test_server_cpu_per_shout_is_cpu_time_over_shouts_sent(self):
+        value, _note = compare.server_cpu_per_message(self.report(100, 0.65), [])
+        self.assertAlmostEqual(value, 6500.0)
+        self.assertEqual(compare.fixed_rate_max(self.report(100, 0.65, 13000), [])[0], 13000)
+
+    def test_missing_server_cpu_or_deliveries_fail_the_cell(self):
+        with self.assertRaises(compare.Failed):
+            compare.server_cpu_per_message(self.report(100, -1), [])
+        with self.assertRaises(compare.Failed):
+            compare.server_cpu_per_message(self.report(0, 0.5), [])
+        with self.assertRaises(compare.Failed):
+            compare.fixed_rate_max(self.report(100, 0.5, delivered=0), [])
 
 
 class CompareArguments(unittest.TestCase):
