@@ -1,7 +1,7 @@
 #include "bench/payload.h"
 
 #include <algorithm>
-#include <charconv>
+#include <array>
 #include <cstring>
 
 namespace classchat::bench {
@@ -25,11 +25,29 @@ char* writeHex(char* out, std::uint64_t value, int digits) {
   return out;
 }
 
+// The value of a hex digit, or -1. A table, since from_chars was 11% of the generator's
+// CPU reading shouts (four fields per delivery, a million deliveries a second).
+constexpr std::array<std::int8_t, 256> kHexValue = [] {
+  std::array<std::int8_t, 256> table{};
+  table.fill(-1);
+  for (int i = 0; i < 10; ++i) table['0' + i] = static_cast<std::int8_t>(i);
+  for (int i = 0; i < 6; ++i) {
+    table['a' + i] = static_cast<std::int8_t>(10 + i);
+    table['A' + i] = static_cast<std::int8_t>(10 + i);
+  }
+  return table;
+}();
+
 bool readHex(std::string_view text, std::size_t at, std::size_t digits, std::uint64_t& value) {
   if (at + digits > text.size()) return false;
-  const char* first = text.data() + at;
-  const auto [end, ec] = std::from_chars(first, first + digits, value, 16);
-  return ec == std::errc() && end == first + digits;
+  std::uint64_t result = 0;
+  for (std::size_t i = at; i < at + digits; ++i) {
+    const std::int8_t digit = kHexValue[static_cast<unsigned char>(text[i])];
+    if (digit < 0) return false;
+    result = result << 4 | static_cast<std::uint64_t>(digit);
+  }
+  value = result;
+  return true;
 }
 
 }  // namespace
@@ -117,6 +135,18 @@ bool decodePayload(std::string_view text, Payload& out) {
   out.recipient = static_cast<std::uint32_t>(recipient);
   out.seq = seq;
   out.scheduled = static_cast<TimeNs>(scheduled);
+  return true;
+}
+
+bool PayloadReader::decode(std::string_view text, Payload& out) {
+  if (valid_ && text == last_) {
+    out = lastPayload_;
+    return true;
+  }
+  if (!decodePayload(text, out)) return false;
+  last_.assign(text);
+  lastPayload_ = out;
+  valid_ = true;
   return true;
 }
 

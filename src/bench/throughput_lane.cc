@@ -133,7 +133,7 @@ void ThroughputLane::onIncoming(ClientId client, const Incoming& incoming, TimeN
   const PayloadKind expected =
       incoming.kind == Incoming::Kind::kShout ? PayloadKind::kShout : PayloadKind::kDirect;
   Payload payload;
-  if (!decodePayload(incoming.text, payload) || payload.kind != expected) {
+  if (!payloadReader_.decode(incoming.text, payload) || payload.kind != expected) {
     verifier_.onCorrupt(expected);
     return;
   }

@@ -12,6 +12,7 @@
 #include "bench/driver.h"
 #include "bench/engine.h"
 #include "bench/histogram.h"
+#include "bench/payload.h"
 #include "bench/schedule.h"
 #include "bench/throughput.h"
 #include "bench/verifier.h"
@@ -107,6 +108,7 @@ class ThroughputLane final : public EngineHandler {
   std::uint64_t registrationFailures_ = 0;
   std::vector<std::string> errorSamples_;
   std::unordered_map<std::uint32_t, std::string> senderNames_;  // by global id
+  PayloadReader payloadReader_;
   // The step being run.
   StepShared* shared_ = nullptr;
   LaneStep* step_ = nullptr;

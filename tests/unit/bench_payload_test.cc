@@ -1,5 +1,6 @@
 #include "bench/payload.h"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "bench/classchat_driver.h"
@@ -36,6 +37,56 @@ TEST(BenchPayload, AnyChangedByteIsDetected) {
   EXPECT_FALSE(decodePayload(text.substr(0, text.size() - 1), out));
   EXPECT_FALSE(decodePayload(text + "a", out));
   EXPECT_FALSE(decodePayload("hello", out));
+}
+
+TEST(BenchPayloadReader, RemembersTheLastTextButChecksEveryChangedOne) {
+  Payload first{PayloadKind::kShout, 7, kAllRecipients, 41, 1000};
+  Payload second{PayloadKind::kShout, 7, kAllRecipients, 42, 2000};
+  std::string a, b;
+  appendPayload(a, first, 80);
+  appendPayload(b, second, 80);
+  PayloadReader reader;
+  Payload out;
+  for (int copy = 0; copy < 3; ++copy) {  // the same shout, as every listener gets it
+    ASSERT_TRUE(reader.decode(a, out));
+    EXPECT_EQ(out.seq, 41u);
+    EXPECT_EQ(out.scheduled, 1000);
+  }
+  std::string damaged = a;
+  damaged[30] = damaged[30] == '0' ? '1' : '0';
+  EXPECT_FALSE(reader.decode(damaged, out));
+  EXPECT_FALSE(reader.decode(a.substr(0, a.size() - 1), out));
+  ASSERT_TRUE(reader.decode(b, out));
+  EXPECT_EQ(out.seq, 42u);
+  ASSERT_TRUE(reader.decode(a, out));
+  EXPECT_EQ(out.seq, 41u);
+  EXPECT_EQ(out.sender, 7u);
+}
+
+TEST(BenchPayload, HexFieldsRejectNonDigits) {
+  std::string text;
+  appendPayload(text, Payload{PayloadKind::kDirect, 1, 2, 3, 4}, 64);
+  Payload out;
+  ASSERT_TRUE(decodePayload(text, out));
+  for (const char bad : {'g', 'x', ' ', '-', '+', '\0'}) {
+    std::string changed = text;
+    changed[6] = bad;  // first digit of the sender
+    // With a checksum that matches, so that only the hex reading can refuse it.
+    const std::size_t crcAt = changed.size() - 8;
+    changed.replace(
+        crcAt, 8,
+        fmt::format("{:08x}", payloadChecksum(std::string_view(changed).substr(0, crcAt - 1))));
+    EXPECT_FALSE(decodePayload(changed, out)) << bad;
+  }
+  // The same rewrite with a digit still decodes, so the refusals above are the hex check's.
+  std::string changed = text;
+  changed[6] = '9';
+  const std::size_t crcAt = changed.size() - 8;
+  changed.replace(
+      crcAt, 8,
+      fmt::format("{:08x}", payloadChecksum(std::string_view(changed).substr(0, crcAt - 1))));
+  ASSERT_TRUE(decodePayload(changed, out));
+  EXPECT_EQ(out.sender, 0x90000001u);
 }
 
 struct Collect final : IncomingSink {
