@@ -16,6 +16,7 @@ Prints "listening on 127.0.0.1:PORT" on stderr once ready; stops on SIGTERM or S
 """
 import argparse
 import json
+import os
 import selectors
 import signal
 import socket
@@ -238,8 +239,9 @@ class FaultyProcess:
         deadline = time.monotonic() + timeout
         self.port = None
         while self.port is None:
-            self.log.seek(0)
-            text = self.log.read().decode(errors="replace")
+            # pread, not seek and read: the child writes through the same open file, so
+            # moving its offset made the child overwrite its own first bytes ("istening on").
+            text = os.pread(self.log.fileno(), 1 << 16, 0).decode(errors="replace")
             if "listening on" in text:
                 self.port = int(text.split("listening on 127.0.0.1:")[1].split()[0])
             elif self.proc.poll() is not None or time.monotonic() > deadline:
