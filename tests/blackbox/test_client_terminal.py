@@ -1,6 +1,7 @@
 """classchat in a real terminal, driven as a person would: keys typed into a tmux pane,
 assertions on what the screen shows."""
 import re
+import time
 import unittest
 
 import harness
@@ -114,6 +115,26 @@ class TerminalTest(unittest.TestCase):
         term.type("z")
         term.wait_for(r"^alice> y{43}\ny{37}z$")
         self.assertEqual(sum("yyyyy" in line for line in term.lines()), 2, term.screen())
+
+    def test_resizing_narrower_and_back_redraws_the_line(self):
+        term = self.login("alice", "--no-color")
+        term.type("y" * 80)
+        term.wait_for(r"^alice> y{80}$")
+        term.resize(50, 30)
+        # An edit redraws the line: it must land where the line is, not a row off.
+        term.press("BSpace")
+        term.wait_for(r"^alice> y{43}\ny{36}$")
+        self.assertEqual(sum("yyyyy" in line for line in term.lines()), 2, term.screen())
+        term.resize(100, 30)
+        term.press("BSpace")
+        term.wait_for(r"^alice> y{78}$")
+        self.assertEqual(sum("yyyyy" in line for line in term.lines()), 1, term.screen())
+        x, y = term.cursor()
+        self.assertEqual((x, term.lines()[y]), (len("alice> ") + 78, "alice> " + "y" * 78))
+        # Typing on goes on the same row, at the full width again.
+        term.type("z" * 10)
+        term.wait_for(r"^alice> y{78}z{10}$")
+        self.assertTrue(term.running())
 
     def test_prompts_for_host_port_and_name(self):
         term = self.terminal()
@@ -288,6 +309,202 @@ class TerminalTest(unittest.TestCase):
         term.wait_for(rf"{STAMP} server: Server shutting down\n")
         term.wait_for(rf"{STAMP} -- The server closed the connection\.")
         self.assertEqual(term.exit_status(), 4)
+
+
+@unittest.skipUnless(tmux_available(), "tmux is not installed (scripts/install-deps.sh adds it)")
+class EditingKeysTest(unittest.TestCase):
+    """Each of readline's editing keys does its job and keeps the client running. Every
+    key that left the line empty used to end the session (status 0, no message): libedit
+    reports an empty line the same way as the end of the input."""
+
+    PROMPT = "alice> "
+
+    def setUp(self):
+        self.server = harness.Server()
+        self.addCleanup(self.server.__exit__, None, None, None)
+        self.term = Terminal(["--host", "127.0.0.1", "--port", self.server.port, "--name",
+                              "alice", "--no-color"])
+        self.addCleanup(self.term.close)
+        self.term.wait_for(r"^alice>$")
+        self.bob = harness.register(self.server.port, "bob")
+        self.addCleanup(self.bob.close)
+        self.pings = 0
+
+    def assert_line(self, text, cursor=None):
+        """Waits until the input line (the last line on screen) holds `text`, with the
+        cursor `cursor` characters into it (at its end by default)."""
+        expected = (self.PROMPT + text).rstrip()
+        expected_x = len(self.PROMPT) + (len(text) if cursor is None else cursor)
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            lines = self.term.lines()
+            shown = [line for line in lines if line]
+            x, y = self.term.cursor()
+            if shown and shown[-1] == expected and lines[y] == expected and x == expected_x:
+                return
+            if time.monotonic() > deadline:
+                self.fail(f"expected the line {expected!r} with the cursor at {expected_x}, "
+                          f"cursor at {x}:\n{self.term.screen()}")
+            time.sleep(0.03)
+
+    def assert_alive(self):
+        """The client still runs: a message typed on the (empty) line now reaches bob."""
+        self.pings += 1
+        self.term.type(f"@bob ping {self.pings}")
+        self.term.press("Enter")
+        self.assertEqual(self.bob.recv_msg(), f"ping {self.pings}")
+        self.assertTrue(self.term.running())
+
+    def send_line(self, expected_msg):
+        """Enter sends the line; bob receives `expected_msg`."""
+        self.term.press("Enter")
+        self.assertEqual(self.bob.recv_msg(), expected_msg)
+        self.assert_line("")
+
+    def test_backspace_both_codes(self):
+        for key in ("BSpace", "C-h"):  # ^? and ^H
+            self.term.type("a")
+            self.assert_line("a")
+            self.term.press(key)
+            self.assert_line("")
+            self.assert_alive()
+        self.term.type("@bob hi!")
+        self.term.press("BSpace")
+        self.assert_line("@bob hi")
+        self.send_line("hi")
+
+    def test_delete(self):
+        self.term.type("x")
+        self.term.press("Left", "DC")
+        self.assert_line("")
+        self.assert_alive()
+        self.term.type("@bob hxi")
+        self.term.press("Left", "Left", "DC")
+        self.assert_line("@bob hi", cursor=6)
+        self.send_line("hi")
+
+    def test_ctrl_d_deletes_and_leaves_only_on_an_empty_line(self):
+        self.term.type("x")
+        self.term.press("Left", "C-d")
+        self.assert_line("")
+        self.assert_alive()
+        self.term.type("@bob oxk")
+        self.term.press("Left", "Left", "C-d")
+        self.assert_line("@bob ok", cursor=6)
+        self.send_line("ok")
+        self.term.press("C-d")
+        self.assertEqual(self.term.exit_status(), 0)
+
+    def test_ctrl_u_kills_back_to_the_start(self):
+        self.term.press("C-u")  # on an empty line
+        self.assert_alive()
+        self.term.type("some words")
+        self.term.press("C-u")
+        self.assert_line("")
+        self.assert_alive()
+        # From the cursor back, as in readline: the rest of the line stays.
+        self.term.type("junk@bob kept")
+        self.term.press("C-a", "Right", "Right", "Right", "Right", "C-u")
+        self.assert_line("@bob kept", cursor=0)
+        self.term.press("C-e")
+        self.send_line("kept")
+
+    def test_ctrl_w_kills_the_word_before_the_cursor(self):
+        self.term.type("word")
+        self.term.press("C-w")
+        self.assert_line("")
+        self.assert_alive()
+        self.term.type("@bob one two")
+        self.term.press("C-w")
+        self.assert_line("@bob one ")
+        self.term.type("three")
+        self.send_line("one three")
+
+    def test_ctrl_k_kills_to_the_end(self):
+        self.term.press("C-k")  # on an empty line
+        self.assert_alive()
+        self.term.type("x")
+        self.term.press("C-a", "C-k")
+        self.assert_line("")
+        self.assert_alive()
+        self.term.type("@bob keep cut")
+        self.term.press("Left", "Left", "Left", "C-k")
+        self.assert_line("@bob keep ")
+        self.send_line("keep")
+
+    def test_ctrl_y_yanks_what_was_killed(self):
+        self.term.type("@bob yank me")
+        self.term.press("C-w")
+        self.assert_line("@bob yank ")
+        self.term.press("C-y")
+        self.assert_line("@bob yank me")
+        self.term.press("C-u")
+        self.assert_line("")
+        self.term.press("C-y")
+        self.assert_line("@bob yank me")
+        self.send_line("yank me")
+
+    def test_ctrl_a_and_ctrl_e_move_to_the_ends(self):
+        self.term.type("bob hi")
+        self.term.press("C-a")
+        self.assert_line("bob hi", cursor=0)
+        self.term.type("@")
+        self.assert_line("@bob hi", cursor=1)
+        self.term.press("C-e")
+        self.assert_line("@bob hi")
+        self.term.type("!")
+        self.send_line("hi!")
+
+    def test_alt_b_and_alt_f_move_by_word(self):
+        self.term.type("@bob one three")
+        self.term.press("M-b")
+        self.assert_line("@bob one three", cursor=9)
+        self.term.type("two ")
+        self.assert_line("@bob one two three", cursor=13)
+        self.term.press("C-a", "M-f", "M-f")
+        self.assert_line("@bob one two three", cursor=8)
+        self.term.type("_1")
+        self.send_line("one_1 two three")
+
+    def test_ctrl_l_clears_the_screen_and_keeps_the_line(self):
+        self.bob.send("alice", "before the clear")
+        self.term.wait_for(r"bob: before the clear")
+        self.term.type("@bob after")
+        self.term.press("C-l")
+        self.assert_line("@bob after")
+        self.assertEqual(self.term.lines()[0], "alice> @bob after", self.term.screen())
+        self.assertNotIn("before the clear", self.term.screen())
+        self.send_line("after")
+
+    def test_ctrl_r_searches_the_history_and_one_enter_sends(self):
+        for text in ("first", "second"):
+            self.term.type(f"@bob {text}")
+            self.send_line(text)
+        self.term.press("C-r")
+        self.term.wait_for(r"^\(reverse-i-search\)`':$")
+        self.term.type("fir")
+        self.term.wait_for(r"^\(reverse-i-search\)`fir': @bob first$")
+        self.send_line("first")  # one Enter: libedit's own search needed two
+
+        # Ctrl-R again looks further back; Ctrl-G gives the line back as it was.
+        self.term.type("draft")
+        self.term.press("C-r")
+        self.term.type("sec")
+        self.term.wait_for(r"^\(reverse-i-search\)`sec': @bob second$")
+        self.term.press("C-r")
+        self.term.wait_for(r"^\(failed reverse-i-search\)`sec': @bob second$")
+        self.term.press("C-g")
+        self.assert_line("draft")
+
+        # Any other editing key keeps the match and does its job on it.
+        self.term.press("C-u", "C-r")
+        self.term.type("sec")
+        self.term.wait_for(r"^\(reverse-i-search\)`sec': @bob second$")
+        self.term.press("C-e")
+        self.assert_line("@bob second")
+        self.term.type(" again")
+        self.send_line("second again")
+        self.assert_alive()
 
 
 if __name__ == "__main__":
