@@ -155,6 +155,21 @@ class TerminalTest(unittest.TestCase):
         term.press("Enter")
         term.wait_for(rf"^{STAMP} server: Welcome dave! ")
 
+    def test_asks_only_for_what_the_command_line_left_out(self):
+        # --port and --name: nothing to ask, the host keeps its default.
+        term = self.terminal("--port", self.port, "--name", "bob")
+        term.wait_for(rf"^{STAMP} server: Welcome bob! ")
+        self.assertNotIn("Server host", term.screen())
+        self.assertNotIn("Server port", term.screen())
+        # --port alone: only the name, which has no default.
+        term = self.terminal("--port", self.port)
+        term.wait_for(r"^Your name:$")
+        self.assertNotIn("Server host", term.screen())
+        term.type("carol")
+        term.press("Enter")
+        term.wait_for(rf"^{STAMP} server: Welcome carol! ")
+        self.assertNotIn("Server port", term.screen())
+
     def test_a_taken_name_is_explained_and_asked_again(self):
         self.peer("bob")
         term = self.terminal("--host", "127.0.0.1", "--port", self.port)
