@@ -57,6 +57,13 @@ InputAction parseCommand(std::string_view line) {
     action.kind = InputKind::kQuit;
     return action;
   }
+  if (protocol::namesEqual(command, "/help")) {
+    // The server's /help describes the JSON fields; a person wants the client's.
+    if (protocol::namesEqual(args, "server")) return send(command, "");
+    InputAction action;
+    action.kind = InputKind::kHelp;
+    return action;
+  }
   if (protocol::namesEqual(command, "/to")) {
     InputAction action;
     if (args.empty()) {

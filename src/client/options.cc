@@ -21,7 +21,8 @@ constexpr const char* kFooter = R"(Typing (interactive, and each line of a scrip
   //TEXT         plain text that starts with '/'
   /shout TEXT    everyone online
   /list [PAGE]   who is online       /time   the server's clock
-  /help          commands            /standard   the JSON message format
+  /help          these commands      /help server   the server's list (JSON-level)
+  /standard      the JSON message format
   /CMD ARGS      any other command goes to the server as {"to":"/CMD","msg":"ARGS"}
   /quit          leave (Ctrl-D and Ctrl-C too)
 

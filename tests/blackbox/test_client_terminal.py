@@ -213,16 +213,31 @@ class TerminalTest(unittest.TestCase):
         term.press("Enter")
         term.wait_for(r"-- Conversation ended\.\nalice>$")
 
-    def test_help_time_and_standard_reach_the_server(self):
+    def test_time_and_standard_reach_the_server(self):
         term = self.login("alice")
         for command, reply in [("/time", r"Server time: \d\d:\d\d:\d\d"),
                                ("/standard", r"Message format: one JSON object per message"),
-                               ("/help", r"Available commands"),
                                ("/nope", r"Error: unknown command '/nope' \(see /help\)")]:
             term.type(command)
             term.press("Enter")
             term.wait_for(rf"{STAMP} server: {reply}")
-        term.wait_for(r"-- Typing: @name text \(direct message\)")
+
+    def test_help_is_the_clients_and_help_server_the_servers(self):
+        term = self.login("alice", "--no-color")
+        term.type("/help")
+        term.press("Enter")
+        term.wait_for(rf"^{STAMP} -- Commands:\n    @name text +a direct message to name$")
+        term.wait_for(r"^    /help server +the server's own list of commands$")
+        # The server's JSON-level help only comes with /help server: its reply would
+        # have arrived before the reply to /time.
+        term.type("/time")
+        term.press("Enter")
+        term.wait_for(rf"{STAMP} server: Server time:")
+        self.assertNotIn("Available commands", term.screen())
+        self.assertNotIn('"to"', term.screen())
+        term.type("/help server")
+        term.press("Enter")
+        term.wait_for(rf"{STAMP} server: Available commands \(put the command in \"to\"")
 
     def test_history_recalls_earlier_lines(self):
         term = self.login("alice")

@@ -46,12 +46,22 @@ TEST(ClientInput, CommandsGoToTheServerWithTheirArguments) {
   const InputAction page = parseInput("/list 2", "");
   EXPECT_EQ(page.msg, "2");
 
-  for (const char* command : {"/time", "/help", "/standard"}) {
+  for (const char* command : {"/time", "/standard"}) {
     const InputAction action = parseInput(command, "bob");
     EXPECT_EQ(action.kind, InputKind::kSend) << command;
     EXPECT_EQ(action.to, command);
     EXPECT_EQ(action.msg, "");
   }
+}
+
+TEST(ClientInput, HelpIsTheClientsAndHelpServerTheServers) {
+  EXPECT_EQ(parseInput("/help", "").kind, InputKind::kHelp);
+  EXPECT_EQ(parseInput("/HELP", "bob").kind, InputKind::kHelp);
+  EXPECT_EQ(parseInput("/help me", "").kind, InputKind::kHelp);
+  const InputAction server = parseInput("/help  Server ", "");
+  EXPECT_EQ(server.kind, InputKind::kSend);
+  EXPECT_EQ(server.to, "/help");
+  EXPECT_EQ(server.msg, "");
 }
 
 TEST(ClientInput, UnknownCommandsAreSentAsTheyAre) {
