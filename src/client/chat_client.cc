@@ -48,9 +48,9 @@ std::optional<std::string> askName(LineEditor& editor) {
   for (;;) {
     std::optional<std::string> answer = editor.ask("Your name: ");
     if (!answer) return std::nullopt;
-    const protocol::NameVerdict verdict = protocol::checkName(*answer);
-    if (verdict == protocol::NameVerdict::kValid) return answer;
-    editor.printAbove(protocol::describeRefusal(verdict, *answer) + ".");
+    const std::string problem = describeNameProblem(*answer);
+    if (problem.empty()) return answer;
+    editor.printAbove(problem);
   }
 }
 
@@ -197,7 +197,8 @@ void ChatClient::onRefused(const protocol::ServerMessage& message) {
   // Every name refusal talks about the username; anything else (a server out of
   // connection slots) turns the connection away, not the name.
   if (reason.find("username") == std::string_view::npos) {
-    const std::string sentence = fmt::format("The server turned the connection away: {}.", reason);
+    const std::string sentence =
+        asSentence(fmt::format("The server turned the connection away: {}", reason));
     if (options_.reconnect) {
       scheduleReconnect(sentence);
     } else {
@@ -207,7 +208,7 @@ void ChatClient::onRefused(const protocol::ServerMessage& message) {
     return;
   }
   if (mode_ == Mode::kInteractive && nameWasTyped_ && !welcomedOnce_) {
-    notice(fmt::format("The server refused that name: {}.", reason), true);
+    notice(asSentence(fmt::format("The server refused that name: {}", reason)), true);
     std::optional<std::string> answer = askName(*editor_);
     if (!answer) {
       finish(kExitRefused);
@@ -219,7 +220,7 @@ void ChatClient::onRefused(const protocol::ServerMessage& message) {
     reconnectAt_ = Clock::now();
     return;
   }
-  notice(fmt::format("The server refused the name {}: {}.", name_, reason), true);
+  notice(asSentence(fmt::format("The server refused the name {}: {}", name_, reason)), true);
   finish(kExitRefused);
 }
 

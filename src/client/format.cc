@@ -74,6 +74,14 @@ std::string sanitizeForTerminal(std::string_view text, std::string_view indent) 
   return out;
 }
 
+std::string asSentence(std::string_view text) {
+  std::string sentence(text);
+  if (!sentence.ends_with('.') && !sentence.ends_with('!') && !sentence.ends_with('?')) {
+    sentence += '.';
+  }
+  return sentence;
+}
+
 std::string formatMessage(const protocol::ServerMessage& message, std::string_view stamp,
                           bool colour) {
   const std::string when = paint(fmt::format("[{}]", stamp), kDim, colour);

@@ -33,6 +33,10 @@ std::string clockStamp(std::chrono::system_clock::time_point when);
 // U+FFFD, and each newline is followed by `indent` so continuation lines line up.
 std::string sanitizeForTerminal(std::string_view text, std::string_view indent = "    ");
 
+// `text` ended with a full stop, unless it already ends with '.', '!' or '?' (a server's
+// reason quoted at the end of a sentence may bring its own). Pure.
+std::string asSentence(std::string_view text);
+
 // One received message as a line of text (no trailing newline), e.g.
 //   [14:02:51] alice: see you at 3?
 //   [14:02:51] alice (to everyone): pizza in room 4

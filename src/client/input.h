@@ -35,4 +35,9 @@ struct InputAction {
 // `conversation` is the name of the open conversation ("" when none). Pure.
 InputAction parseInput(std::string_view line, std::string_view conversation);
 
+// Why `name`, typed at the name prompt, cannot be a username, in words for a person
+// (the server's reasons are written for programs); empty when it can. Checked before
+// anything is sent, with the same rules as the server (protocol::checkName). Pure.
+std::string describeNameProblem(std::string_view name);
+
 }  // namespace classchat::client

@@ -149,8 +149,8 @@ class TerminalTest(unittest.TestCase):
         term.wait_for(r"^Your name:$")
         term.type("no spaces allowed")
         term.press("Enter")
-        term.wait_for(r"invalid username 'no spaces allowed': use only A-Z a-z 0-9 _ - \.\.\n"
-                      r"Your name:$")
+        term.wait_for(r"^'no spaces allowed' has a space: use only letters A-Z a-z, digits, "
+                      r"dots, dashes and underscores\.\nYour name:$")
         term.type("dave")
         term.press("Enter")
         term.wait_for(rf"^{STAMP} server: Welcome dave! ")
@@ -169,6 +169,25 @@ class TerminalTest(unittest.TestCase):
         term.press("Enter")
         term.wait_for(rf"^{STAMP} server: Welcome carol! ")
         self.assertNotIn("Server port", term.screen())
+
+    def test_an_empty_or_invalid_name_is_explained_in_words(self):
+        term = self.terminal("--port", self.port)
+        term.wait_for(r"^Your name:$")
+        term.press("Enter")
+        term.wait_for(r"^Please type a name: 1 to 32 letters \(A-Z, a-z\), digits, dots, "
+                      r"dashes or underscores\.\nYour name:$")
+        term.type("b@d")
+        term.press("Enter")
+        term.wait_for(r"^'b@d' has '@': use only letters A-Z a-z, digits, dots, dashes and "
+                      r"underscores\.\nYour name:$")
+        screen = term.screen()
+        self.assertNotIn("first bytes", screen)
+        self.assertNotIn("..", screen)
+        # Checked before anything is sent: the server has seen no connection.
+        self.assertNotIn("connected", self.server.log())
+        term.type("dave")
+        term.press("Enter")
+        term.wait_for(rf"^{STAMP} server: Welcome dave! ")
 
     def test_a_taken_name_is_explained_and_asked_again(self):
         self.peer("bob")

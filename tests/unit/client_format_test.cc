@@ -83,6 +83,15 @@ TEST(ClientFormat, NoticesAreMarked) {
             std::string::npos);
 }
 
+TEST(ClientFormat, AsSentenceAddsOneFullStop) {
+  EXPECT_EQ(asSentence("username 'bob' is already taken"), "username 'bob' is already taken.");
+  // The server's reason for a bad name ends with the '.' names may hold.
+  EXPECT_EQ(asSentence("invalid username 'a b': use only A-Z a-z 0-9 _ - ."),
+            "invalid username 'a b': use only A-Z a-z 0-9 _ - .");
+  EXPECT_EQ(asSentence("try again later!"), "try again later!");
+  EXPECT_EQ(asSentence(""), ".");
+}
+
 TEST(ClientFormat, JsonLineIsTheContractShapeWithoutNewline) {
   const auto m = message("bob", "127.0.0.1", "alice", "say \"hi\"\n");
   EXPECT_EQ(jsonLine(m),
