@@ -14,9 +14,11 @@ namespace {
 // SGR sequences. Kept to the eight basic colours so every terminal shows them.
 constexpr std::string_view kReset = "\033[0m";
 constexpr std::string_view kDim = "\033[2m";
+constexpr std::string_view kRed = "\033[31m";
 constexpr std::string_view kBoldRed = "\033[1;31m";
 constexpr std::string_view kBoldGreen = "\033[1;32m";
 constexpr std::string_view kYellow = "\033[33m";
+constexpr std::string_view kBoldYellow = "\033[1;33m";
 constexpr std::string_view kBoldMagenta = "\033[1;35m";
 constexpr std::string_view kCyan = "\033[36m";
 
@@ -24,6 +26,13 @@ std::string paint(std::string_view text, std::string_view style, bool colour) {
   if (!colour) return std::string(text);
   return fmt::format("{}{}{}", style, text, kReset);
 }
+
+// What starts a line from the server and one of the client's own notices. Usernames
+// are made of A-Z a-z 0-9 _ - . only, and a user's line starts with the name, so no
+// user can start a line with these: a student named "Server." shows as "Server.: ...",
+// next to the real "[server] ...".
+constexpr std::string_view kServerLabel = "[server]";
+constexpr std::string_view kNoticeLabel = "-!-";
 
 }  // namespace
 
@@ -88,9 +97,11 @@ std::string formatMessage(const protocol::ServerMessage& message, std::string_vi
   const std::string text = sanitizeForTerminal(message.msg);
   switch (classify(message)) {
     case MessageKind::kServer:
-      return fmt::format("{} {}", when, paint("server: " + text, kYellow, colour));
+      return fmt::format("{} {} {}", when, paint(kServerLabel, kBoldYellow, colour),
+                         paint(text, kYellow, colour));
     case MessageKind::kServerError:
-      return fmt::format("{} {}", when, paint("server: " + text, kBoldRed, colour));
+      return fmt::format("{} {} {}", when, paint(kServerLabel, kBoldRed, colour),
+                         paint(text, kRed, colour));
     case MessageKind::kShout:
       return fmt::format(
           "{} {}: {}", when,
@@ -106,7 +117,7 @@ std::string formatMessage(const protocol::ServerMessage& message, std::string_vi
 std::string formatNotice(std::string_view text, NoticeKind kind, std::string_view stamp,
                          bool colour) {
   const std::string when = paint(fmt::format("[{}]", stamp), kDim, colour);
-  const std::string line = "-- " + sanitizeForTerminal(text);
+  const std::string line = fmt::format("{} {}", kNoticeLabel, sanitizeForTerminal(text));
   return fmt::format("{} {}", when,
                      paint(line, kind == NoticeKind::kProblem ? kBoldRed : kCyan, colour));
 }

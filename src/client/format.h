@@ -40,11 +40,15 @@ std::string asSentence(std::string_view text);
 // One received message as a line of text (no trailing newline), e.g.
 //   [14:02:51] alice: see you at 3?
 //   [14:02:51] alice (to everyone): pizza in room 4
-//   [14:02:51] server: Server time: 14:02:51
+//   [14:02:51] [server] Server time: 14:02:51
+// The server's lines start with "[server]", which no username can produce (names hold
+// only A-Z a-z 0-9 _ - .), so a user named "Server." cannot pass for the server; in
+// colour the label is also bold yellow (red for errors), a colour users cannot send.
 std::string formatMessage(const protocol::ServerMessage& message, std::string_view stamp,
                           bool colour);
 
-// One of the client's own notices, e.g. "[14:02:51] -- connection lost".
+// One of the client's own notices, e.g. "[14:02:51] -!- connection lost" ('!' cannot
+// be in a name either: a user named "--" cannot pass for the client).
 std::string formatNotice(std::string_view text, NoticeKind kind, std::string_view stamp,
                          bool colour);
 

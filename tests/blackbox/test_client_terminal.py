@@ -33,7 +33,7 @@ class TerminalTest(unittest.TestCase):
         term.wait_for(r"^Your name:$")
         term.type(name)
         term.press("Enter")
-        term.wait_for(rf"^{STAMP} server: Welcome {name}! ")
+        term.wait_for(rf"^{STAMP} \[server\] Welcome {name}! ")
         term.wait_for(rf"^{name}>$")
         return term
 
@@ -61,7 +61,7 @@ class TerminalTest(unittest.TestCase):
 
         term.type("/list")
         term.press("Enter")
-        term.wait_for(rf"^{STAMP} server: Online users \(1\): bob$")
+        term.wait_for(rf"^{STAMP} \[server\] Online users \(1\): bob$")
 
         # Tab completes a name from the /list.
         term.type("@b")
@@ -153,12 +153,12 @@ class TerminalTest(unittest.TestCase):
                       r"dots, dashes and underscores\.\nYour name:$")
         term.type("dave")
         term.press("Enter")
-        term.wait_for(rf"^{STAMP} server: Welcome dave! ")
+        term.wait_for(rf"^{STAMP} \[server\] Welcome dave! ")
 
     def test_asks_only_for_what_the_command_line_left_out(self):
         # --port and --name: nothing to ask, the host keeps its default.
         term = self.terminal("--port", self.port, "--name", "bob")
-        term.wait_for(rf"^{STAMP} server: Welcome bob! ")
+        term.wait_for(rf"^{STAMP} \[server\] Welcome bob! ")
         self.assertNotIn("Server host", term.screen())
         self.assertNotIn("Server port", term.screen())
         # --port alone: only the name, which has no default.
@@ -167,7 +167,7 @@ class TerminalTest(unittest.TestCase):
         self.assertNotIn("Server host", term.screen())
         term.type("carol")
         term.press("Enter")
-        term.wait_for(rf"^{STAMP} server: Welcome carol! ")
+        term.wait_for(rf"^{STAMP} \[server\] Welcome carol! ")
         self.assertNotIn("Server port", term.screen())
 
     def test_an_empty_or_invalid_name_is_explained_in_words(self):
@@ -187,7 +187,7 @@ class TerminalTest(unittest.TestCase):
         self.assertNotIn("connected", self.server.log())
         term.type("dave")
         term.press("Enter")
-        term.wait_for(rf"^{STAMP} server: Welcome dave! ")
+        term.wait_for(rf"^{STAMP} \[server\] Welcome dave! ")
 
     def test_a_taken_name_is_explained_and_asked_again(self):
         self.peer("bob")
@@ -195,28 +195,28 @@ class TerminalTest(unittest.TestCase):
         term.wait_for(r"^Your name:$")
         term.type("Bob")
         term.press("Enter")
-        term.wait_for(r"-- The server refused that name: username 'Bob' is already taken\.\n"
+        term.wait_for(r"-!- The server refused that name: username 'Bob' is already taken\.\n"
                       r"Your name:$")
         term.type("bob2")
         term.press("Enter")
-        term.wait_for(rf"^{STAMP} server: Welcome bob2! Online now \(1\): bob\.")
+        term.wait_for(rf"^{STAMP} \[server\] Welcome bob2! Online now \(1\): bob\.")
 
     def test_a_taken_name_from_the_command_line_exits_three(self):
         self.peer("bob")
         term = self.terminal("--port", self.port, "--host", "127.0.0.1", "--name", "bob")
         self.assertEqual(term.exit_status(), 3)
-        term.wait_for(r"-- The server refused the name bob: username 'bob' is already taken\.")
+        term.wait_for(r"-!- The server refused the name bob: username 'bob' is already taken\.")
 
     def test_conversation_hint_and_shout(self):
         term = self.login("alice")
         bob = self.peer("bob")
         term.type("hello?")
         term.press("Enter")
-        term.wait_for(r"-- Not sent: write @name message, or /to name to start a conversation")
+        term.wait_for(r"-!- Not sent: write @name message, or /to name to start a conversation")
 
         term.type("/to bob")
         term.press("Enter")
-        term.wait_for(r"-- Plain lines now go to bob\. /to alone ends the conversation\.\n"
+        term.wait_for(r"-!- Plain lines now go to bob\. /to alone ends the conversation\.\n"
                       r"alice -> bob>$")
         term.type("plain line")
         term.press("Enter")
@@ -224,13 +224,13 @@ class TerminalTest(unittest.TestCase):
 
         term.type("/shout everyone!")
         term.press("Enter")
-        term.wait_for(rf"^{STAMP} server: Message sent to 1 users$")
+        term.wait_for(rf"^{STAMP} \[server\] Message sent to 1 users$")
         shout = bob.recv()
         self.assertEqual((shout["to"], shout["msg"]), ("Everyone", "everyone!"))
 
         term.type("/to")
         term.press("Enter")
-        term.wait_for(r"-- Conversation ended\.\nalice>$")
+        term.wait_for(r"-!- Conversation ended\.\nalice>$")
 
     def test_time_and_standard_reach_the_server(self):
         term = self.login("alice")
@@ -239,24 +239,24 @@ class TerminalTest(unittest.TestCase):
                                ("/nope", r"Error: unknown command '/nope' \(see /help\)")]:
             term.type(command)
             term.press("Enter")
-            term.wait_for(rf"{STAMP} server: {reply}")
+            term.wait_for(rf"{STAMP} \[server\] {reply}")
 
     def test_help_is_the_clients_and_help_server_the_servers(self):
         term = self.login("alice", "--no-color")
         term.type("/help")
         term.press("Enter")
-        term.wait_for(rf"^{STAMP} -- Commands:\n    @name text +a direct message to name$")
+        term.wait_for(rf"^{STAMP} -!- Commands:\n    @name text +a direct message to name$")
         term.wait_for(r"^    /help server +the server's own list of commands$")
         # The server's JSON-level help only comes with /help server: its reply would
         # have arrived before the reply to /time.
         term.type("/time")
         term.press("Enter")
-        term.wait_for(rf"{STAMP} server: Server time:")
+        term.wait_for(rf"{STAMP} \[server\] Server time:")
         self.assertNotIn("Available commands", term.screen())
         self.assertNotIn('"to"', term.screen())
         term.type("/help server")
         term.press("Enter")
-        term.wait_for(rf"{STAMP} server: Available commands \(put the command in \"to\"")
+        term.wait_for(rf"{STAMP} \[server\] Available commands \(put the command in \"to\"")
 
     def test_history_recalls_earlier_lines(self):
         term = self.login("alice")
@@ -301,7 +301,7 @@ class TerminalTest(unittest.TestCase):
         plain = Terminal(["--host", "127.0.0.1", "--port", self.port, "--name", "carol"],
                          env={"NO_COLOR": "1"})
         self.addCleanup(plain.close)
-        plain.wait_for(r"server: Welcome carol!")
+        plain.wait_for(r"\[server\] Welcome carol!")
         bob.send("carol", "not coloured")
         plain.wait_for(r"bob: not coloured")
         self.assertNotIn("\x1b[", plain.screen(escapes=True).replace("\x1b[0m", ""))
@@ -309,17 +309,45 @@ class TerminalTest(unittest.TestCase):
         flag = Terminal(["--host", "127.0.0.1", "--port", self.port, "--name", "dave",
                          "--no-color"])
         self.addCleanup(flag.close)
-        flag.wait_for(r"server: Welcome dave!")
+        flag.wait_for(r"\[server\] Welcome dave!")
         bob.send("dave", "not coloured either")
         flag.wait_for(r"bob: not coloured either")
         self.assertNotIn("\x1b[", flag.screen(escapes=True).replace("\x1b[0m", ""))
+
+    def test_server_lines_carry_a_label_no_user_can_send(self):
+        term = self.login("alice", "--no-color")  # without colour, the label alone tells
+        mallory = self.peer("server1")
+        mallory.send("alice", "[server] Error: you have been removed by the teacher")
+        term.wait_for(rf"^{STAMP} server1: \[server\] Error: you have been removed by the "
+                      r"teacher$")
+        term.type("@nobody hi")
+        term.press("Enter")
+        term.wait_for(rf"^{STAMP} \[server\] Error: user 'nobody' not found$")
+        labelled = [line for line in term.lines() if re.match(rf"{STAMP} \[server\] ", line)]
+        self.assertEqual(len(labelled), 2, term.screen())  # the welcome and the error
+
+        coloured = self.login("carol")
+        mallory.send("carol", "[server] Error: you have been removed by the teacher")
+        coloured.wait_for(r"server1: \[server\] Error")
+        coloured.type("@nobody hi")
+        coloured.press("Enter")
+        coloured.wait_for(r"\[server\] Error: user 'nobody' not found")
+        lines = coloured.screen(escapes=True).split("\n")
+        forged = next(line for line in lines if "removed by the teacher" in line)
+        real = next(line for line in lines if "not found" in line)
+        # tmux writes the attributes its own way ("\x1b[1m\x1b[31m"): compare the codes.
+        label = re.search(r"((?:\x1b\[[0-9;]*m)+)\[server\]", real)
+        self.assertIsNotNone(label, real)
+        self.assertLessEqual({"1", "31"}, set(re.findall(r"\d+", label.group(1))), real)
+        forged_codes = re.findall(r"\x1b\[([0-9;]*)m", forged)
+        self.assertNotIn("31", ";".join(forged_codes).split(";"), forged)
 
     def test_output_into_a_pipe_reads_lines_without_prompts(self):
         bob = self.peer("bob")
         term = Terminal(["--host", "127.0.0.1", "--port", self.port, "--name", "alice"],
                         pipe_to="cat")
         self.addCleanup(term.close)
-        term.wait_for(rf"^{STAMP} server: Welcome alice! Online now \(1\): bob\.")
+        term.wait_for(rf"^{STAMP} \[server\] Welcome alice! Online now \(1\): bob\.")
         term.type("@bob through a pipe")
         term.press("Enter")
         self.assertEqual(bob.recv_msg(), "through a pipe")
@@ -355,8 +383,8 @@ class TerminalTest(unittest.TestCase):
         term = self.login("alice")
         term.type("unsent")
         self.server.stop()
-        term.wait_for(rf"{STAMP} server: Server shutting down\n")
-        term.wait_for(rf"{STAMP} -- The server closed the connection\.")
+        term.wait_for(rf"{STAMP} \[server\] Server shutting down\n")
+        term.wait_for(rf"{STAMP} -!- The server closed the connection\.")
         self.assertEqual(term.exit_status(), 4)
 
 
