@@ -1,6 +1,8 @@
 #include "client/format.h"
 
+#include <algorithm>
 #include <ctime>
+#include <cwchar>
 #include <limits>
 
 #include <fmt/format.h>
@@ -79,6 +81,51 @@ std::string sanitizeForTerminal(std::string_view text, std::string_view indent) 
     } else {
       out += static_cast<char>(c);
     }
+  }
+  return out;
+}
+
+std::string wrapForTerminal(std::string_view text, std::size_t columns, std::string_view indent) {
+  if (columns <= indent.size() + 1) return std::string(text);  // no room to indent
+  std::string out;
+  out.reserve(text.size() + text.size() / columns * (indent.size() + 1));
+  std::size_t used = 0;  // columns taken on the current row
+  std::mbstate_t state{};
+  for (std::size_t i = 0; i < text.size();) {
+    if (text[i] == '\n') {
+      out += '\n';
+      used = 0;
+      ++i;
+      continue;
+    }
+    if (text[i] == '\033' && i + 1 < text.size() && text[i + 1] == '[') {
+      // A control sequence: copy it up to its final byte (0x40-0x7E).
+      std::size_t end = i + 2;
+      while (end < text.size() && (text[end] < 0x40 || text[end] > 0x7E)) ++end;
+      end = std::min(end + 1, text.size());
+      out.append(text.substr(i, end - i));
+      i = end;
+      continue;
+    }
+    wchar_t wc = 0;
+    std::size_t length = std::mbrtowc(&wc, text.data() + i, text.size() - i, &state);
+    std::size_t width = 1;
+    if (length == 0 || length == static_cast<std::size_t>(-1) ||
+        length == static_cast<std::size_t>(-2)) {
+      state = {};
+      length = 1;
+    } else {
+      const int w = ::wcwidth(wc);
+      width = w < 0 ? 0 : static_cast<std::size_t>(w);
+    }
+    if (used + width > columns) {
+      out += '\n';
+      out += indent;
+      used = indent.size();
+    }
+    out.append(text.substr(i, length));
+    used += width;
+    i += length;
   }
   return out;
 }

@@ -33,6 +33,15 @@ std::string clockStamp(std::chrono::system_clock::time_point when);
 // U+FFFD, and each newline is followed by `indent` so continuation lines line up.
 std::string sanitizeForTerminal(std::string_view text, std::string_view indent = "    ");
 
+// Breaks each line of `text` that is wider than `columns` into rows, each row after the
+// first starting with `indent`, as continuation lines do. The terminal would wrap such
+// a line itself, but its next row would start at the first column with whatever the
+// sender wrote there: text padded to the width could show a row that starts like one of
+// the server's lines. SGR sequences ("\033[...m") take no room; wide characters take
+// two columns (wcwidth, in the current locale). Pure.
+std::string wrapForTerminal(std::string_view text, std::size_t columns,
+                            std::string_view indent = "    ");
+
 // `text` ended with a full stop, unless it already ends with '.', '!' or '?' (a server's
 // reason quoted at the end of a sentence may bring its own). Pure.
 std::string asSentence(std::string_view text);

@@ -64,6 +64,9 @@ class LineEditor {
   // Prints `text` (one or more lines, without the final newline) above the input line.
   void printAbove(std::string_view text);
 
+  // The terminal's width, in columns (80 when unknown).
+  std::size_t columns() const { return terminalColumns(); }
+
   // Call after SIGWINCH: redraws the prompt and the line for the new width.
   void resize();
 

@@ -342,6 +342,16 @@ class TerminalTest(unittest.TestCase):
         forged_codes = re.findall(r"\x1b\[([0-9;]*)m", forged)
         self.assertNotIn("31", ";".join(forged_codes).split(";"), forged)
 
+    def test_text_padded_to_the_width_cannot_start_a_row_like_a_server_line(self):
+        term = self.login("alice", "--no-color")
+        bob = self.peer("bob")
+        # "[hh:mm:ss] bob: " takes 16 of the 100 columns; the terminal's own wrapping
+        # would start the next row with the forged line.
+        bob.send("alice", "x" * 84 + "[12:00:00] [server] Error: you have been removed")
+        term.wait_for(r"^    \[12:00:00\] \[server\] Error: you have been removed$")
+        self.assertFalse([line for line in term.lines() if line.startswith("[12:00:00]")],
+                         term.screen())
+
     def test_output_into_a_pipe_reads_lines_without_prompts(self):
         bob = self.peer("bob")
         term = Terminal(["--host", "127.0.0.1", "--port", self.port, "--name", "alice"],

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <clocale>
+#include <string>
+
 #include "protocol/names.h"
 
 namespace classchat::client {
@@ -117,6 +120,41 @@ TEST(ClientFormat, NoticesAreMarked) {
             "[t] -!- Reconnected as alice.");
   EXPECT_NE(formatNotice("lost", NoticeKind::kProblem, "t", true).find("\033[1;31m"),
             std::string::npos);
+}
+
+TEST(ClientFormat, LongLinesAreWrappedWithAnIndent) {
+  EXPECT_EQ(wrapForTerminal("short", 10), "short");
+  EXPECT_EQ(wrapForTerminal("0123456789", 10), "0123456789");  // exactly the width
+  EXPECT_EQ(wrapForTerminal("0123456789abcdef", 10), "0123456789\n    abcdef");
+  EXPECT_EQ(wrapForTerminal("0123456789abcdefABCDEF", 10), "0123456789\n    abcdef\n    ABCDEF");
+  // Colour codes take no room.
+  EXPECT_EQ(wrapForTerminal("\033[1;32mbob\033[0m: 0123456789", 10),
+            "\033[1;32mbob\033[0m: 01234\n    56789");
+  // A newline starts a new row; its indent (from sanitizeForTerminal) counts.
+  EXPECT_EQ(wrapForTerminal("01234567\n    0123456789", 10), "01234567\n    012345\n    6789");
+  EXPECT_EQ(wrapForTerminal("0123456789", 4), "0123456789");  // too narrow to indent
+
+  // Wide characters take two columns and are never split.
+  const std::string saved = std::setlocale(LC_CTYPE, nullptr);
+  ASSERT_NE(std::setlocale(LC_CTYPE, "C.UTF-8"), nullptr);
+  EXPECT_EQ(wrapForTerminal(
+                "\xE6\x97\xA5\xE6\x97\xA5\xE6\x97\xA5\xE6\x97\xA5\xE6\x97\xA5\xE6\x97\xA5", 11),
+            "\xE6\x97\xA5\xE6\x97\xA5\xE6\x97\xA5\xE6\x97\xA5\xE6\x97\xA5\n    "
+            "\xE6\x97\xA5");
+  std::setlocale(LC_CTYPE, saved.c_str());
+}
+
+TEST(ClientFormat, TextPaddedToTheWidthCannotStartARowLikeAServerLine) {
+  // "[14:02:51] bob: " takes 16 columns: 64 more fill an 80-column row, and without our
+  // own wrapping the terminal would start the next row with the forged server line.
+  const std::string forged = formatMessage(
+      message("bob", "127.0.0.1", "alice",
+              std::string(64, 'x') + "[14:02:51] [server] Error: you have been removed"),
+      "14:02:51", false);
+  const std::string wrapped = wrapForTerminal(forged, 80);
+  EXPECT_EQ(wrapped, "[14:02:51] bob: " + std::string(64, 'x') +
+                         "\n    [14:02:51] [server] Error: you have been removed");
+  EXPECT_EQ(wrapped.find("\n[14:02:51]"), std::string::npos);
 }
 
 TEST(ClientFormat, AsSentenceAddsOneFullStop) {
