@@ -19,6 +19,8 @@ namespace {
 
 constexpr char kInvisible = '\1';
 constexpr int kHistorySize = 500;
+// How long the rest of an escape sequence may take to follow its ESC.
+constexpr int kEscapeSequenceWaitMs = 50;
 
 // Columns the text takes on screen: code points, two for wide ones, skipping "\1" spans.
 std::size_t displayWidth(std::string_view text) {
@@ -336,10 +338,11 @@ LineEditor::Event LineEditor::searchInput(std::string& line) {
     }
     case 0x1B: {
       // Escape alone ends the search on the match. A sequence (an arrow, Alt-B...)
-      // arrives whole: it also ends the search, then does its job.
+      // follows at once, within one write from the terminal (or a few milliseconds over
+      // a slow link): it also ends the search, then does its job.
       endSearch(true);
       pollfd more{inFd_, POLLIN, 0};
-      if (::poll(&more, 1, 0) <= 0) return Event::kNone;
+      if (::poll(&more, 1, kEscapeSequenceWaitMs) <= 0) return Event::kNone;
       pending_ = "\x1b";
       return editInput(line);
     }

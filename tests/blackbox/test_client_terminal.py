@@ -583,8 +583,21 @@ class EditingKeysTest(unittest.TestCase):
         self.term.press("C-g")
         self.assert_line("draft")
 
+        # Escape ends the search on the match, the cursor where the match is; an arrow
+        # ends it too, and moves.
+        self.term.press("C-e", "C-u", "C-r")
+        self.term.type("fir")
+        self.term.wait_for(r"^\(reverse-i-search\)`fir': @bob first$")
+        self.term.press("Escape")
+        self.assert_line("@bob first", cursor=5)
+        self.term.press("C-e", "C-u", "C-r")
+        self.term.type("fir")
+        self.term.wait_for(r"^\(reverse-i-search\)`fir': @bob first$")
+        self.term.press("Left")
+        self.assert_line("@bob first", cursor=4)
+
         # Any other editing key keeps the match and does its job on it.
-        self.term.press("C-u", "C-r")
+        self.term.press("C-e", "C-u", "C-r")
         self.term.type("sec")
         self.term.wait_for(r"^\(reverse-i-search\)`sec': @bob second$")
         self.term.press("C-e")
