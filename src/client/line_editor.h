@@ -24,8 +24,8 @@ namespace classchat::client {
 // the line and of the word, Ctrl-K to the end, Ctrl-Y yanks, Alt-B/Alt-F move by word,
 // Ctrl-L clears the screen. Ctrl-R is our own reverse history search (libedit's shows
 // "bck:" and needs Enter twice): "(reverse-i-search)`text': match", where Enter sends
-// the match, Ctrl-R finds an older one, Ctrl-G restores the line, and any other
-// editing key keeps the match and edits it.
+// the match, Ctrl-R finds an older one, Ctrl-G restores the line, and Escape or any
+// other editing key keeps the match and edits it.
 //
 // Owns the terminal mode while started: raw mode between start() and stop(), the
 // original mode otherwise (also restored by the destructor). Not thread-safe; one
@@ -90,8 +90,8 @@ class LineEditor {
   // While asking, a signal ends the question instead of being retried.
   static int readKey(EditLine* el, wchar_t* out);
   int nextCharacter(wchar_t* out);
-  // One byte from the terminal: 1, 0 at the end of input, -1 on an error or (while
-  // asking) a signal.
+  // One byte from the terminal: 1; 0 at the end of input or, while asking, when a signal
+  // ends the question; -1 on an error.
   int readByte(char& byte);
 
   // Lets libedit handle keys until none is pending.
