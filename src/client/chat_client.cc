@@ -24,10 +24,19 @@ constexpr std::size_t kUnlimited = std::numeric_limits<std::size_t>::max();
 // A script is read no further while this much is waiting to be sent.
 constexpr std::size_t kMaxQueuedBytes = 1 << 20;
 
+// What /help shows; /help server shows the server's own list (JSON fields and all).
 constexpr const char* kClientHelp =
-    "Typing: @name text (direct message), /to name (plain lines then go to name; /to alone "
-    "ends it), /shout text, /list [page], /time, /standard, /quit. Tab completes names. The "
-    "server's commands:";
+    "Commands:\n"
+    "@name text      a direct message to name\n"
+    "/to name        plain lines then go to name (/to alone ends the conversation)\n"
+    "/shout text     a message to everyone online\n"
+    "/list [page]    who is online\n"
+    "/time           the server's clock\n"
+    "/standard       the message format, for programs\n"
+    "//text          plain text that starts with /\n"
+    "/help server    the server's own list of commands\n"
+    "/quit           leave (Ctrl-D on an empty line and Ctrl-C too)\n"
+    "Tab completes names and commands; Up, Down and Ctrl-R recall earlier lines.";
 
 std::string secondsText(std::chrono::milliseconds delay) {
   return fmt::format("{:.1f} s", static_cast<double>(delay.count()) / 1000.0);
@@ -39,9 +48,9 @@ std::optional<std::string> askName(LineEditor& editor) {
   for (;;) {
     std::optional<std::string> answer = editor.ask("Your name: ");
     if (!answer) return std::nullopt;
-    const protocol::NameVerdict verdict = protocol::checkName(*answer);
-    if (verdict == protocol::NameVerdict::kValid) return answer;
-    editor.printAbove(protocol::describeRefusal(verdict, *answer) + ".");
+    const std::string problem = describeNameProblem(*answer);
+    if (problem.empty()) return answer;
+    editor.printAbove(problem);
   }
 }
 
@@ -188,7 +197,8 @@ void ChatClient::onRefused(const protocol::ServerMessage& message) {
   // Every name refusal talks about the username; anything else (a server out of
   // connection slots) turns the connection away, not the name.
   if (reason.find("username") == std::string_view::npos) {
-    const std::string sentence = fmt::format("The server turned the connection away: {}.", reason);
+    const std::string sentence =
+        asSentence(fmt::format("The server turned the connection away: {}", reason));
     if (options_.reconnect) {
       scheduleReconnect(sentence);
     } else {
@@ -198,7 +208,7 @@ void ChatClient::onRefused(const protocol::ServerMessage& message) {
     return;
   }
   if (mode_ == Mode::kInteractive && nameWasTyped_ && !welcomedOnce_) {
-    notice(fmt::format("The server refused that name: {}.", reason), true);
+    notice(asSentence(fmt::format("The server refused that name: {}", reason)), true);
     std::optional<std::string> answer = askName(*editor_);
     if (!answer) {
       finish(kExitRefused);
@@ -210,7 +220,7 @@ void ChatClient::onRefused(const protocol::ServerMessage& message) {
     reconnectAt_ = Clock::now();
     return;
   }
-  notice(fmt::format("The server refused the name {}: {}.", name_, reason), true);
+  notice(asSentence(fmt::format("The server refused the name {}: {}", name_, reason)), true);
   finish(kExitRefused);
 }
 
@@ -394,6 +404,9 @@ void ChatClient::handleLine(const std::string& line) {
         inputEnded_ = true;
       }
       return;
+    case InputKind::kHelp:
+      notice(kClientHelp, false);
+      return;
     case InputKind::kHint:
       if (mode_ == Mode::kScript) {
         notice(fmt::format("line {}: {}", scriptLineNumber_, action.hint), true);
@@ -425,9 +438,6 @@ void ChatClient::handleLine(const std::string& line) {
   if (phase_ != Phase::kChatting || !connection_) {
     notice("Not connected: not sent.", true);
     return;
-  }
-  if (mode_ == Mode::kInteractive && protocol::namesEqual(action.to, "/help")) {
-    notice(kClientHelp, false);
   }
   sendToServer(action.to, action.msg);
 }

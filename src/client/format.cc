@@ -1,6 +1,8 @@
 #include "client/format.h"
 
+#include <algorithm>
 #include <ctime>
+#include <cwchar>
 #include <limits>
 
 #include <fmt/format.h>
@@ -14,9 +16,11 @@ namespace {
 // SGR sequences. Kept to the eight basic colours so every terminal shows them.
 constexpr std::string_view kReset = "\033[0m";
 constexpr std::string_view kDim = "\033[2m";
+constexpr std::string_view kRed = "\033[31m";
 constexpr std::string_view kBoldRed = "\033[1;31m";
 constexpr std::string_view kBoldGreen = "\033[1;32m";
 constexpr std::string_view kYellow = "\033[33m";
+constexpr std::string_view kBoldYellow = "\033[1;33m";
 constexpr std::string_view kBoldMagenta = "\033[1;35m";
 constexpr std::string_view kCyan = "\033[36m";
 
@@ -24,6 +28,13 @@ std::string paint(std::string_view text, std::string_view style, bool colour) {
   if (!colour) return std::string(text);
   return fmt::format("{}{}{}", style, text, kReset);
 }
+
+// What starts a line from the server and one of the client's own notices. Usernames
+// are made of A-Z a-z 0-9 _ - . only, and a user's line starts with the name, so no
+// user can start a line with these: a student named "Server." shows as "Server.: ...",
+// next to the real "[server] ...".
+constexpr std::string_view kServerLabel = "[server]";
+constexpr std::string_view kNoticeLabel = "-!-";
 
 }  // namespace
 
@@ -74,15 +85,70 @@ std::string sanitizeForTerminal(std::string_view text, std::string_view indent) 
   return out;
 }
 
+std::string wrapForTerminal(std::string_view text, std::size_t columns, std::string_view indent) {
+  if (columns <= indent.size() + 1) return std::string(text);  // no room to indent
+  std::string out;
+  out.reserve(text.size() + text.size() / columns * (indent.size() + 1));
+  std::size_t used = 0;  // columns taken on the current row
+  std::mbstate_t state{};
+  for (std::size_t i = 0; i < text.size();) {
+    if (text[i] == '\n') {
+      out += '\n';
+      used = 0;
+      ++i;
+      continue;
+    }
+    if (text[i] == '\033' && i + 1 < text.size() && text[i + 1] == '[') {
+      // A control sequence: copy it up to its final byte (0x40-0x7E).
+      std::size_t end = i + 2;
+      while (end < text.size() && (text[end] < 0x40 || text[end] > 0x7E)) ++end;
+      end = std::min(end + 1, text.size());
+      out.append(text.substr(i, end - i));
+      i = end;
+      continue;
+    }
+    wchar_t wc = 0;
+    std::size_t length = std::mbrtowc(&wc, text.data() + i, text.size() - i, &state);
+    std::size_t width = 1;
+    if (length == 0 || length == static_cast<std::size_t>(-1) ||
+        length == static_cast<std::size_t>(-2)) {
+      state = {};
+      length = 1;
+    } else {
+      const int w = ::wcwidth(wc);
+      width = w < 0 ? 0 : static_cast<std::size_t>(w);
+    }
+    if (used + width > columns) {
+      out += '\n';
+      out += indent;
+      used = indent.size();
+    }
+    out.append(text.substr(i, length));
+    used += width;
+    i += length;
+  }
+  return out;
+}
+
+std::string asSentence(std::string_view text) {
+  std::string sentence(text);
+  if (!sentence.ends_with('.') && !sentence.ends_with('!') && !sentence.ends_with('?')) {
+    sentence += '.';
+  }
+  return sentence;
+}
+
 std::string formatMessage(const protocol::ServerMessage& message, std::string_view stamp,
                           bool colour) {
   const std::string when = paint(fmt::format("[{}]", stamp), kDim, colour);
   const std::string text = sanitizeForTerminal(message.msg);
   switch (classify(message)) {
     case MessageKind::kServer:
-      return fmt::format("{} {}", when, paint("server: " + text, kYellow, colour));
+      return fmt::format("{} {} {}", when, paint(kServerLabel, kBoldYellow, colour),
+                         paint(text, kYellow, colour));
     case MessageKind::kServerError:
-      return fmt::format("{} {}", when, paint("server: " + text, kBoldRed, colour));
+      return fmt::format("{} {} {}", when, paint(kServerLabel, kBoldRed, colour),
+                         paint(text, kRed, colour));
     case MessageKind::kShout:
       return fmt::format(
           "{} {}: {}", when,
@@ -98,7 +164,7 @@ std::string formatMessage(const protocol::ServerMessage& message, std::string_vi
 std::string formatNotice(std::string_view text, NoticeKind kind, std::string_view stamp,
                          bool colour) {
   const std::string when = paint(fmt::format("[{}]", stamp), kDim, colour);
-  const std::string line = "-- " + sanitizeForTerminal(text);
+  const std::string line = fmt::format("{} {}", kNoticeLabel, sanitizeForTerminal(text));
   return fmt::format("{} {}", when,
                      paint(line, kind == NoticeKind::kProblem ? kBoldRed : kCyan, colour));
 }

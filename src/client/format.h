@@ -33,14 +33,31 @@ std::string clockStamp(std::chrono::system_clock::time_point when);
 // U+FFFD, and each newline is followed by `indent` so continuation lines line up.
 std::string sanitizeForTerminal(std::string_view text, std::string_view indent = "    ");
 
+// Breaks each line of `text` that is wider than `columns` into rows, each row after the
+// first starting with `indent`, as continuation lines do. The terminal would wrap such
+// a line itself, but its next row would start at the first column with whatever the
+// sender wrote there: text padded to the width could show a row that starts like one of
+// the server's lines. SGR sequences ("\033[...m") take no room; wide characters take
+// two columns (wcwidth, in the current locale). Pure.
+std::string wrapForTerminal(std::string_view text, std::size_t columns,
+                            std::string_view indent = "    ");
+
+// `text` ended with a full stop, unless it already ends with '.', '!' or '?' (a server's
+// reason quoted at the end of a sentence may bring its own). Pure.
+std::string asSentence(std::string_view text);
+
 // One received message as a line of text (no trailing newline), e.g.
 //   [14:02:51] alice: see you at 3?
 //   [14:02:51] alice (to everyone): pizza in room 4
-//   [14:02:51] server: Server time: 14:02:51
+//   [14:02:51] [server] Server time: 14:02:51
+// The server's lines start with "[server]", which no username can produce (names hold
+// only A-Z a-z 0-9 _ - .), so a user named "Server." cannot pass for the server; in
+// colour the label is also bold yellow (red for errors), a colour users cannot send.
 std::string formatMessage(const protocol::ServerMessage& message, std::string_view stamp,
                           bool colour);
 
-// One of the client's own notices, e.g. "[14:02:51] -- connection lost".
+// One of the client's own notices, e.g. "[14:02:51] -!- connection lost" ('!' cannot
+// be in a name either: a user named "--" cannot pass for the client).
 std::string formatNotice(std::string_view text, NoticeKind kind, std::string_view stamp,
                          bool colour);
 

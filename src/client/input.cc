@@ -50,11 +50,42 @@ std::string nameProblem(std::string_view name) {
   return fmt::format("'{}' cannot be a username.", protocol::sanitizeForEcho(name));
 }
 
+bool isNameCharacter(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+         c == '-' || c == '.';
+}
+
+// The first character a name may not contain, for a sentence: "a space", "'é'".
+std::string firstBadCharacter(std::string_view name) {
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    if (isNameCharacter(name[i])) continue;
+    if (c == ' ') return "a space";
+    if (c < 0x20 || c == 0x7F) return "a control character";
+    std::size_t length = 1;
+    if (c >= 0x80) {
+      while (i + length < name.size() &&
+             (static_cast<unsigned char>(name[i + length]) & 0xC0) == 0x80) {
+        ++length;
+      }
+    }
+    return fmt::format("'{}'", protocol::sanitizeForEcho(name.substr(i, length)));
+  }
+  return "a character names cannot hold";
+}
+
 InputAction parseCommand(std::string_view line) {
   const auto [command, args] = splitWord(line);
   if (protocol::namesEqual(command, "/quit")) {
     InputAction action;
     action.kind = InputKind::kQuit;
+    return action;
+  }
+  if (protocol::namesEqual(command, "/help")) {
+    // The server's /help describes the JSON fields; a person wants the client's.
+    if (protocol::namesEqual(args, "server")) return send(command, "");
+    InputAction action;
+    action.kind = InputKind::kHelp;
     return action;
   }
   if (protocol::namesEqual(command, "/to")) {
@@ -112,6 +143,27 @@ InputAction parseInput(std::string_view line, std::string_view conversation) {
         "for more).");
   }
   return send(conversation, text);
+}
+
+std::string describeNameProblem(std::string_view name) {
+  const std::string shown = protocol::sanitizeForEcho(name);
+  switch (protocol::checkName(name)) {
+    case protocol::NameVerdict::kValid:
+      return {};
+    case protocol::NameVerdict::kEmpty:
+      return "Please type a name: 1 to 32 letters (A-Z, a-z), digits, dots, dashes or underscores.";
+    case protocol::NameVerdict::kTooLong:
+      return fmt::format("'{}' is too long: a name has at most {} characters.", shown,
+                         protocol::kMaxNameLength);
+    case protocol::NameVerdict::kBadCharacter:
+      return fmt::format(
+          "'{}' has {}: use only letters A-Z a-z, digits, dots, dashes and underscores.", shown,
+          firstBadCharacter(name));
+    case protocol::NameVerdict::kReserved:
+      if (name.starts_with('/')) return "A name cannot start with '/'.";
+      return fmt::format("'{}' is reserved; please choose another name.", shown);
+  }
+  return fmt::format("'{}' cannot be a name; please choose another.", shown);
 }
 
 }  // namespace classchat::client

@@ -12,6 +12,7 @@ enum class InputKind {
   kOpenConversation,   // /to NAME: plain lines now go to `to`
   kCloseConversation,  // /to alone
   kQuit,               // /quit
+  kHelp,               // /help: the client's own help (/help server asks the server)
   kHint,               // nothing to send; show `hint` (one sentence)
 };
 
@@ -26,11 +27,17 @@ struct InputAction {
 //   @NAME TEXT      direct message to NAME
 //   /to NAME        start a conversation with NAME; "/to" alone ends it
 //   /quit           leave
+//   /help           the client's help; "/help server" sends /help to the server
 //   /CMD ARGS       any other command goes to the server with msg = ARGS
-//                   (/shout TEXT, /list [PAGE], /time, /help, /standard, ...)
+//                   (/shout TEXT, /list [PAGE], /time, /standard, ...)
 //   //TEXT          plain text that starts with '/'
 //   TEXT            to the open conversation, or a hint when there is none
 // `conversation` is the name of the open conversation ("" when none). Pure.
 InputAction parseInput(std::string_view line, std::string_view conversation);
+
+// Why `name`, typed at the name prompt, cannot be a username, in words for a person
+// (the server's reasons are written for programs); empty when it can. Checked before
+// anything is sent, with the same rules as the server (protocol::checkName). Pure.
+std::string describeNameProblem(std::string_view name);
 
 }  // namespace classchat::client

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "client/completion.h"
 
@@ -18,6 +19,13 @@ namespace classchat::client {
 // calls readChar() each time it is readable, so the program never blocks in libedit
 // and can print received messages between keystrokes. printAbove() erases the prompt
 // and the half-typed line, prints, and redraws them exactly as they were.
+//
+// The keys are readline's (emacs mode): Ctrl-U and Ctrl-W kill back to the start of
+// the line and of the word, Ctrl-K to the end, Ctrl-Y yanks, Alt-B/Alt-F move by word,
+// Ctrl-L clears the screen. Ctrl-R is our own reverse history search (libedit's shows
+// "bck:" and needs Enter twice): "(reverse-i-search)`text': match", where Enter sends
+// the match, Ctrl-R finds an older one, Ctrl-G restores the line, and Escape or any
+// other editing key keeps the match and edits it.
 //
 // Owns the terminal mode while started: raw mode between start() and stop(), the
 // original mode otherwise (also restored by the destructor). Not thread-safe; one
@@ -48,21 +56,58 @@ class LineEditor {
 
   enum class Event { kNone, kLine, kEndOfInput };
   // Processes the input that is ready. On kLine, `line` holds the completed line
-  // (without its newline), which is also added to the history.
+  // (without its newline), which is also added to the history. kEndOfInput means
+  // Ctrl-D on an empty line, or the terminal's input ended; editing keys that leave
+  // the line empty are kNone.
   Event readChar(std::string& line);
 
   // Prints `text` (one or more lines, without the final newline) above the input line.
   void printAbove(std::string_view text);
 
-  // Call after SIGWINCH.
+  // The terminal's width, in columns (80 when unknown).
+  std::size_t columns() const { return terminalColumns(); }
+
+  // Call after SIGWINCH: redraws the prompt and the line for the new width.
   void resize();
 
  private:
+  // A reverse history search in progress (Ctrl-R).
+  struct Search {
+    std::string prompt;                // the prompt to restore
+    std::string line;                  // the line as it was, restored by Ctrl-G
+    std::size_t cursor = 0;            // its cursor, in bytes from the start
+    std::vector<std::string> history;  // newest first
+    std::string query;
+    std::size_t shown = kNoEntry;  // the history entry on screen
+    bool failed = false;           // nothing older matches `query`
+    static constexpr std::size_t kNoEntry = static_cast<std::size_t>(-1);
+  };
+
   static char* promptFor(EditLine* el);
   static unsigned char completeKey(EditLine* el, int ch);
-  // libedit's read function: one character from the terminal. While asking, a signal
-  // ends the question instead of being retried.
+  static unsigned char searchKey(EditLine* el, int ch);
+  // libedit's read function: one character, from pending_ first, then the terminal.
+  // While asking, a signal ends the question instead of being retried.
   static int readKey(EditLine* el, wchar_t* out);
+  int nextCharacter(wchar_t* out);
+  // One byte from the terminal: 1; 0 at the end of input or, while asking, when a signal
+  // ends the question; -1 on an error.
+  int readByte(char& byte);
+
+  // Lets libedit handle keys until none is pending.
+  Event editInput(std::string& line);
+  Event searchInput(std::string& line);
+  void beginSearch();
+  // Finds `query` in the history from entry `from` on (older) and shows the result.
+  void searchFrom(std::size_t from);
+  void showSearch();
+  // Ends the search: keeps the match as the line being edited, or restores the line.
+  void endSearch(bool keepMatch);
+  // Replaces libedit's line with `text`, the cursor `cursor` bytes into it.
+  void replaceLine(const std::string& text, std::size_t cursor);
+  // Redraws after `change` (which may alter the prompt or the line), erasing what was
+  // on screen first.
+  void redraw(const std::function<void()>& change);
 
   // Moves the cursor to the start of the prompt and clears the input area.
   void eraseInputArea();
@@ -78,6 +123,13 @@ class LineEditor {
   bool started_ = false;
   bool asking_ = false;
   bool interrupted_ = false;
+  // Set by readKey when the terminal's input ends or fails: libedit reports that the
+  // same way as a key that empties the line.
+  bool inputEnded_ = false;
+  // Bytes to hand to libedit before reading the terminal again (a key that ended a
+  // search and must still do its job).
+  std::string pending_;
+  std::optional<Search> search_;
 };
 
 }  // namespace classchat::client

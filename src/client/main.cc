@@ -35,14 +35,18 @@ std::optional<std::uint16_t> parsePort(std::string_view text) {
   return static_cast<std::uint16_t>(value);
 }
 
-// Asks for what the command line did not say. False at the end of input.
+// Asks for what the command line did not say. A bare `classchat` is a guided start
+// that asks for the host and the port too (Enter keeps the default); once the command
+// line says any of --host, --port or --name, what it leaves out keeps its default, and
+// only a missing name, which has none, is asked for. False at the end of input.
 bool askForMissing(LineEditor& editor, ClientOptions& options, bool& nameWasTyped) {
-  if (!options.hostGiven) {
+  const bool guided = !options.hostGiven && !options.portGiven && options.name.empty();
+  if (guided) {
     const auto host = editor.ask("Server host [" + options.host + "]: ");
     if (!host) return false;
     if (!host->empty()) options.host = *host;
   }
-  while (!options.portGiven) {
+  while (guided) {
     const auto port = editor.ask("Server port [" + std::to_string(options.port) + "]: ");
     if (!port) return false;
     if (port->empty()) break;

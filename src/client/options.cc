@@ -10,8 +10,9 @@ namespace {
 constexpr const char* kDescription =
     "classchat: the command-line client for classchatd.\n"
     "Interactive when stdin and stdout are terminals (line editing, history, Tab completes\n"
-    "usernames from the last /list and from people who wrote to you); asks for the host,\n"
-    "port and name that are not given on the command line.";
+    "usernames from the last /list and from people who wrote to you). Run with no options,\n"
+    "it asks for the host, the port and your name; otherwise it asks only for a missing\n"
+    "--name, and --host and --port keep their defaults.";
 
 constexpr const char* kFooter = R"(Typing (interactive, and each line of a script):
   @NAME TEXT     direct message to NAME
@@ -20,7 +21,8 @@ constexpr const char* kFooter = R"(Typing (interactive, and each line of a scrip
   //TEXT         plain text that starts with '/'
   /shout TEXT    everyone online
   /list [PAGE]   who is online       /time   the server's clock
-  /help          commands            /standard   the JSON message format
+  /help          these commands      /help server   the server's list (JSON-level)
+  /standard      the JSON message format
   /CMD ARGS      any other command goes to the server as {"to":"/CMD","msg":"ARGS"}
   /quit          leave (Ctrl-D and Ctrl-C too)
 
@@ -50,14 +52,15 @@ ParsedOptions parseOptions(int argc, const char* const* argv) {
   CLI::App app{kDescription, "classchat"};
   app.footer(kFooter);
   app.get_formatter()->column_width(30);
-  auto* host =
-      app.add_option("--host", options.host, "Server address or host name (asked if not given)")
-          ->default_str(options.host)
-          ->type_name("HOST");
-  auto* port = app.add_option("--port", options.port, "Server TCP port (asked if not given)")
-                   ->default_str(std::to_string(protocol::kDefaultPort))
-                   ->type_name("PORT")
-                   ->check(CLI::Range(1, 65535).description(""));
+  auto* host = app.add_option("--host", options.host,
+                              "Server address or host name (asked when no option is given)")
+                   ->default_str(options.host)
+                   ->type_name("HOST");
+  auto* port =
+      app.add_option("--port", options.port, "Server TCP port (asked when no option is given)")
+          ->default_str(std::to_string(protocol::kDefaultPort))
+          ->type_name("PORT")
+          ->check(CLI::Range(1, 65535).description(""));
   app.add_option("--name", options.name, "Your username (asked if not given)")->type_name("NAME");
   app.add_flag("--no-color", options.noColor, "Never colour the output");
   auto* reconnect = app.add_flag(

@@ -54,7 +54,7 @@ void Output::notice(std::string_view text, bool problem) {
 
 void Output::printLine(const std::string& text) {
   if (editor_ != nullptr) {
-    editor_->printAbove(text);
+    editor_->printAbove(wrapForTerminal(text, editor_->columns()));
     return;
   }
   std::fputs(text.c_str(), stdout);

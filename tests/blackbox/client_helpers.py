@@ -187,6 +187,10 @@ class Terminal:
         except FileNotFoundError:
             return None
 
+    def running(self):
+        """True while the client has not exited."""
+        return self._status() is None
+
     def exit_status(self, timeout=TIMEOUT):
         """Waits for the client to exit; returns its status."""
         deadline = time.monotonic() + timeout

@@ -65,7 +65,7 @@ class ReconnectTest(unittest.TestCase):
         self.addCleanup(client.close)
         self.assertIn("Welcome bot!", client.next_line())
         self.server.stop()
-        self.assertIn("server: Server shutting down", client.next_line())
+        self.assertIn("[server] Server shutting down", client.next_line())
         self.assertEqual(client.wait(), 4)
         self.assertEqual(client.stderr(), "classchat: The server closed the connection.\n")
 
@@ -74,17 +74,17 @@ class ReconnectTest(unittest.TestCase):
         term = Terminal(["--host", "127.0.0.1", "--port", self.port, "--name", "alice",
                          "--reconnect"])
         self.addCleanup(term.close)
-        term.wait_for(rf"^{STAMP} server: Welcome alice!")
+        term.wait_for(rf"^{STAMP} \[server\] Welcome alice!")
         term.type("@bob still here")
         term.wait_for(r"^alice> @bob still here$")
 
         self.server.stop()
-        term.wait_for(rf"{STAMP} -- The server closed the connection\. Reconnecting in")
+        term.wait_for(rf"{STAMP} -!- The server closed the connection\. Reconnecting in")
         self.server.__exit__(None, None, None)
         self.server = FixedPortServer(self.port)
         bob = harness.register(self.port, "bob")
         self.addCleanup(bob.close)
-        term.wait_for(rf"{STAMP} -- Reconnected as alice\.\nalice> @bob still here$",
+        term.wait_for(rf"{STAMP} -!- Reconnected as alice\.\nalice> @bob still here$",
                       timeout=3 * harness.TIMEOUT)
 
         term.press("Enter")

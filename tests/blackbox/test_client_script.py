@@ -93,10 +93,10 @@ class ScriptTest(unittest.TestCase):
         result = self.script("@bob hi bob\n/shout hello all\n/list\n/time\n")
         self.assertEqual(result.returncode, 0, result.stderr)
         out = result.stdout.decode()
-        self.assertRegex(out, r"\[\d\d:\d\d:\d\d\] server: Welcome bot! Online now \(1\): bob\.")
-        self.assertIn("server: Message sent to 1 users", out)
-        self.assertIn("server: Online users (1): bob", out)
-        self.assertRegex(out, r"server: Server time: \d\d:\d\d:\d\d")
+        self.assertRegex(out, r"\[\d\d:\d\d:\d\d\] \[server\] Welcome bot! Online now \(1\): bob\.")
+        self.assertIn("[server] Message sent to 1 users", out)
+        self.assertIn("[server] Online users (1): bob", out)
+        self.assertRegex(out, r"\[server\] Server time: \d\d:\d\d:\d\d")
         self.assertNotIn("\033", out)  # stdout is a pipe: no colour
         dm = self.bob.recv()
         self.assertEqual((dm["from"]["name"], dm["to"], dm["msg"]), ("bot", "bob", "hi bob"))
@@ -108,8 +108,8 @@ class ScriptTest(unittest.TestCase):
         result = self.script("/time\n" * count + "/list\n")
         self.assertEqual(result.returncode, 0, result.stderr)
         lines = result.stdout.decode().splitlines()
-        self.assertEqual(sum("server: Server time:" in line for line in lines), count)
-        self.assertIn("server: Online users (1): bob", lines[-1])
+        self.assertEqual(sum("[server] Server time:" in line for line in lines), count)
+        self.assertIn("[server] Online users (1): bob", lines[-1])
 
     def test_last_line_without_newline_counts(self):
         result = self.script("@bob no newline at the end")
@@ -119,7 +119,7 @@ class ScriptTest(unittest.TestCase):
     def test_an_error_reply_makes_the_exit_status_one(self):
         result = self.script("@nobody hi\n@bob still delivered\n")
         self.assertEqual(result.returncode, 1)
-        self.assertIn("server: Error: user 'nobody' not found", result.stdout.decode())
+        self.assertIn("[server] Error: user 'nobody' not found", result.stdout.decode())
         self.assertEqual(self.bob.recv_msg(), "still delivered")
 
     def test_plain_line_without_conversation_is_a_hint_and_status_two(self):

@@ -117,6 +117,16 @@ class WireTest(unittest.TestCase):
         self.assertEqual(client.stderr(), "classchat: The server refused the name bot: username "
                                           "'bot' is already taken.\n")
 
+    def test_a_reason_that_ends_with_a_full_stop_gets_no_second_one(self):
+        client, conn = self.start("--listen")
+        self.assertEqual(conn.recv(1024), b"bot")
+        conn.sendall(frame("SERVER", "0.0.0.0", "bot",
+                           "Error: invalid username 'bot': use only A-Z a-z 0-9 _ - ."))
+        conn.close()
+        self.assertEqual(client.wait(), 3)
+        self.assertEqual(client.stderr(), "classchat: The server refused the name bot: invalid "
+                                          "username 'bot': use only A-Z a-z 0-9 _ - .\n")
+
     def test_connection_reset_is_explained(self):
         client, conn = self.start("--listen")
         self.assertEqual(conn.recv(1024), b"bot")

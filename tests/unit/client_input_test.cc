@@ -46,12 +46,22 @@ TEST(ClientInput, CommandsGoToTheServerWithTheirArguments) {
   const InputAction page = parseInput("/list 2", "");
   EXPECT_EQ(page.msg, "2");
 
-  for (const char* command : {"/time", "/help", "/standard"}) {
+  for (const char* command : {"/time", "/standard"}) {
     const InputAction action = parseInput(command, "bob");
     EXPECT_EQ(action.kind, InputKind::kSend) << command;
     EXPECT_EQ(action.to, command);
     EXPECT_EQ(action.msg, "");
   }
+}
+
+TEST(ClientInput, HelpIsTheClientsAndHelpServerTheServers) {
+  EXPECT_EQ(parseInput("/help", "").kind, InputKind::kHelp);
+  EXPECT_EQ(parseInput("/HELP", "bob").kind, InputKind::kHelp);
+  EXPECT_EQ(parseInput("/help me", "").kind, InputKind::kHelp);
+  const InputAction server = parseInput("/help  Server ", "");
+  EXPECT_EQ(server.kind, InputKind::kSend);
+  EXPECT_EQ(server.to, "/help");
+  EXPECT_EQ(server.msg, "");
 }
 
 TEST(ClientInput, UnknownCommandsAreSentAsTheyAre) {
@@ -106,6 +116,35 @@ TEST(ClientInput, BlankLinesDoNothing) {
   EXPECT_EQ(parseInput("", "bob").kind, InputKind::kNothing);
   EXPECT_EQ(parseInput("   \t", "bob").kind, InputKind::kNothing);
   EXPECT_EQ(parseInput("\n", "").kind, InputKind::kNothing);
+}
+
+TEST(ClientInput, NameProblemsAreSaidInWordsForAPerson) {
+  EXPECT_EQ(describeNameProblem("alice_2"), "");
+  EXPECT_EQ(describeNameProblem("a.b-c"), "");
+
+  const std::string empty = describeNameProblem("");
+  EXPECT_EQ(empty,
+            "Please type a name: 1 to 32 letters (A-Z, a-z), digits, dots, dashes or underscores.");
+
+  EXPECT_EQ(describeNameProblem("no spaces allowed"),
+            "'no spaces allowed' has a space: use only letters A-Z a-z, digits, dots, dashes "
+            "and underscores.");
+  EXPECT_EQ(describeNameProblem("jos\xC3\xA9"),
+            "'jos\xC3\xA9' has '\xC3\xA9': use only letters A-Z a-z, digits, dots, dashes and "
+            "underscores.");
+  EXPECT_NE(describeNameProblem("tab\there").find("has a control character"), std::string::npos);
+  EXPECT_EQ(describeNameProblem(std::string(33, 'a')),
+            "'" + std::string(33, 'a') + "' is too long: a name has at most 32 characters.");
+  EXPECT_EQ(describeNameProblem("SERVER"), "'SERVER' is reserved; please choose another name.");
+  EXPECT_EQ(describeNameProblem("/quit"), "A name cannot start with '/'.");
+
+  // Sentences for a person: no protocol words, and one full stop at the end.
+  for (const char* name : {"", "a b", "SERVER", "/x", "jos\xC3\xA9"}) {
+    const std::string text = describeNameProblem(name);
+    EXPECT_EQ(text.find("bytes"), std::string::npos) << text;
+    EXPECT_EQ(text.find(".."), std::string::npos) << text;
+    EXPECT_TRUE(text.ends_with('.')) << text;
+  }
 }
 
 }  // namespace
