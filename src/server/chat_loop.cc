@@ -23,6 +23,17 @@ std::string quoted(std::string_view text) {
   return protocol::sanitizeForEcho(text, 40);
 }
 
+// Why a connection ended, for classchat_disconnects_total: what the server decided, else
+// what the socket layer said.
+DisconnectReason disconnectReasonOf(const Session& session, std::string_view closeReason) {
+  if (session.disconnectReason != DisconnectReason::kClient) return session.disconnectReason;
+  if (closeReason.starts_with("slow consumer")) return DisconnectReason::kSlowConsumer;
+  if (closeReason.starts_with("read error") || closeReason.starts_with("write error")) {
+    return DisconnectReason::kError;
+  }
+  return DisconnectReason::kClient;
+}
+
 }  // namespace
 
 // Receives the frames of one read for one session and acts on them. Also the command
@@ -59,7 +70,8 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
     if (!active()) return;
     if (session_.phase == Session::Phase::kAwaitingName) {
       chat_.refuse(connection_, session_, "",
-                   fmt::format("first message larger than {} bytes", limit));
+                   fmt::format("first message larger than {} bytes", limit),
+                   RefusalReason::kHandshakeTooLarge);
       return;
     }
     if (!withinMessageBudget()) return;
@@ -97,7 +109,8 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
     protocol::ParseResult parsed = chat_.parser_.parseForRegistration(object);
     if (!parsed.message || !parsed.message->fromName) {
       chat_.refuse(connection_, session_, "",
-                   "send your username first, or a JSON object whose from.name is your username");
+                   "send your username first, or a JSON object whose from.name is your username",
+                   RefusalReason::kInvalidName);
       return;
     }
     if (!chat_.registerName(connection_, session_, *parsed.message->fromName)) return;
@@ -110,6 +123,9 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
     SPDLOG_DEBUG("conn {} {} -> {}", connection_.id(), session_.name, message.to);
     if (!message.to.empty() && message.to.front() == '/') {
       const Command* command = findCommand(message.to);
+      (command != nullptr && command->rateClass == RateClass::kShout ? chat_.metrics_.shouts
+                                                                      : chat_.metrics_.commands)
+          .add();
       if (command == nullptr) {
         reply(fmt::format("Error: unknown command '{}' (see /help)", quoted(message.to)));
         return;
@@ -122,6 +138,7 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
       command->handler(*this, message);
       return;
     }
+    chat_.metrics_.directMessages.add();
     sendDirect(message);
   }
 
@@ -175,6 +192,7 @@ void ChatLoop::onConnected(net::TcpConnection& connection) {
   auto owned = std::make_unique<Session>(options_.maxMessageBytes);
   Session& session = *owned;
   connection.setContext(std::move(owned));
+  metrics_.tcpConnections.add();
   session.lastActivity = now;
   session.messageBudget = TokenBucket(options_.messageRate, options_.messageBurst, now);
   session.shoutBudget = TokenBucket(options_.shoutRate, options_.shoutBurst, now);
@@ -188,12 +206,14 @@ void ChatLoop::onConnected(net::TcpConnection& connection) {
     case Admission::kServerFull:
       refuse(connection, session, "",
              fmt::format("the server is full ({} connections); try again later",
-                         options_.maxConnections));
+                         options_.maxConnections),
+             RefusalReason::kServerFull);
       return;
     case Admission::kAddressFull:
       refuse(connection, session, "",
              fmt::format("too many connections from your address (limit {})",
-                         options_.maxConnectionsPerIp));
+                         options_.maxConnectionsPerIp),
+             RefusalReason::kAddressFull);
       return;
   }
   if (options_.handshakeTimeout.count() > 0) {
@@ -204,6 +224,7 @@ void ChatLoop::onConnected(net::TcpConnection& connection) {
 
 void ChatLoop::onData(net::TcpConnection& connection, std::string_view bytes) {
   Session& session = sessionOf(connection);
+  metrics_.bytesReceived.add(bytes.size());
   if (session.phase == Session::Phase::kRefused) return;
   now_ = Session::Clock::now();
   session.lastActivity = now_;
@@ -230,7 +251,10 @@ void ChatLoop::onClosed(net::TcpConnection& connection) {
   Session& session = sessionOf(connection);
   if (session.handshakeTimer != 0) loop_.cancelTimer(session.handshakeTimer);
   if (session.counted) limiter_.release(connection.peerIp());
+  metrics_.tcpConnections.subtract();
+  metrics_.disconnected(disconnectReasonOf(session, connection.closeReason()));
   if (session.phase == Session::Phase::kRegistered) {
+    metrics_.registeredUsers.subtract();
     hub_.release(session.name, connection.id());
     spdlog::info("conn {} ({}) disconnected: {}", connection.id(), session.name,
                  connection.closeReason());
@@ -244,7 +268,8 @@ bool ChatLoop::registerName(net::TcpConnection& connection, Session& session,
                             std::string_view name) {
   const protocol::NameVerdict verdict = protocol::checkName(name);
   if (verdict != protocol::NameVerdict::kValid) {
-    refuse(connection, session, name, protocol::describeRefusal(verdict, name));
+    refuse(connection, session, name, protocol::describeRefusal(verdict, name),
+           RefusalReason::kInvalidName);
     return false;
   }
   if (hub_.claim(name, connection.id()) == ClaimResult::kTaken) {
@@ -256,11 +281,13 @@ bool ChatLoop::registerName(net::TcpConnection& connection, Session& session,
       hub_.afterPendingCloses([this, id = connection.id()] { replayHandshake(id); });
       return false;
     }
-    refuse(connection, session, name, fmt::format("username '{}' is already taken", name));
+    refuse(connection, session, name, fmt::format("username '{}' is already taken", name),
+           RefusalReason::kNameTaken);
     return false;
   }
   session.name = std::string(name);
   session.phase = Session::Phase::kRegistered;
+  metrics_.registeredUsers.add();
   std::vector<std::string>().swap(session.handshakeReads);
   session.handshakeBytes = 0;
   if (session.handshakeTimer != 0) {
@@ -287,7 +314,8 @@ bool ChatLoop::keepHandshakeRead(net::TcpConnection& connection, Session& sessio
   const std::size_t limit = options_.maxMessageBytes + loop_.readBufferSize();
   session.handshakeBytes += bytes.size();
   if (session.handshakeBytes > limit) {
-    refuse(connection, session, "", fmt::format("more than {} bytes before the username", limit));
+    refuse(connection, session, "", fmt::format("more than {} bytes before the username", limit),
+           RefusalReason::kHandshakeTooLarge);
     return false;
   }
   session.handshakeReads.emplace_back(bytes);
@@ -312,8 +340,11 @@ void ChatLoop::replayHandshake(net::ConnectionId id) {
 }
 
 void ChatLoop::refuse(net::TcpConnection& connection, Session& session,
-                      std::string_view attemptedName, const std::string& reason) {
+                      std::string_view attemptedName, const std::string& reason,
+                      RefusalReason why) {
   session.phase = Session::Phase::kRefused;
+  session.disconnectReason = DisconnectReason::kRefused;
+  metrics_.refused(why);
   spdlog::info("conn {} refused: {}", connection.id(), reason);
   connection.send(
       protocol::serverFrame(protocol::sanitizeForEcho(attemptedName, 32), "Error: " + reason));
@@ -338,12 +369,14 @@ void ChatLoop::handleHandshakeTimeout(net::ConnectionId id) {
     return;
   }
   refuse(*connection, session, "",
-         fmt::format("no username received within {} ms", options_.handshakeTimeout.count()));
+         fmt::format("no username received within {} ms", options_.handshakeTimeout.count()),
+         RefusalReason::kHandshakeTimeout);
 }
 
 bool ChatLoop::withinBudget(net::TcpConnection& connection, Session& session, TokenBucket& budget,
                             Session::Clock::time_point now, std::string_view what, double rate) {
   if (budget.tryTake(now)) return true;
+  metrics_.rateLimited.add();
   constexpr auto kFloodWindow = std::chrono::seconds(10);
   if (now - session.floodWindowStart > kFloodWindow) {
     session.floodWindowStart = now;
@@ -354,6 +387,7 @@ bool ChatLoop::withinBudget(net::TcpConnection& connection, Session& session, To
     // Draining stops further reads; the session stays registered until the close, so
     // onClosed frees its name as usual.
     sendError(connection, session, "disconnected for flooding");
+    session.disconnectReason = DisconnectReason::kFlood;
     connection.closeAfterFlush(
         fmt::format("flooding: more than {} messages over the rate "
                     "limits within 10 s",
@@ -388,6 +422,7 @@ void ChatLoop::closeIdleConnections() {
     const auto seconds = std::chrono::duration<double>(options_.idleTimeout).count();
     sendError(connection, session,
               fmt::format("idle for more than {:g} s; disconnecting", seconds));
+    session.disconnectReason = DisconnectReason::kIdle;
     connection.closeAfterFlush(fmt::format("idle for more than {:g} s", seconds));
   });
 }
@@ -395,12 +430,14 @@ void ChatLoop::closeIdleConnections() {
 void ChatLoop::deliverLocal(net::ConnectionId id, std::string_view frame) {
   net::TcpConnection* connection = tcp_.find(id);
   if (connection == nullptr || sessionOf(*connection).phase != Session::Phase::kRegistered) return;
+  metrics_.deliveries.add();
   connection->send(frame);
 }
 
 void ChatLoop::deliverToAllLocal(std::string_view frame, net::ConnectionId except) {
   tcp_.forEachConnection([&](net::TcpConnection& connection) {
     if (connection.id() != except && sessionOf(connection).phase == Session::Phase::kRegistered) {
+      metrics_.deliveries.add();
       connection.send(frame);
     }
   });
@@ -410,7 +447,8 @@ void ChatLoop::beginShutdown() {
   shuttingDown_ = true;
   tcp_.stopAccepting();
   tcp_.forEachConnection([&](net::TcpConnection& connection) {
-    const Session& session = sessionOf(connection);
+    Session& session = sessionOf(connection);
+    session.disconnectReason = DisconnectReason::kShutdown;
     if (session.phase == Session::Phase::kRegistered) {
       connection.send(protocol::serverFrame(session.name, "Server shutting down"));
     }

@@ -11,6 +11,7 @@
 #include "protocol/message_parser.h"
 #include "server/connection_limiter.h"
 #include "server/local_hub.h"
+#include "server/metrics.h"
 #include "server/options.h"
 #include "server/session.h"
 
@@ -26,6 +27,8 @@ class ChatLoop final : public net::ConnectionHandler, public LocalDelivery {
   net::EventLoop& loop() { return loop_; }
   LocalHub& hub() { return hub_; }
   net::TcpServer& tcp() { return tcp_; }
+  // Thread-safe to read from any thread (see LoopCounter).
+  const LoopMetrics& metrics() const { return metrics_; }
 
   void start() { tcp_.start(); }
   // Stops accepting, says goodbye to every user and closes their connections once the
@@ -51,7 +54,7 @@ class ChatLoop final : public net::ConnectionHandler, public LocalDelivery {
   // Runs the kept handshake reads again once closes in flight have released their names.
   void replayHandshake(net::ConnectionId id);
   void refuse(net::TcpConnection& connection, Session& session, std::string_view attemptedName,
-              const std::string& reason);
+              const std::string& reason, RefusalReason why);
   void sendError(net::TcpConnection& connection, const Session& session, std::string_view text);
   void handleHandshakeTimeout(net::ConnectionId id);
   // Applies a rate limit's verdict: true if the message may proceed. A drop gets an error
@@ -70,6 +73,7 @@ class ChatLoop final : public net::ConnectionHandler, public LocalDelivery {
   std::string frame_;  // reused to build outgoing frames without allocating per message
   Session::Clock::time_point now_{};  // read once per onData, shared by its messages
   bool shuttingDown_ = false;
+  LoopMetrics metrics_;
 };
 
 }  // namespace classchat::server

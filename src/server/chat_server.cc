@@ -27,11 +27,29 @@ void ChatServer::start() {
     }
     units_.push_back(std::move(unit));
   }
+  if (options_.http) {
+    auto httpAddress = net::InetAddress::parse(options_.httpHost, options_.httpPort);
+    if (!httpAddress) throw std::runtime_error("--http-host must be a numeric IPv4 or IPv6 address");
+    transport::HttpEndpointOptions httpOptions;
+    httpOptions.requestTimeout = options_.httpRequestTimeout;
+    for (std::uint32_t i = 0; i < units_.size(); ++i) {
+      units_[i].http = std::make_unique<transport::HttpEndpoint>(
+          *units_[i].loop, i, *httpAddress,
+          [this](const transport::HttpRequest& request) { return serveHttp(request); },
+          httpOptions);
+      if (i == 0) {
+        httpAddress = net::InetAddress::parse(options_.httpHost,
+                                              units_[0].http->localAddress().port());
+      }
+    }
+  }
+  startedAt_ = std::chrono::steady_clock::now();
   std::vector<LocalHub*> hubs;
   for (Unit& unit : units_) hubs.push_back(&unit.chat->hub());
   for (Unit& unit : units_) unit.chat->hub().connectPeers(hubs);
   for (Unit& unit : units_) {
     unit.chat->start();
+    if (unit.http) unit.http->start();
     unit.thread = std::thread([loop = unit.loop.get()] { loop->run(); });
   }
 }
@@ -40,7 +58,38 @@ std::uint16_t ChatServer::port() const {
   return units_.empty() ? 0 : units_.front().chat->tcp().localAddress().port();
 }
 
+std::uint16_t ChatServer::httpPort() const {
+  return units_.empty() || !units_.front().http ? 0
+                                                 : units_.front().http->localAddress().port();
+}
+
+transport::HttpResponse ChatServer::serveHttp(const transport::HttpRequest& request) const {
+  if (request.path == "/healthz") {
+    if (shuttingDown_.load()) return {503, "text/plain; charset=utf-8", "shutting down\n", {}};
+    return {200, "text/plain; charset=utf-8", "ok\n", {}};
+  }
+  if (request.path == "/metrics") {
+    std::vector<const LoopMetrics*> loops;
+    ServerFigures figures;
+    for (const Unit& unit : units_) {
+      loops.push_back(&unit.chat->metrics());
+      figures.bytesSentByLoop.push_back(unit.chat->tcp().bytesWritten());
+      figures.postedTasksByLoop.push_back(unit.loop->pendingTaskCount());
+    }
+    figures.uptimeSeconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - startedAt_).count();
+    figures.shuttingDown = shuttingDown_.load();
+    return {200, "text/plain; version=0.0.4; charset=utf-8", renderPrometheus(loops, figures), {}};
+  }
+  if (request.path == "/") {
+    return {200, "text/plain; charset=utf-8",
+            "classchatd: chat over TCP (see PROTOCOL.md). Here: /healthz and /metrics.\n", {}};
+  }
+  return {404, "text/plain; charset=utf-8", "not found: try /healthz or /metrics\n", {}};
+}
+
 void ChatServer::shutdown() {
+  shuttingDown_.store(true);
   for (Unit& unit : units_) {
     if (!unit.thread.joinable()) continue;
     ChatLoop* chat = unit.chat.get();

@@ -51,6 +51,10 @@ int main(int argc, char** argv) {
   }
   spdlog::info("classchatd listening on {}:{} with {} event loop(s); open-file limit {}",
                options->host, server.port(), options->threads, openFileLimit());
+  if (options->http) {
+    spdlog::info("HTTP on {}:{}: health at /healthz, Prometheus metrics at /metrics",
+                 options->httpHost, server.httpPort());
+  }
 
   int received = 0;
   sigwait(&signals, &received);

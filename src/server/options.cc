@@ -97,6 +97,19 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
                  "Seconds to flush goodbyes on SIGINT/SIGTERM before exiting")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  bool noHttp = false;
+  double httpRequestSeconds = 10.0;
+  app.add_option("--http-port", options.httpPort,
+                 "HTTP port for /healthz and /metrics (0 picks a free one and logs it)")
+      ->capture_default_str();
+  app.add_option("--http-host", options.httpHost,
+                 "Numeric address for the HTTP port (default: the same as --host)");
+  app.add_flag("--no-http", noHttp, "Do not serve HTTP (/healthz, /metrics)");
+  app.add_option("--http-request-timeout", httpRequestSeconds,
+                 "Seconds an HTTP client may take to send a whole request head, and may stay "
+                 "idle between requests")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 3600.0));
   app.add_option("--log-level", options.logLevel, "trace, debug, info, warn, error or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
@@ -112,6 +125,9 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
   options.idleTimeout = fromSeconds(idleSeconds);
   options.shutdownGrace = fromSeconds(shutdownSeconds);
   options.keepAlive = !noKeepAlive;
+  options.http = !noHttp;
+  if (options.httpHost.empty()) options.httpHost = options.host;
+  options.httpRequestTimeout = fromSeconds(httpRequestSeconds);
   return options;
 }
 

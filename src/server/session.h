@@ -9,6 +9,7 @@
 #include "net/tcp_connection.h"
 #include "net/timer_queue.h"
 #include "protocol/frame_decoder.h"
+#include "server/metrics.h"
 #include "server/token_bucket.h"
 
 namespace classchat::server {
@@ -37,6 +38,8 @@ struct Session final : net::ConnectionContext {
   std::uint32_t droppedInWindow = 0;
   net::TimerId handshakeTimer = 0;
   Phase phase = Phase::kAwaitingName;
+  // Set when the server decides to close the connection; kClient otherwise.
+  DisconnectReason disconnectReason = DisconnectReason::kClient;
   bool jsonFirst = false;     // registering through the first JSON object's from.name
   bool claimRetried = false;  // a taken name was already tried a second time
   bool counted = false;       // admitted by the ConnectionLimiter; release on close
