@@ -187,6 +187,25 @@ class HttpTest(harness.ServerTestCase):
         alice.send("bob", "still here")
         self.assertNextFrame(bob, frame_bytes("alice", "127.0.0.1", "bob", "still here"))
 
+    def test_healthz_is_503_while_shutting_down(self):
+        # One loop, so the listener that answers is the one still draining. A reader that
+        # never reads keeps the server in its shutdown grace.
+        server = self.start_server("--shutdown-grace", "5", "--max-output-bytes", 64 << 20,
+                                   threads=1)
+        port = server.http_port()
+        stuck = harness.connect_raw(server.port, rcvbuf=4096)
+        stuck.sendall(b"stuck")
+        sender = self.register(server, "sender")
+        for _ in range(200):  # 6 MB: more than the kernel's send buffer holds
+            sender.send("stuck", "x" * 30000)
+        time.sleep(0.3)
+        server.proc.send_signal(2)  # SIGINT
+        server.wait_for_log("shutting down")
+        status, _, body = get(port, "/healthz")
+        self.assertEqual((status, body), (503, b"shutting down\n"))
+        stuck.close()
+        self.assertEqual(server.proc.wait(timeout=harness.TIMEOUT), 0)
+
     def test_no_http_serves_no_http_port(self):
         server = self.start_server("--no-http")
         self.assertNotIn("HTTP on", server.log())
