@@ -14,6 +14,9 @@
 namespace classchat::server {
 namespace {
 
+// How long a wrong password waits for its answer.
+constexpr auto kWrongPasswordDelay = std::chrono::seconds(1);
+
 Session& sessionOf(const net::TcpConnection& connection) {
   return *static_cast<Session*>(connection.context());
 }
@@ -47,6 +50,10 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
     if (!active()) return;
     if (session_.phase == Session::Phase::kAwaitingName) {
       registerFromObject(object);
+      return;
+    }
+    if (session_.phase == Session::Phase::kAwaitingLogin) {
+      loginOnly(object);
       return;
     }
     // Budgets are checked before parsing, so a flood costs as little as possible.
@@ -84,6 +91,13 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
   std::string_view senderIp() const override { return connection_.peerIp(); }
   net::ConnectionId senderConnection() const override { return connection_.id(); }
   Hub& hub() override { return chat_.hub_; }
+  bool senderIsAdmin() const override {
+    return session_.admin && session_.phase == Session::Phase::kRegistered;
+  }
+  Moderation& moderation() override { return chat_.moderation_; }
+  void login(std::string_view password) override {
+    chat_.startLogin(connection_, session_, password);
+  }
   void reply(std::string_view text) override {
     chat_.frame_.clear();
     protocol::appendMessageFrame(chat_.frame_, protocol::kServerName, protocol::kServerIp,
@@ -99,7 +113,8 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
   }
 
   bool withinMessageBudget() {
-    return session_.phase != Session::Phase::kRegistered ||
+    return (session_.phase != Session::Phase::kRegistered &&
+            session_.phase != Session::Phase::kAwaitingLogin) ||
            chat_.withinBudget(connection_, session_, session_.messageBudget, chat_.now_, "messages",
                               chat_.options_.messageRate);
   }
@@ -115,8 +130,45 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
     }
     if (!chat_.registerName(connection_, session_, *parsed.message->fromName)) return;
     // Registering does not touch the parser, so the views are still valid. The object is
-    // processed as a message too when it has a `to`.
-    if (parsed.message->hasTo) handleMessage(*parsed.message);
+    // processed as a message too when it has a `to` (only /login for a protected name).
+    if (!parsed.message->hasTo) return;
+    if (session_.phase == Session::Phase::kRegistered) {
+      handleMessage(*parsed.message);
+    } else if (const Command* command = findCommand(parsed.message->to);
+               command != nullptr && command->name == "/login") {
+      command->handler(*this, *parsed.message);
+    }
+  }
+
+  // A protected name before /login: nothing but /login is accepted.
+  void loginOnly(std::string_view object) {
+    if (!withinMessageBudget()) return;
+    protocol::ParseResult parsed = chat_.parser_.parse(object);
+    if (!parsed.message) {
+      chat_.sendError(connection_, session_, parsed.error);
+      return;
+    }
+    const Command* command = findCommand(parsed.message->to);
+    if (command == nullptr || command->name != "/login") {
+      reply(
+          fmt::format("Error: '{}' is a protected name: log in first with "
+                      "{{\"to\":\"/login\",\"msg\":\"PASSWORD\"}}",
+                      session_.name));
+      return;
+    }
+    command->handler(*this, *parsed.message);
+  }
+
+  // DMs and shouts are refused while the sender is muted; everything else works.
+  bool muted() {
+    if (session_.mutedUntil <= std::chrono::system_clock::now()) return false;
+    const auto left = std::chrono::ceil<std::chrono::minutes>(session_.mutedUntil -
+                                                              std::chrono::system_clock::now());
+    reply(
+        fmt::format("Error: you are muted for {} more minute(s); you can still read and use "
+                    "/list, /time and /help",
+                    left.count()));
+    return true;
   }
 
   void handleMessage(const protocol::ClientMessage& message) {
@@ -124,12 +176,18 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
     if (!message.to.empty() && message.to.front() == '/') {
       const Command* command = findCommand(message.to);
       (command != nullptr && command->rateClass == RateClass::kShout ? chat_.metrics_.shouts
-                                                                      : chat_.metrics_.commands)
+                                                                     : chat_.metrics_.commands)
           .add();
       if (command == nullptr) {
         reply(fmt::format("Error: unknown command '{}' (see /help)", quoted(message.to)));
         return;
       }
+      if (command->adminOnly && !senderIsAdmin()) {
+        reply(fmt::format("Error: {} is for the teacher: log in to an admin account first",
+                          command->name));
+        return;
+      }
+      if (command->name == "/shout" && muted()) return;
       if (command->rateClass == RateClass::kShout &&
           !chat_.withinBudget(connection_, session_, session_.shoutBudget, chat_.now_, "shouts",
                               chat_.options_.shoutRate)) {
@@ -139,6 +197,7 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
       return;
     }
     chat_.metrics_.directMessages.add();
+    if (muted()) return;
     sendDirect(message);
   }
 
@@ -171,10 +230,14 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
 };
 
 ChatLoop::ChatLoop(net::EventLoop& loop, std::uint32_t loopIndex, const net::InetAddress& address,
-                   NameRegistry& registry, ConnectionLimiter& limiter, const ServerOptions& options)
+                   NameRegistry& registry, ConnectionLimiter& limiter, const ServerOptions& options,
+                   const Accounts& accounts, Moderation& moderation, PasswordVerifier& verifier)
     : loop_(loop),
       options_(options),
       limiter_(limiter),
+      accounts_(accounts),
+      moderation_(moderation),
+      verifier_(verifier),
       tcp_(loop, loopIndex, address, *this,
            net::TcpServerOptions{options.maxOutputBytes, options.shutdownGrace, true,
                                  options.keepAlive}),
@@ -216,6 +279,13 @@ void ChatLoop::onConnected(net::TcpConnection& connection) {
              RefusalReason::kAddressFull);
       return;
   }
+  if (const std::optional<Ban> ban = moderation_.banOn(connection.peerIp(), true)) {
+    refuse(connection, session, "",
+           fmt::format("your address is banned {}{}{}", describeUntil(ban->until),
+                       ban->reason.empty() ? "" : ": ", ban->reason),
+           RefusalReason::kBanned);
+    return;
+  }
   if (options_.handshakeTimeout.count() > 0) {
     session.handshakeTimer = loop_.runAfter(
         options_.handshakeTimeout, [this, id = connection.id()] { handleHandshakeTimeout(id); });
@@ -228,7 +298,8 @@ void ChatLoop::onData(net::TcpConnection& connection, std::string_view bytes) {
   if (session.phase == Session::Phase::kRefused) return;
   now_ = Session::Clock::now();
   session.lastActivity = now_;
-  if (session.phase != Session::Phase::kRegistered) {
+  if (session.phase == Session::Phase::kAwaitingName ||
+      session.phase == Session::Phase::kClaiming) {
     if (!keepHandshakeRead(connection, session, bytes)) return;
     // While a taken name waits for its second try, reads are only kept, to be replayed.
     if (session.phase == Session::Phase::kClaiming) return;
@@ -253,7 +324,11 @@ void ChatLoop::onClosed(net::TcpConnection& connection) {
   if (session.counted) limiter_.release(connection.peerIp());
   metrics_.tcpConnections.subtract();
   metrics_.disconnected(disconnectReasonOf(session, connection.closeReason()));
-  if (session.phase == Session::Phase::kRegistered) {
+  if (session.phase == Session::Phase::kAwaitingLogin) {
+    hub_.release(session.name, connection.id());
+    spdlog::info("conn {} ({}) disconnected before logging in: {}", connection.id(), session.name,
+                 connection.closeReason());
+  } else if (session.phase == Session::Phase::kRegistered) {
     metrics_.registeredUsers.subtract();
     hub_.release(session.name, connection.id());
     spdlog::info("conn {} ({}) disconnected: {}", connection.id(), session.name,
@@ -272,6 +347,13 @@ bool ChatLoop::registerName(net::TcpConnection& connection, Session& session,
            RefusalReason::kInvalidName);
     return false;
   }
+  if (const std::optional<Ban> ban = moderation_.banOn(name, false)) {
+    refuse(connection, session, name,
+           fmt::format("'{}' is banned {}{}{}", name, describeUntil(ban->until),
+                       ban->reason.empty() ? "" : ": ", ban->reason),
+           RefusalReason::kBanned);
+    return false;
+  }
   if (hub_.claim(name, connection.id()) == ClaimResult::kTaken) {
     if (!session.claimRetried) {
       // Its owner may have closed already, with the close not yet read by the owner's
@@ -286,15 +368,39 @@ bool ChatLoop::registerName(net::TcpConnection& connection, Session& session,
     return false;
   }
   session.name = std::string(name);
-  session.phase = Session::Phase::kRegistered;
-  metrics_.registeredUsers.add();
   std::vector<std::string>().swap(session.handshakeReads);
   session.handshakeBytes = 0;
   if (session.handshakeTimer != 0) {
     loop_.cancelTimer(session.handshakeTimer);
     session.handshakeTimer = 0;
   }
+  if (const std::optional<WallClock::time_point> until = moderation_.mutedUntil(name)) {
+    session.mutedUntil = *until;
+  }
+  if (accounts_.snapshot()->find(name) != nullptr) {
+    // A protected name: held (nobody else can take it) but unusable until /login.
+    session.phase = Session::Phase::kAwaitingLogin;
+    spdlog::info("conn {} claimed protected name {}; waiting for /login", connection.id(),
+                 session.name);
+    const auto seconds = std::chrono::duration<double>(options_.loginTimeout).count();
+    connection.send(protocol::serverFrame(
+        session.name, fmt::format("'{}' is a protected name: log in within {:g} s with "
+                                  "{{\"to\":\"/login\",\"msg\":\"PASSWORD\"}}",
+                                  session.name, seconds)));
+    session.handshakeTimer = loop_.runAfter(
+        options_.loginTimeout, [this, id = connection.id()] { handleHandshakeTimeout(id); });
+    return true;
+  }
+  session.phase = Session::Phase::kRegistered;
+  metrics_.registeredUsers.add();
   spdlog::info("conn {} registered as {}", connection.id(), session.name);
+  sendWelcome(connection, session);
+  return true;
+}
+
+void ChatLoop::sendWelcome(net::TcpConnection& connection, Session& session,
+                           std::string_view prefix) {
+  const std::string_view name = session.name;
 
   // One more than shown, in case the newcomer is among them.
   std::vector<std::string_view> others = hub_.firstOnlineNames(kWelcomeNames + 1);
@@ -302,9 +408,143 @@ bool ChatLoop::registerName(net::TcpConnection& connection, Session& session,
   std::erase_if(others, [&](std::string_view other) { return protocol::namesEqual(other, name); });
   const bool selfListed = others.size() < before || hub_.find(name).has_value();
   const std::size_t othersCount = hub_.onlineCount() - (selfListed ? 1 : 0);
-  connection.send(
-      protocol::serverFrame(session.name, welcomeText(session.name, others, othersCount)));
-  return true;
+  connection.send(protocol::serverFrame(
+      session.name, std::string(prefix) + welcomeText(session.name, others, othersCount)));
+}
+
+void ChatLoop::startLogin(net::TcpConnection& connection, Session& session,
+                          std::string_view password) {
+  auto reply = [&](std::string_view text) {
+    connection.send(protocol::serverFrame(session.name, text));
+  };
+  if (session.phase != Session::Phase::kAwaitingLogin) {
+    reply(session.loggedIn ? "Error: you are already logged in"
+                           : fmt::format("Error: '{}' is not a protected name; there is nothing "
+                                         "to log in to",
+                                         session.name));
+    return;
+  }
+  if (session.loginPending) {
+    reply("Error: your last /login is still being checked");
+    return;
+  }
+  const auto blocked = moderation_.loginBlockedFor(session.name, connection.peerIp());
+  if (blocked.count() > 0) {
+    spdlog::warn("conn {}: login for {} from {} refused: too many wrong passwords", connection.id(),
+                 session.name, connection.peerIp());
+    reply(
+        fmt::format("Error: too many wrong passwords for '{}' or from your address; try again "
+                    "in {} s",
+                    session.name, blocked.count()));
+    return;
+  }
+  const auto table = accounts_.snapshot();
+  const Account* account = table->find(session.name);
+  if (account == nullptr) {  // removed by a reload meanwhile: the name is no longer protected
+    finishLogin(connection.id(), true);
+    return;
+  }
+  session.loginPending = true;
+  session.admin = account->role == Role::kAdmin;
+  const bool queued = verifier_.submit(account->hash, std::string(password),
+                                       [loop = &loop_, this, id = connection.id()](bool ok) {
+                                         loop->post([this, id, ok] { finishLogin(id, ok); });
+                                       });
+  if (!queued) {
+    session.loginPending = false;
+    reply("Error: the server is busy checking passwords; try again in a moment");
+  }
+}
+
+void ChatLoop::finishLogin(net::ConnectionId id, bool ok) {
+  net::TcpConnection* connection = tcp_.find(id);
+  if (connection == nullptr || connection->state() != net::TcpConnection::State::kOpen) return;
+  Session& session = sessionOf(*connection);
+  session.loginPending = false;
+  if (session.phase != Session::Phase::kAwaitingLogin) return;
+  if (!ok) {
+    moderation_.loginFailed(session.name, connection->peerIp());
+    spdlog::warn("conn {}: wrong password for {} from {}", id, session.name, connection->peerIp());
+    // The answer waits, so guessing costs the guesser time as well as attempts.
+    loop_.runAfter(kWrongPasswordDelay, [this, id] {
+      net::TcpConnection* c = tcp_.find(id);
+      if (c == nullptr || c->state() != net::TcpConnection::State::kOpen) return;
+      Session& s = sessionOf(*c);
+      c->send(protocol::serverFrame(s.name, fmt::format("Error: wrong password for '{}'", s.name)));
+    });
+    return;
+  }
+  moderation_.loginSucceeded(session.name);
+  if (session.handshakeTimer != 0) {
+    loop_.cancelTimer(session.handshakeTimer);
+    session.handshakeTimer = 0;
+  }
+  session.phase = Session::Phase::kRegistered;
+  session.loggedIn = true;
+  metrics_.registeredUsers.add();
+  spdlog::info("conn {} logged in as {}{}", id, session.name, session.admin ? " (admin)" : "");
+  // One frame: the class's clients read each recv() as one object.
+  sendWelcome(
+      *connection, session,
+      session.admin ? "Logged in as admin (/help lists the teacher's commands). " : "Logged in. ");
+}
+
+void ChatLoop::actLocal(net::ConnectionId id, const SessionAction& action) {
+  net::TcpConnection* connection = tcp_.find(id);
+  if (connection == nullptr || connection->state() != net::TcpConnection::State::kOpen) return;
+  applyAction(*connection, sessionOf(*connection), action);
+}
+
+void ChatLoop::actOnAddressLocal(std::string_view address, const SessionAction& action) {
+  tcp_.forEachConnection([&](net::TcpConnection& connection) {
+    if (connection.peerIp() == address && connection.state() == net::TcpConnection::State::kOpen) {
+      applyAction(connection, sessionOf(connection), action);
+    }
+  });
+}
+
+void ChatLoop::applyAction(net::TcpConnection& connection, Session& session,
+                           const SessionAction& action) {
+  switch (action.kind) {
+    case SessionAction::Kind::kDisconnect:
+      connection.send(protocol::serverFrame(session.name, action.notice));
+      session.disconnectReason = DisconnectReason::kKicked;
+      connection.closeAfterFlush(action.logReason);
+      return;
+    case SessionAction::Kind::kMute:
+      session.mutedUntil = action.until;
+      connection.send(protocol::serverFrame(session.name, action.notice));
+      return;
+    case SessionAction::Kind::kUnmute:
+      session.mutedUntil = {};
+      connection.send(protocol::serverFrame(session.name, action.notice));
+      return;
+  }
+}
+
+void ChatLoop::dropRemovedAccounts() {
+  const auto table = accounts_.snapshot();
+  tcp_.forEachConnection([&](net::TcpConnection& connection) {
+    Session& session = sessionOf(connection);
+    const bool holdsAccount = session.loggedIn || session.phase == Session::Phase::kAwaitingLogin;
+    if (!holdsAccount || table->find(session.name) != nullptr) return;
+    if (session.phase == Session::Phase::kAwaitingLogin) {
+      // No longer protected: nothing to log in to.
+      if (session.handshakeTimer != 0) loop_.cancelTimer(session.handshakeTimer);
+      session.handshakeTimer = 0;
+      session.phase = Session::Phase::kRegistered;
+      metrics_.registeredUsers.add();
+      sendWelcome(connection, session);
+      return;
+    }
+    spdlog::info("conn {} ({}): account removed from the accounts file; disconnecting",
+                 connection.id(), session.name);
+    applyAction(connection, session,
+                SessionAction{SessionAction::Kind::kDisconnect,
+                              "Error: your account was removed by the server's operator",
+                              "account removed",
+                              {}});
+  });
 }
 
 bool ChatLoop::keepHandshakeRead(net::TcpConnection& connection, Session& session,
@@ -364,6 +604,14 @@ void ChatLoop::handleHandshakeTimeout(net::ConnectionId id) {
   if (connection == nullptr) return;
   Session& session = sessionOf(*connection);
   session.handshakeTimer = 0;
+  if (session.phase == Session::Phase::kAwaitingLogin) {
+    // Refusing leaves the login phase, so the name is released here, not in onClosed.
+    hub_.release(session.name, connection->id());
+    refuse(*connection, session, session.name,
+           fmt::format("no /login within {} ms", options_.loginTimeout.count()),
+           RefusalReason::kLoginTimeout);
+    return;
+  }
   if (session.phase != Session::Phase::kAwaitingName &&
       session.phase != Session::Phase::kClaiming) {
     return;

@@ -8,7 +8,9 @@ namespace classchat::server {
 
 ChatServer::ChatServer(ServerOptions options)
     : options_(std::move(options)),
-      limiter_(options_.maxConnections, options_.maxConnectionsPerIp) {}
+      limiter_(options_.maxConnections, options_.maxConnectionsPerIp),
+      moderation_(options_.bansPath),
+      verifier_(std::make_unique<PasswordVerifier>()) {}
 
 ChatServer::~ChatServer() {
   shutdown();
@@ -17,10 +19,18 @@ ChatServer::~ChatServer() {
 void ChatServer::start() {
   auto address = net::InetAddress::parse(options_.host, options_.port);
   if (!address) throw std::runtime_error("--host must be a numeric IPv4 or IPv6 address");
+  std::string error;
+  if (!options_.accountsPath.empty()) {
+    if (!accounts_.load(options_.accountsPath, error)) throw std::runtime_error(error);
+    spdlog::info("{} protected name(s) from {}", accounts_.snapshot()->size(),
+                 options_.accountsPath);
+  }
+  if (!moderation_.load(error)) throw std::runtime_error(error);
   for (std::uint32_t i = 0; i < options_.threads; ++i) {
     Unit unit;
     unit.loop = std::make_unique<net::EventLoop>();
-    unit.chat = std::make_unique<ChatLoop>(*unit.loop, i, *address, registry_, limiter_, options_);
+    unit.chat = std::make_unique<ChatLoop>(*unit.loop, i, *address, registry_, limiter_, options_,
+                                           accounts_, moderation_, *verifier_);
     if (i == 0) {
       // With --port 0 the kernel picks a port; the other loops listen on the same one.
       address = net::InetAddress::parse(options_.host, unit.chat->tcp().localAddress().port());
@@ -88,6 +98,29 @@ transport::HttpResponse ChatServer::serveHttp(const transport::HttpRequest& requ
   return {404, "text/plain; charset=utf-8", "not found: try /healthz or /metrics\n", {}};
 }
 
+void ChatServer::reload() {
+  std::string error;
+  if (!options_.accountsPath.empty()) {
+    if (accounts_.load(options_.accountsPath, error)) {
+      spdlog::info("reload: {} protected name(s) from {}", accounts_.snapshot()->size(),
+                   options_.accountsPath);
+      for (Unit& unit : units_) {
+        ChatLoop* chat = unit.chat.get();
+        unit.loop->post([chat] { chat->dropRemovedAccounts(); });
+      }
+    } else {
+      spdlog::error("reload: keeping the accounts in use: {}", error);
+    }
+  }
+  if (!options_.bansPath.empty()) {
+    if (moderation_.load(error)) {
+      spdlog::info("reload: {} ban(s) from {}", moderation_.bans().size(), options_.bansPath);
+    } else {
+      spdlog::error("reload: keeping the bans in use: {}", error);
+    }
+  }
+}
+
 void ChatServer::shutdown() {
   shuttingDown_.store(true);
   for (Unit& unit : units_) {
@@ -99,7 +132,8 @@ void ChatServer::shutdown() {
     if (unit.thread.joinable()) unit.thread.join();
   }
   // Loops are destroyed only after every thread has stopped, since posted tasks may
-  // refer to other loops' hubs.
+  // refer to other loops' hubs; the verifier stops first, since its callbacks post to them.
+  verifier_.reset();
   units_.clear();
 }
 

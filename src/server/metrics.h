@@ -38,11 +38,14 @@ enum class RefusalReason : std::uint8_t {
   kNameTaken,
   kHandshakeTimeout,
   kHandshakeTooLarge,
+  kBanned,
+  kLoginTimeout,
   kCount,
 };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(RefusalReason::kCount)>
     kRefusalNames{"server_full", "address_full",      "invalid_name",
-                  "name_taken",  "handshake_timeout", "handshake_too_large"};
+                  "name_taken",  "handshake_timeout", "handshake_too_large",
+                  "banned",      "login_timeout"};
 
 // Why a connection ended (label `reason` of classchat_disconnects_total).
 enum class DisconnectReason : std::uint8_t {
@@ -53,10 +56,11 @@ enum class DisconnectReason : std::uint8_t {
   kRefused,       // refused during the handshake (see classchat_refusals_total)
   kShutdown,      // the server is stopping
   kError,         // a socket error on the server's side
+  kKicked,        // /kick, /ban or a removed account
   kCount,
 };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(DisconnectReason::kCount)>
-    kDisconnectNames{"client", "slow_consumer", "flood", "idle", "refused", "shutdown", "error"};
+    kDisconnectNames{"client", "slow_consumer", "flood", "idle", "refused", "shutdown", "error", "kicked"};
 
 // The counters of one loop. Owned by its ChatLoop; written only on that loop's thread.
 struct LoopMetrics {
