@@ -14,7 +14,7 @@ packages=(
   build-essential cmake ninja-build pkg-config python3
   libsimdjson-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  libedit-dev tmux
+  libedit-dev tmux libsodium-dev
   clang libclang-rt-14-dev
 )
 peer_packages=(ngircd inspircd nats-server)

@@ -350,6 +350,7 @@ def start_classchatd(binary, threads, log_path):
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [binary, "--host", "127.0.0.1", "--port", str(port), "--threads", str(threads),
+             "--no-http",
              "--rate-limit", "0", "--shout-rate", "0", "--log-level", "warn"],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     if not wait_for_port(port, proc):

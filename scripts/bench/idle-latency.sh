@@ -30,12 +30,12 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$out"' EXIT
 echo "ulimit -n: $(ulimit -n); rate ${rate}/s from 500 clients (250 pairs); ${rounds} rounds"
 for round in $(seq "$rounds"); do
   for idle in "${idle_counts[@]}"; do
-    "$server" --port "$port" --host 127.0.0.1 --log-level warn --rate-limit 0 --shout-rate 0 &
+    "$server" --port "$port" --host 127.0.0.1 --no-http --log-level warn --rate-limit 0 --shout-rate 0 &
     sp=$!
     idle_port=$port idle_pid=$sp
     if [ "${IDLE_ELSEWHERE:-0}" = 1 ]; then
       idle_port=$((port + 1))
-      "$server" --port "$idle_port" --host 127.0.0.1 --log-level warn &
+      "$server" --port "$idle_port" --host 127.0.0.1 --no-http --log-level warn &
       idle_pid=$!
     fi
     sleep 0.5

@@ -81,6 +81,11 @@ void EventLoop::quit() {
   post([] {});  // Wake the loop so it notices.
 }
 
+std::size_t EventLoop::pendingTaskCount() {
+  std::lock_guard lock(mutex_);
+  return pending_.size();
+}
+
 void EventLoop::post(Task task) {
   bool wake = false;
   {

@@ -72,6 +72,8 @@ class EventLoop {
   std::size_t readBufferSize() const { return readBuffer_.size(); }
 
   std::uint64_t iterations() const { return iterations_; }
+  // Thread-safe. Tasks posted and not yet taken by the loop (for /metrics).
+  std::size_t pendingTaskCount();
 
  private:
   class Wakeup;

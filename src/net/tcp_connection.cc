@@ -92,6 +92,7 @@ void TcpConnection::flush() {
     const ssize_t n = ::send(socket_.get(), pending.data(), pending.size(), MSG_NOSIGNAL);
     if (n > 0) {
       output_.consume(static_cast<std::size_t>(n));
+      server_.countWritten(static_cast<std::size_t>(n));
       continue;
     }
     if (n < 0 && errno == EINTR) continue;

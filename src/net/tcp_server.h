@@ -1,6 +1,7 @@
 // Accepts connections on one loop and owns them.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -56,6 +57,9 @@ class TcpServer {
   const TcpServerOptions& options() const { return options_; }
   std::size_t connectionCount() const { return connections_.size(); }
   std::uint64_t refusedForDescriptors() const { return acceptor_.refusedForDescriptors(); }
+  // Bytes written to this server's connections so far. Thread-safe: written only by the
+  // loop's thread (a relaxed load and store, no locked instruction), readable from any.
+  std::uint64_t bytesWritten() const { return bytesWritten_.load(std::memory_order_relaxed); }
 
   // nullptr if no such connection lives on this loop.
   TcpConnection* find(ConnectionId id) const;
@@ -71,6 +75,10 @@ class TcpServer {
   void markClosed(TcpConnection& connection);
   void armDrainDeadline(TcpConnection& connection);
   void beforeSleep();
+  void countWritten(std::size_t bytes) {
+    bytesWritten_.store(bytesWritten_.load(std::memory_order_relaxed) + bytes,
+                        std::memory_order_relaxed);
+  }
 
   EventLoop& loop_;
   std::uint32_t loopIndex_;
@@ -81,6 +89,7 @@ class TcpServer {
   std::unordered_map<ConnectionId, std::unique_ptr<TcpConnection>> connections_;
   std::vector<TcpConnection*> dirty_;
   std::vector<ConnectionId> closed_;
+  std::atomic<std::uint64_t> bytesWritten_{0};
 };
 
 }  // namespace classchat::net

@@ -14,6 +14,9 @@
 namespace classchat::server {
 namespace {
 
+// How long a wrong password waits for its answer.
+constexpr auto kWrongPasswordDelay = std::chrono::seconds(1);
+
 Session& sessionOf(const net::TcpConnection& connection) {
   return *static_cast<Session*>(connection.context());
 }
@@ -21,6 +24,17 @@ Session& sessionOf(const net::TcpConnection& connection) {
 // Untrusted text quoted inside an error reply: valid UTF-8, short.
 std::string quoted(std::string_view text) {
   return protocol::sanitizeForEcho(text, 40);
+}
+
+// Why a connection ended, for classchat_disconnects_total: what the server decided, else
+// what the socket layer said.
+DisconnectReason disconnectReasonOf(const Session& session, std::string_view closeReason) {
+  if (session.disconnectReason != DisconnectReason::kClient) return session.disconnectReason;
+  if (closeReason.starts_with("slow consumer")) return DisconnectReason::kSlowConsumer;
+  if (closeReason.starts_with("read error") || closeReason.starts_with("write error")) {
+    return DisconnectReason::kError;
+  }
+  return DisconnectReason::kClient;
 }
 
 }  // namespace
@@ -36,6 +50,10 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
     if (!active()) return;
     if (session_.phase == Session::Phase::kAwaitingName) {
       registerFromObject(object);
+      return;
+    }
+    if (session_.phase == Session::Phase::kAwaitingLogin) {
+      loginOnly(object);
       return;
     }
     // Budgets are checked before parsing, so a flood costs as little as possible.
@@ -59,7 +77,8 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
     if (!active()) return;
     if (session_.phase == Session::Phase::kAwaitingName) {
       chat_.refuse(connection_, session_, "",
-                   fmt::format("first message larger than {} bytes", limit));
+                   fmt::format("first message larger than {} bytes", limit),
+                   RefusalReason::kHandshakeTooLarge);
       return;
     }
     if (!withinMessageBudget()) return;
@@ -72,6 +91,13 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
   std::string_view senderIp() const override { return connection_.peerIp(); }
   net::ConnectionId senderConnection() const override { return connection_.id(); }
   Hub& hub() override { return chat_.hub_; }
+  bool senderIsAdmin() const override {
+    return session_.admin && session_.phase == Session::Phase::kRegistered;
+  }
+  Moderation& moderation() override { return chat_.moderation_; }
+  void login(std::string_view password) override {
+    chat_.startLogin(connection_, session_, password);
+  }
   void reply(std::string_view text) override {
     chat_.frame_.clear();
     protocol::appendMessageFrame(chat_.frame_, protocol::kServerName, protocol::kServerIp,
@@ -87,7 +113,8 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
   }
 
   bool withinMessageBudget() {
-    return session_.phase != Session::Phase::kRegistered ||
+    return (session_.phase != Session::Phase::kRegistered &&
+            session_.phase != Session::Phase::kAwaitingLogin) ||
            chat_.withinBudget(connection_, session_, session_.messageBudget, chat_.now_, "messages",
                               chat_.options_.messageRate);
   }
@@ -97,23 +124,70 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
     protocol::ParseResult parsed = chat_.parser_.parseForRegistration(object);
     if (!parsed.message || !parsed.message->fromName) {
       chat_.refuse(connection_, session_, "",
-                   "send your username first, or a JSON object whose from.name is your username");
+                   "send your username first, or a JSON object whose from.name is your username",
+                   RefusalReason::kInvalidName);
       return;
     }
     if (!chat_.registerName(connection_, session_, *parsed.message->fromName)) return;
     // Registering does not touch the parser, so the views are still valid. The object is
-    // processed as a message too when it has a `to`.
-    if (parsed.message->hasTo) handleMessage(*parsed.message);
+    // processed as a message too when it has a `to` (only /login for a protected name).
+    if (!parsed.message->hasTo) return;
+    if (session_.phase == Session::Phase::kRegistered) {
+      handleMessage(*parsed.message);
+    } else if (const Command* command = findCommand(parsed.message->to);
+               command != nullptr && command->name == "/login") {
+      command->handler(*this, *parsed.message);
+    }
+  }
+
+  // A protected name before /login: nothing but /login is accepted.
+  void loginOnly(std::string_view object) {
+    if (!withinMessageBudget()) return;
+    protocol::ParseResult parsed = chat_.parser_.parse(object);
+    if (!parsed.message) {
+      chat_.sendError(connection_, session_, parsed.error);
+      return;
+    }
+    const Command* command = findCommand(parsed.message->to);
+    if (command == nullptr || command->name != "/login") {
+      reply(
+          fmt::format("Error: '{}' is a protected name: log in first with "
+                      "{{\"to\":\"/login\",\"msg\":\"PASSWORD\"}}",
+                      session_.name));
+      return;
+    }
+    command->handler(*this, *parsed.message);
+  }
+
+  // DMs and shouts are refused while the sender is muted; everything else works.
+  bool muted() {
+    if (session_.mutedUntil <= std::chrono::system_clock::now()) return false;
+    const auto left = std::chrono::ceil<std::chrono::minutes>(session_.mutedUntil -
+                                                              std::chrono::system_clock::now());
+    reply(
+        fmt::format("Error: you are muted for {} more minute(s); you can still read and use "
+                    "/list, /time and /help",
+                    left.count()));
+    return true;
   }
 
   void handleMessage(const protocol::ClientMessage& message) {
     SPDLOG_DEBUG("conn {} {} -> {}", connection_.id(), session_.name, message.to);
     if (!message.to.empty() && message.to.front() == '/') {
       const Command* command = findCommand(message.to);
+      (command != nullptr && command->rateClass == RateClass::kShout ? chat_.metrics_.shouts
+                                                                     : chat_.metrics_.commands)
+          .add();
       if (command == nullptr) {
         reply(fmt::format("Error: unknown command '{}' (see /help)", quoted(message.to)));
         return;
       }
+      if (command->adminOnly && !senderIsAdmin()) {
+        reply(fmt::format("Error: {} is for the teacher: log in to an admin account first",
+                          command->name));
+        return;
+      }
+      if (command->name == "/shout" && muted()) return;
       if (command->rateClass == RateClass::kShout &&
           !chat_.withinBudget(connection_, session_, session_.shoutBudget, chat_.now_, "shouts",
                               chat_.options_.shoutRate)) {
@@ -122,6 +196,8 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
       command->handler(*this, message);
       return;
     }
+    chat_.metrics_.directMessages.add();
+    if (muted()) return;
     sendDirect(message);
   }
 
@@ -154,10 +230,14 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
 };
 
 ChatLoop::ChatLoop(net::EventLoop& loop, std::uint32_t loopIndex, const net::InetAddress& address,
-                   NameRegistry& registry, ConnectionLimiter& limiter, const ServerOptions& options)
+                   NameRegistry& registry, ConnectionLimiter& limiter, const ServerOptions& options,
+                   const Accounts& accounts, Moderation& moderation, PasswordVerifier& verifier)
     : loop_(loop),
       options_(options),
       limiter_(limiter),
+      accounts_(accounts),
+      moderation_(moderation),
+      verifier_(verifier),
       tcp_(loop, loopIndex, address, *this,
            net::TcpServerOptions{options.maxOutputBytes, options.shutdownGrace, true,
                                  options.keepAlive}),
@@ -175,6 +255,7 @@ void ChatLoop::onConnected(net::TcpConnection& connection) {
   auto owned = std::make_unique<Session>(options_.maxMessageBytes);
   Session& session = *owned;
   connection.setContext(std::move(owned));
+  metrics_.tcpConnections.add();
   session.lastActivity = now;
   session.messageBudget = TokenBucket(options_.messageRate, options_.messageBurst, now);
   session.shoutBudget = TokenBucket(options_.shoutRate, options_.shoutBurst, now);
@@ -188,13 +269,22 @@ void ChatLoop::onConnected(net::TcpConnection& connection) {
     case Admission::kServerFull:
       refuse(connection, session, "",
              fmt::format("the server is full ({} connections); try again later",
-                         options_.maxConnections));
+                         options_.maxConnections),
+             RefusalReason::kServerFull);
       return;
     case Admission::kAddressFull:
       refuse(connection, session, "",
              fmt::format("too many connections from your address (limit {})",
-                         options_.maxConnectionsPerIp));
+                         options_.maxConnectionsPerIp),
+             RefusalReason::kAddressFull);
       return;
+  }
+  if (const std::optional<Ban> ban = moderation_.banOn(connection.peerIp(), true)) {
+    refuse(connection, session, "",
+           fmt::format("your address is banned {}{}{}", describeUntil(ban->until),
+                       ban->reason.empty() ? "" : ": ", ban->reason),
+           RefusalReason::kBanned);
+    return;
   }
   if (options_.handshakeTimeout.count() > 0) {
     session.handshakeTimer = loop_.runAfter(
@@ -204,10 +294,12 @@ void ChatLoop::onConnected(net::TcpConnection& connection) {
 
 void ChatLoop::onData(net::TcpConnection& connection, std::string_view bytes) {
   Session& session = sessionOf(connection);
+  metrics_.bytesReceived.add(bytes.size());
   if (session.phase == Session::Phase::kRefused) return;
   now_ = Session::Clock::now();
   session.lastActivity = now_;
-  if (session.phase != Session::Phase::kRegistered) {
+  if (session.phase == Session::Phase::kAwaitingName ||
+      session.phase == Session::Phase::kClaiming) {
     if (!keepHandshakeRead(connection, session, bytes)) return;
     // While a taken name waits for its second try, reads are only kept, to be replayed.
     if (session.phase == Session::Phase::kClaiming) return;
@@ -230,7 +322,14 @@ void ChatLoop::onClosed(net::TcpConnection& connection) {
   Session& session = sessionOf(connection);
   if (session.handshakeTimer != 0) loop_.cancelTimer(session.handshakeTimer);
   if (session.counted) limiter_.release(connection.peerIp());
-  if (session.phase == Session::Phase::kRegistered) {
+  metrics_.tcpConnections.subtract();
+  metrics_.disconnected(disconnectReasonOf(session, connection.closeReason()));
+  if (session.phase == Session::Phase::kAwaitingLogin) {
+    hub_.release(session.name, connection.id());
+    spdlog::info("conn {} ({}) disconnected before logging in: {}", connection.id(), session.name,
+                 connection.closeReason());
+  } else if (session.phase == Session::Phase::kRegistered) {
+    metrics_.registeredUsers.subtract();
     hub_.release(session.name, connection.id());
     spdlog::info("conn {} ({}) disconnected: {}", connection.id(), session.name,
                  connection.closeReason());
@@ -244,7 +343,15 @@ bool ChatLoop::registerName(net::TcpConnection& connection, Session& session,
                             std::string_view name) {
   const protocol::NameVerdict verdict = protocol::checkName(name);
   if (verdict != protocol::NameVerdict::kValid) {
-    refuse(connection, session, name, protocol::describeRefusal(verdict, name));
+    refuse(connection, session, name, protocol::describeRefusal(verdict, name),
+           RefusalReason::kInvalidName);
+    return false;
+  }
+  if (const std::optional<Ban> ban = moderation_.banOn(name, false)) {
+    refuse(connection, session, name,
+           fmt::format("'{}' is banned {}{}{}", name, describeUntil(ban->until),
+                       ban->reason.empty() ? "" : ": ", ban->reason),
+           RefusalReason::kBanned);
     return false;
   }
   if (hub_.claim(name, connection.id()) == ClaimResult::kTaken) {
@@ -256,18 +363,44 @@ bool ChatLoop::registerName(net::TcpConnection& connection, Session& session,
       hub_.afterPendingCloses([this, id = connection.id()] { replayHandshake(id); });
       return false;
     }
-    refuse(connection, session, name, fmt::format("username '{}' is already taken", name));
+    refuse(connection, session, name, fmt::format("username '{}' is already taken", name),
+           RefusalReason::kNameTaken);
     return false;
   }
   session.name = std::string(name);
-  session.phase = Session::Phase::kRegistered;
   std::vector<std::string>().swap(session.handshakeReads);
   session.handshakeBytes = 0;
   if (session.handshakeTimer != 0) {
     loop_.cancelTimer(session.handshakeTimer);
     session.handshakeTimer = 0;
   }
+  if (const std::optional<WallClock::time_point> until = moderation_.mutedUntil(name)) {
+    session.mutedUntil = *until;
+  }
+  if (accounts_.snapshot()->find(name) != nullptr) {
+    // A protected name: held (nobody else can take it) but unusable until /login.
+    session.phase = Session::Phase::kAwaitingLogin;
+    spdlog::info("conn {} claimed protected name {}; waiting for /login", connection.id(),
+                 session.name);
+    const auto seconds = std::chrono::duration<double>(options_.loginTimeout).count();
+    connection.send(protocol::serverFrame(
+        session.name, fmt::format("'{}' is a protected name: log in within {:g} s with "
+                                  "{{\"to\":\"/login\",\"msg\":\"PASSWORD\"}}",
+                                  session.name, seconds)));
+    session.handshakeTimer = loop_.runAfter(
+        options_.loginTimeout, [this, id = connection.id()] { handleHandshakeTimeout(id); });
+    return true;
+  }
+  session.phase = Session::Phase::kRegistered;
+  metrics_.registeredUsers.add();
   spdlog::info("conn {} registered as {}", connection.id(), session.name);
+  sendWelcome(connection, session);
+  return true;
+}
+
+void ChatLoop::sendWelcome(net::TcpConnection& connection, Session& session,
+                           std::string_view prefix) {
+  const std::string_view name = session.name;
 
   // One more than shown, in case the newcomer is among them.
   std::vector<std::string_view> others = hub_.firstOnlineNames(kWelcomeNames + 1);
@@ -275,9 +408,143 @@ bool ChatLoop::registerName(net::TcpConnection& connection, Session& session,
   std::erase_if(others, [&](std::string_view other) { return protocol::namesEqual(other, name); });
   const bool selfListed = others.size() < before || hub_.find(name).has_value();
   const std::size_t othersCount = hub_.onlineCount() - (selfListed ? 1 : 0);
-  connection.send(
-      protocol::serverFrame(session.name, welcomeText(session.name, others, othersCount)));
-  return true;
+  connection.send(protocol::serverFrame(
+      session.name, std::string(prefix) + welcomeText(session.name, others, othersCount)));
+}
+
+void ChatLoop::startLogin(net::TcpConnection& connection, Session& session,
+                          std::string_view password) {
+  auto reply = [&](std::string_view text) {
+    connection.send(protocol::serverFrame(session.name, text));
+  };
+  if (session.phase != Session::Phase::kAwaitingLogin) {
+    reply(session.loggedIn ? "Error: you are already logged in"
+                           : fmt::format("Error: '{}' is not a protected name; there is nothing "
+                                         "to log in to",
+                                         session.name));
+    return;
+  }
+  if (session.loginPending) {
+    reply("Error: your last /login is still being checked");
+    return;
+  }
+  const auto blocked = moderation_.loginBlockedFor(session.name, connection.peerIp());
+  if (blocked.count() > 0) {
+    spdlog::warn("conn {}: login for {} from {} refused: too many wrong passwords", connection.id(),
+                 session.name, connection.peerIp());
+    reply(
+        fmt::format("Error: too many wrong passwords for '{}' or from your address; try again "
+                    "in {} s",
+                    session.name, blocked.count()));
+    return;
+  }
+  const auto table = accounts_.snapshot();
+  const Account* account = table->find(session.name);
+  if (account == nullptr) {  // removed by a reload meanwhile: the name is no longer protected
+    finishLogin(connection.id(), true);
+    return;
+  }
+  session.loginPending = true;
+  session.admin = account->role == Role::kAdmin;
+  const bool queued = verifier_.submit(account->hash, std::string(password),
+                                       [loop = &loop_, this, id = connection.id()](bool ok) {
+                                         loop->post([this, id, ok] { finishLogin(id, ok); });
+                                       });
+  if (!queued) {
+    session.loginPending = false;
+    reply("Error: the server is busy checking passwords; try again in a moment");
+  }
+}
+
+void ChatLoop::finishLogin(net::ConnectionId id, bool ok) {
+  net::TcpConnection* connection = tcp_.find(id);
+  if (connection == nullptr || connection->state() != net::TcpConnection::State::kOpen) return;
+  Session& session = sessionOf(*connection);
+  session.loginPending = false;
+  if (session.phase != Session::Phase::kAwaitingLogin) return;
+  if (!ok) {
+    moderation_.loginFailed(session.name, connection->peerIp());
+    spdlog::warn("conn {}: wrong password for {} from {}", id, session.name, connection->peerIp());
+    // The answer waits, so guessing costs the guesser time as well as attempts.
+    loop_.runAfter(kWrongPasswordDelay, [this, id] {
+      net::TcpConnection* c = tcp_.find(id);
+      if (c == nullptr || c->state() != net::TcpConnection::State::kOpen) return;
+      Session& s = sessionOf(*c);
+      c->send(protocol::serverFrame(s.name, fmt::format("Error: wrong password for '{}'", s.name)));
+    });
+    return;
+  }
+  moderation_.loginSucceeded(session.name);
+  if (session.handshakeTimer != 0) {
+    loop_.cancelTimer(session.handshakeTimer);
+    session.handshakeTimer = 0;
+  }
+  session.phase = Session::Phase::kRegistered;
+  session.loggedIn = true;
+  metrics_.registeredUsers.add();
+  spdlog::info("conn {} logged in as {}{}", id, session.name, session.admin ? " (admin)" : "");
+  // One frame: the class's clients read each recv() as one object.
+  sendWelcome(
+      *connection, session,
+      session.admin ? "Logged in as admin (/help lists the teacher's commands). " : "Logged in. ");
+}
+
+void ChatLoop::actLocal(net::ConnectionId id, const SessionAction& action) {
+  net::TcpConnection* connection = tcp_.find(id);
+  if (connection == nullptr || connection->state() != net::TcpConnection::State::kOpen) return;
+  applyAction(*connection, sessionOf(*connection), action);
+}
+
+void ChatLoop::actOnAddressLocal(std::string_view address, const SessionAction& action) {
+  tcp_.forEachConnection([&](net::TcpConnection& connection) {
+    if (connection.peerIp() == address && connection.state() == net::TcpConnection::State::kOpen) {
+      applyAction(connection, sessionOf(connection), action);
+    }
+  });
+}
+
+void ChatLoop::applyAction(net::TcpConnection& connection, Session& session,
+                           const SessionAction& action) {
+  switch (action.kind) {
+    case SessionAction::Kind::kDisconnect:
+      connection.send(protocol::serverFrame(session.name, action.notice));
+      session.disconnectReason = DisconnectReason::kKicked;
+      connection.closeAfterFlush(action.logReason);
+      return;
+    case SessionAction::Kind::kMute:
+      session.mutedUntil = action.until;
+      connection.send(protocol::serverFrame(session.name, action.notice));
+      return;
+    case SessionAction::Kind::kUnmute:
+      session.mutedUntil = {};
+      connection.send(protocol::serverFrame(session.name, action.notice));
+      return;
+  }
+}
+
+void ChatLoop::dropRemovedAccounts() {
+  const auto table = accounts_.snapshot();
+  tcp_.forEachConnection([&](net::TcpConnection& connection) {
+    Session& session = sessionOf(connection);
+    const bool holdsAccount = session.loggedIn || session.phase == Session::Phase::kAwaitingLogin;
+    if (!holdsAccount || table->find(session.name) != nullptr) return;
+    if (session.phase == Session::Phase::kAwaitingLogin) {
+      // No longer protected: nothing to log in to.
+      if (session.handshakeTimer != 0) loop_.cancelTimer(session.handshakeTimer);
+      session.handshakeTimer = 0;
+      session.phase = Session::Phase::kRegistered;
+      metrics_.registeredUsers.add();
+      sendWelcome(connection, session);
+      return;
+    }
+    spdlog::info("conn {} ({}): account removed from the accounts file; disconnecting",
+                 connection.id(), session.name);
+    applyAction(connection, session,
+                SessionAction{SessionAction::Kind::kDisconnect,
+                              "Error: your account was removed by the server's operator",
+                              "account removed",
+                              {}});
+  });
 }
 
 bool ChatLoop::keepHandshakeRead(net::TcpConnection& connection, Session& session,
@@ -287,7 +554,8 @@ bool ChatLoop::keepHandshakeRead(net::TcpConnection& connection, Session& sessio
   const std::size_t limit = options_.maxMessageBytes + loop_.readBufferSize();
   session.handshakeBytes += bytes.size();
   if (session.handshakeBytes > limit) {
-    refuse(connection, session, "", fmt::format("more than {} bytes before the username", limit));
+    refuse(connection, session, "", fmt::format("more than {} bytes before the username", limit),
+           RefusalReason::kHandshakeTooLarge);
     return false;
   }
   session.handshakeReads.emplace_back(bytes);
@@ -312,8 +580,11 @@ void ChatLoop::replayHandshake(net::ConnectionId id) {
 }
 
 void ChatLoop::refuse(net::TcpConnection& connection, Session& session,
-                      std::string_view attemptedName, const std::string& reason) {
+                      std::string_view attemptedName, const std::string& reason,
+                      RefusalReason why) {
   session.phase = Session::Phase::kRefused;
+  session.disconnectReason = DisconnectReason::kRefused;
+  metrics_.refused(why);
   spdlog::info("conn {} refused: {}", connection.id(), reason);
   connection.send(
       protocol::serverFrame(protocol::sanitizeForEcho(attemptedName, 32), "Error: " + reason));
@@ -333,17 +604,27 @@ void ChatLoop::handleHandshakeTimeout(net::ConnectionId id) {
   if (connection == nullptr) return;
   Session& session = sessionOf(*connection);
   session.handshakeTimer = 0;
+  if (session.phase == Session::Phase::kAwaitingLogin) {
+    // Refusing leaves the login phase, so the name is released here, not in onClosed.
+    hub_.release(session.name, connection->id());
+    refuse(*connection, session, session.name,
+           fmt::format("no /login within {} ms", options_.loginTimeout.count()),
+           RefusalReason::kLoginTimeout);
+    return;
+  }
   if (session.phase != Session::Phase::kAwaitingName &&
       session.phase != Session::Phase::kClaiming) {
     return;
   }
   refuse(*connection, session, "",
-         fmt::format("no username received within {} ms", options_.handshakeTimeout.count()));
+         fmt::format("no username received within {} ms", options_.handshakeTimeout.count()),
+         RefusalReason::kHandshakeTimeout);
 }
 
 bool ChatLoop::withinBudget(net::TcpConnection& connection, Session& session, TokenBucket& budget,
                             Session::Clock::time_point now, std::string_view what, double rate) {
   if (budget.tryTake(now)) return true;
+  metrics_.rateLimited.add();
   constexpr auto kFloodWindow = std::chrono::seconds(10);
   if (now - session.floodWindowStart > kFloodWindow) {
     session.floodWindowStart = now;
@@ -354,6 +635,7 @@ bool ChatLoop::withinBudget(net::TcpConnection& connection, Session& session, To
     // Draining stops further reads; the session stays registered until the close, so
     // onClosed frees its name as usual.
     sendError(connection, session, "disconnected for flooding");
+    session.disconnectReason = DisconnectReason::kFlood;
     connection.closeAfterFlush(
         fmt::format("flooding: more than {} messages over the rate "
                     "limits within 10 s",
@@ -388,6 +670,7 @@ void ChatLoop::closeIdleConnections() {
     const auto seconds = std::chrono::duration<double>(options_.idleTimeout).count();
     sendError(connection, session,
               fmt::format("idle for more than {:g} s; disconnecting", seconds));
+    session.disconnectReason = DisconnectReason::kIdle;
     connection.closeAfterFlush(fmt::format("idle for more than {:g} s", seconds));
   });
 }
@@ -395,12 +678,14 @@ void ChatLoop::closeIdleConnections() {
 void ChatLoop::deliverLocal(net::ConnectionId id, std::string_view frame) {
   net::TcpConnection* connection = tcp_.find(id);
   if (connection == nullptr || sessionOf(*connection).phase != Session::Phase::kRegistered) return;
+  metrics_.deliveries.add();
   connection->send(frame);
 }
 
 void ChatLoop::deliverToAllLocal(std::string_view frame, net::ConnectionId except) {
   tcp_.forEachConnection([&](net::TcpConnection& connection) {
     if (connection.id() != except && sessionOf(connection).phase == Session::Phase::kRegistered) {
+      metrics_.deliveries.add();
       connection.send(frame);
     }
   });
@@ -410,7 +695,8 @@ void ChatLoop::beginShutdown() {
   shuttingDown_ = true;
   tcp_.stopAccepting();
   tcp_.forEachConnection([&](net::TcpConnection& connection) {
-    const Session& session = sessionOf(connection);
+    Session& session = sessionOf(connection);
+    session.disconnectReason = DisconnectReason::kShutdown;
     if (session.phase == Session::Phase::kRegistered) {
       connection.send(protocol::serverFrame(session.name, "Server shutting down"));
     }

@@ -9,9 +9,13 @@
 #include "net/event_loop.h"
 #include "net/tcp_server.h"
 #include "protocol/message_parser.h"
+#include "server/accounts.h"
 #include "server/connection_limiter.h"
 #include "server/local_hub.h"
+#include "server/metrics.h"
+#include "server/moderation.h"
 #include "server/options.h"
+#include "server/password_verifier.h"
 #include "server/session.h"
 
 namespace classchat::server {
@@ -21,11 +25,14 @@ namespace classchat::server {
 class ChatLoop final : public net::ConnectionHandler, public LocalDelivery {
  public:
   ChatLoop(net::EventLoop& loop, std::uint32_t loopIndex, const net::InetAddress& address,
-           NameRegistry& registry, ConnectionLimiter& limiter, const ServerOptions& options);
+           NameRegistry& registry, ConnectionLimiter& limiter, const ServerOptions& options,
+           const Accounts& accounts, Moderation& moderation, PasswordVerifier& verifier);
 
   net::EventLoop& loop() { return loop_; }
   LocalHub& hub() { return hub_; }
   net::TcpServer& tcp() { return tcp_; }
+  // Thread-safe to read from any thread (see LoopCounter).
+  const LoopMetrics& metrics() const { return metrics_; }
 
   void start() { tcp_.start(); }
   // Stops accepting, says goodbye to every user and closes their connections once the
@@ -40,6 +47,12 @@ class ChatLoop final : public net::ConnectionHandler, public LocalDelivery {
   // LocalDelivery
   void deliverLocal(net::ConnectionId connection, std::string_view frame) override;
   void deliverToAllLocal(std::string_view frame, net::ConnectionId except) override;
+  void actLocal(net::ConnectionId connection, const SessionAction& action) override;
+  void actOnAddressLocal(std::string_view address, const SessionAction& action) override;
+
+  // After the accounts file was reloaded: sessions logged in to an account that no longer
+  // exists are disconnected. Runs on the loop's thread.
+  void dropRemovedAccounts();
 
  private:
   class Dispatch;  // handles the frames of one read for one session
@@ -51,9 +64,15 @@ class ChatLoop final : public net::ConnectionHandler, public LocalDelivery {
   // Runs the kept handshake reads again once closes in flight have released their names.
   void replayHandshake(net::ConnectionId id);
   void refuse(net::TcpConnection& connection, Session& session, std::string_view attemptedName,
-              const std::string& reason);
+              const std::string& reason, RefusalReason why);
   void sendError(net::TcpConnection& connection, const Session& session, std::string_view text);
   void handleHandshakeTimeout(net::ConnectionId id);
+  // The welcome, after `prefix` (e.g. "Logged in. ").
+  void sendWelcome(net::TcpConnection& connection, Session& session, std::string_view prefix = "");
+  // /login: checks the password off the loop; finishLogin runs back on it.
+  void startLogin(net::TcpConnection& connection, Session& session, std::string_view password);
+  void finishLogin(net::ConnectionId id, bool ok);
+  void applyAction(net::TcpConnection& connection, Session& session, const SessionAction& action);
   // Applies a rate limit's verdict: true if the message may proceed. A drop gets an error
   // reply (at most one per second) and counts towards --flood-disconnect.
   bool withinBudget(net::TcpConnection& connection, Session& session, TokenBucket& budget,
@@ -64,12 +83,16 @@ class ChatLoop final : public net::ConnectionHandler, public LocalDelivery {
   net::EventLoop& loop_;
   ServerOptions options_;
   ConnectionLimiter& limiter_;
+  const Accounts& accounts_;
+  Moderation& moderation_;
+  PasswordVerifier& verifier_;
   net::TcpServer tcp_;
   LocalHub hub_;
   protocol::MessageParser parser_;
   std::string frame_;  // reused to build outgoing frames without allocating per message
   Session::Clock::time_point now_{};  // read once per onData, shared by its messages
   bool shuttingDown_ = false;
+  LoopMetrics metrics_;
 };
 
 }  // namespace classchat::server

@@ -8,7 +8,9 @@ namespace classchat::server {
 
 ChatServer::ChatServer(ServerOptions options)
     : options_(std::move(options)),
-      limiter_(options_.maxConnections, options_.maxConnectionsPerIp) {}
+      limiter_(options_.maxConnections, options_.maxConnectionsPerIp),
+      moderation_(options_.bansPath),
+      verifier_(std::make_unique<PasswordVerifier>()) {}
 
 ChatServer::~ChatServer() {
   shutdown();
@@ -17,21 +19,47 @@ ChatServer::~ChatServer() {
 void ChatServer::start() {
   auto address = net::InetAddress::parse(options_.host, options_.port);
   if (!address) throw std::runtime_error("--host must be a numeric IPv4 or IPv6 address");
+  std::string error;
+  if (!options_.accountsPath.empty()) {
+    if (!accounts_.load(options_.accountsPath, error)) throw std::runtime_error(error);
+    spdlog::info("{} protected name(s) from {}", accounts_.snapshot()->size(),
+                 options_.accountsPath);
+  }
+  if (!moderation_.load(error)) throw std::runtime_error(error);
   for (std::uint32_t i = 0; i < options_.threads; ++i) {
     Unit unit;
     unit.loop = std::make_unique<net::EventLoop>();
-    unit.chat = std::make_unique<ChatLoop>(*unit.loop, i, *address, registry_, limiter_, options_);
+    unit.chat = std::make_unique<ChatLoop>(*unit.loop, i, *address, registry_, limiter_, options_,
+                                           accounts_, moderation_, *verifier_);
     if (i == 0) {
       // With --port 0 the kernel picks a port; the other loops listen on the same one.
       address = net::InetAddress::parse(options_.host, unit.chat->tcp().localAddress().port());
     }
     units_.push_back(std::move(unit));
   }
+  if (options_.http) {
+    auto httpAddress = net::InetAddress::parse(options_.httpHost, options_.httpPort);
+    if (!httpAddress) throw std::runtime_error("--http-host must be a numeric IPv4 or IPv6 address");
+    transport::HttpEndpointOptions httpOptions;
+    httpOptions.requestTimeout = options_.httpRequestTimeout;
+    for (std::uint32_t i = 0; i < units_.size(); ++i) {
+      units_[i].http = std::make_unique<transport::HttpEndpoint>(
+          *units_[i].loop, i, *httpAddress,
+          [this](const transport::HttpRequest& request) { return serveHttp(request); },
+          httpOptions);
+      if (i == 0) {
+        httpAddress = net::InetAddress::parse(options_.httpHost,
+                                              units_[0].http->localAddress().port());
+      }
+    }
+  }
+  startedAt_ = std::chrono::steady_clock::now();
   std::vector<LocalHub*> hubs;
   for (Unit& unit : units_) hubs.push_back(&unit.chat->hub());
   for (Unit& unit : units_) unit.chat->hub().connectPeers(hubs);
   for (Unit& unit : units_) {
     unit.chat->start();
+    if (unit.http) unit.http->start();
     unit.thread = std::thread([loop = unit.loop.get()] { loop->run(); });
   }
 }
@@ -40,7 +68,61 @@ std::uint16_t ChatServer::port() const {
   return units_.empty() ? 0 : units_.front().chat->tcp().localAddress().port();
 }
 
+std::uint16_t ChatServer::httpPort() const {
+  return units_.empty() || !units_.front().http ? 0
+                                                 : units_.front().http->localAddress().port();
+}
+
+transport::HttpResponse ChatServer::serveHttp(const transport::HttpRequest& request) const {
+  if (request.path == "/healthz") {
+    if (shuttingDown_.load()) return {503, "text/plain; charset=utf-8", "shutting down\n", {}};
+    return {200, "text/plain; charset=utf-8", "ok\n", {}};
+  }
+  if (request.path == "/metrics") {
+    std::vector<const LoopMetrics*> loops;
+    ServerFigures figures;
+    for (const Unit& unit : units_) {
+      loops.push_back(&unit.chat->metrics());
+      figures.bytesSentByLoop.push_back(unit.chat->tcp().bytesWritten());
+      figures.postedTasksByLoop.push_back(unit.loop->pendingTaskCount());
+    }
+    figures.uptimeSeconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - startedAt_).count();
+    figures.shuttingDown = shuttingDown_.load();
+    return {200, "text/plain; version=0.0.4; charset=utf-8", renderPrometheus(loops, figures), {}};
+  }
+  if (request.path == "/") {
+    return {200, "text/plain; charset=utf-8",
+            "classchatd: chat over TCP (see PROTOCOL.md). Here: /healthz and /metrics.\n", {}};
+  }
+  return {404, "text/plain; charset=utf-8", "not found: try /healthz or /metrics\n", {}};
+}
+
+void ChatServer::reload() {
+  std::string error;
+  if (!options_.accountsPath.empty()) {
+    if (accounts_.load(options_.accountsPath, error)) {
+      spdlog::info("reload: {} protected name(s) from {}", accounts_.snapshot()->size(),
+                   options_.accountsPath);
+      for (Unit& unit : units_) {
+        ChatLoop* chat = unit.chat.get();
+        unit.loop->post([chat] { chat->dropRemovedAccounts(); });
+      }
+    } else {
+      spdlog::error("reload: keeping the accounts in use: {}", error);
+    }
+  }
+  if (!options_.bansPath.empty()) {
+    if (moderation_.load(error)) {
+      spdlog::info("reload: {} ban(s) from {}", moderation_.bans().size(), options_.bansPath);
+    } else {
+      spdlog::error("reload: keeping the bans in use: {}", error);
+    }
+  }
+}
+
 void ChatServer::shutdown() {
+  shuttingDown_.store(true);
   for (Unit& unit : units_) {
     if (!unit.thread.joinable()) continue;
     ChatLoop* chat = unit.chat.get();
@@ -50,7 +132,8 @@ void ChatServer::shutdown() {
     if (unit.thread.joinable()) unit.thread.join();
   }
   // Loops are destroyed only after every thread has stopped, since posted tasks may
-  // refer to other loops' hubs.
+  // refer to other loops' hubs; the verifier stops first, since its callbacks post to them.
+  verifier_.reset();
   units_.clear();
 }
 

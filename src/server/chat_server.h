@@ -1,6 +1,8 @@
 // classchatd assembled: one ChatLoop per thread, sharing a NameRegistry.
 #pragma once
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <thread>
@@ -8,9 +10,13 @@
 
 #include "net/event_loop.h"
 #include "server/chat_loop.h"
+#include "server/accounts.h"
 #include "server/connection_limiter.h"
+#include "server/moderation.h"
+#include "server/password_verifier.h"
 #include "server/name_registry.h"
 #include "server/options.h"
+#include "transport/http_endpoint.h"
 
 namespace classchat::server {
 
@@ -25,6 +31,14 @@ class ChatServer {
   // loop threads.
   void start();
   std::uint16_t port() const;
+  // The HTTP port (0 with --no-http).
+  std::uint16_t httpPort() const;
+  // The answer to one HTTP request (/healthz, /metrics). Thread-safe: runs on whichever
+  // loop accepted the request and only reads other loops' counters.
+  transport::HttpResponse serveHttp(const transport::HttpRequest& request) const;
+  // SIGHUP: reloads --accounts and --bans; sessions whose account was removed are
+  // disconnected. A file that cannot be read or parsed is logged and the old one kept.
+  void reload();
   // Says goodbye to every client, waits for the loops to finish (at most the shutdown
   // grace plus a moment) and joins their threads.
   void shutdown();
@@ -33,13 +47,20 @@ class ChatServer {
   struct Unit {
     std::unique_ptr<net::EventLoop> loop;
     std::unique_ptr<ChatLoop> chat;
+    std::unique_ptr<transport::HttpEndpoint> http;  // null with --no-http
     std::thread thread;
   };
 
   ServerOptions options_;
   NameRegistry registry_;
   ConnectionLimiter limiter_;
+  Accounts accounts_;
+  Moderation moderation_;
+  // Stopped before the loops are destroyed: its callbacks post to them.
+  std::unique_ptr<PasswordVerifier> verifier_;
   std::vector<Unit> units_;
+  std::chrono::steady_clock::time_point startedAt_{};
+  std::atomic<bool> shuttingDown_{false};
 };
 
 }  // namespace classchat::server

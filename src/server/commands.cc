@@ -1,10 +1,14 @@
 #include "server/commands.h"
 
 #include <array>
+#include <charconv>
 #include <chrono>
+#include <optional>
 #include <string>
+#include <utility>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "protocol/json_writer.h"
 #include "protocol/names.h"
@@ -57,7 +61,220 @@ void pingCommand(CommandContext& context, const protocol::ClientMessage& message
 }
 
 void helpCommand(CommandContext& context, const protocol::ClientMessage&) {
-  context.reply(helpText());
+  context.reply(helpText(context.senderIsAdmin()));
+}
+
+// The first blank-separated word of `text`, and what follows it (leading blanks removed).
+std::pair<std::string_view, std::string_view> firstWord(std::string_view text) {
+  auto trim = [](std::string_view s) {
+    while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+    return s;
+  };
+  text = trim(text);
+  const std::size_t end = text.find_first_of(" \t");
+  if (end == std::string_view::npos) return {text, {}};
+  return {text.substr(0, end), trim(text.substr(end))};
+}
+
+// Whole minutes from 1 to a year, or nullopt.
+std::optional<long> parseMinutes(std::string_view text) {
+  long minutes = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), minutes);
+  if (error != std::errc() || end != text.data() + text.size() || minutes < 1 ||
+      minutes > 525'600) {
+    return std::nullopt;
+  }
+  return minutes;
+}
+
+std::string shown(std::string_view text) {
+  return protocol::sanitizeForEcho(text, 45);
+}
+
+void loginCommand(CommandContext& context, const protocol::ClientMessage& message) {
+  if (!message.msg || message.msg->empty()) {
+    context.reply("Error: /login needs your password in 'msg'");
+    return;
+  }
+  context.login(*message.msg);
+}
+
+void kickCommand(CommandContext& context, const protocol::ClientMessage& message) {
+  const auto [name, reason] = firstWord(message.msg.value_or(""));
+  if (name.empty()) {
+    context.reply("Error: /kick needs a name: {\"to\":\"/kick\",\"msg\":\"NAME [reason]\"}");
+    return;
+  }
+  const std::optional<OnlineUser> user = context.hub().find(name);
+  if (!user) {
+    context.reply(fmt::format("Error: user '{}' not found", shown(name)));
+    return;
+  }
+  if (user->connection == context.senderConnection()) {
+    context.reply("Error: you cannot kick yourself");
+    return;
+  }
+  const std::string why = reason.empty() ? std::string("no reason given") : std::string(reason);
+  spdlog::info("moderation: {} kicked {} ({})", context.senderName(), user->name, why);
+  const std::string kicked(user->name);
+  context.hub().act(*user, SessionAction{SessionAction::Kind::kDisconnect,
+                                         fmt::format("Error: you were removed by {}: {}",
+                                                     context.senderName(), why),
+                                         fmt::format("kicked by {}: {}", context.senderName(), why),
+                                         {}});
+  context.reply(fmt::format("Kicked {}", kicked));
+}
+
+void banCommand(CommandContext& context, const protocol::ClientMessage& message) {
+  auto [target, rest] = firstWord(message.msg.value_or(""));
+  if (target.empty()) {
+    context.reply(
+        "Error: /ban needs a name or an address: {\"to\":\"/ban\",\"msg\":\"NAME-or-ADDRESS "
+        "[minutes] [reason]\"}");
+    return;
+  }
+  Ban ban;
+  ban.address = isAddress(target);
+  if (!ban.address && protocol::checkName(target) != protocol::NameVerdict::kValid) {
+    context.reply(
+        fmt::format("Error: '{}' is neither a username nor a numeric address", shown(target)));
+    return;
+  }
+  if (!ban.address && protocol::namesEqual(target, context.senderName())) {
+    context.reply("Error: you cannot ban yourself");
+    return;
+  }
+  ban.target = std::string(target);
+  const auto [first, afterFirst] = firstWord(rest);
+  if (const std::optional<long> minutes = parseMinutes(first)) {
+    ban.until = WallClock::now() + std::chrono::minutes(*minutes);
+    rest = afterFirst;
+  }
+  ban.by = std::string(context.senderName());
+  ban.reason = std::string(rest);
+  const std::string until = describeUntil(ban.until);
+  const std::string why = ban.reason.empty() ? std::string("no reason given") : ban.reason;
+  spdlog::info("moderation: {} banned {} {} {} ({})", context.senderName(),
+               ban.address ? "address" : "name", ban.target, until, why);
+  SessionAction disconnect{
+      SessionAction::Kind::kDisconnect,
+      fmt::format("Error: you were banned by {} {}: {}", context.senderName(), until, why),
+      fmt::format("banned by {}: {}", context.senderName(), why),
+      {}};
+  const bool address = ban.address;
+  const std::string bannedTarget = ban.target;
+  std::string error;
+  const bool saved = context.moderation().ban(std::move(ban), error);
+  if (address) {
+    context.hub().actOnAddress(bannedTarget, disconnect);
+  } else if (const std::optional<OnlineUser> user = context.hub().find(bannedTarget)) {
+    context.hub().act(*user, disconnect);
+  }
+  if (!saved) {
+    spdlog::error("moderation: {}", error);
+    context.reply(
+        fmt::format("Error: banned {} {}, but the bans file could not be written, so the "
+                    "ban ends with this server: {}",
+                    bannedTarget, until, error));
+    return;
+  }
+  context.reply(fmt::format("Banned {} {}", bannedTarget, until));
+}
+
+void unbanCommand(CommandContext& context, const protocol::ClientMessage& message) {
+  const auto [target, rest] = firstWord(message.msg.value_or(""));
+  if (target.empty()) {
+    context.reply("Error: /unban needs the banned name or address");
+    return;
+  }
+  std::string error;
+  if (!context.moderation().unban(target, error)) {
+    context.reply("Error: " + error);
+    return;
+  }
+  spdlog::info("moderation: {} lifted the ban on {}", context.senderName(), target);
+  context.reply(fmt::format("Lifted the ban on {}", shown(target)));
+}
+
+void bansCommand(CommandContext& context, const protocol::ClientMessage&) {
+  const std::vector<Ban> bans = context.moderation().bans();
+  if (bans.empty()) {
+    context.reply("No bans");
+    return;
+  }
+  constexpr std::size_t kShown = 20;
+  std::string text = fmt::format("Bans ({}):", bans.size());
+  for (std::size_t i = 0; i < bans.size() && i < kShown; ++i) {
+    const Ban& ban = bans[i];
+    text += fmt::format(" {} {} {} by {}{}{}{};", ban.address ? "address" : "name", ban.target,
+                        describeUntil(ban.until), ban.by, ban.reason.empty() ? "" : " (",
+                        protocol::sanitizeForEcho(ban.reason, 80), ban.reason.empty() ? "" : ")");
+  }
+  if (bans.size() > kShown) text += fmt::format(" and {} more", bans.size() - kShown);
+  context.reply(text);
+}
+
+void muteCommand(CommandContext& context, const protocol::ClientMessage& message) {
+  const auto [name, rest] = firstWord(message.msg.value_or(""));
+  const auto [minutesText, reason] = firstWord(rest);
+  const std::optional<long> minutes = parseMinutes(minutesText);
+  if (name.empty() || !minutes) {
+    context.reply(
+        "Error: /mute needs a name and minutes: {\"to\":\"/mute\",\"msg\":\"NAME MINUTES "
+        "[reason]\"}");
+    return;
+  }
+  if (protocol::checkName(name) != protocol::NameVerdict::kValid) {
+    context.reply(fmt::format("Error: '{}' is not a valid username", shown(name)));
+    return;
+  }
+  const auto until = WallClock::now() + std::chrono::minutes(*minutes);
+  const std::string why = reason.empty() ? std::string("no reason given") : std::string(reason);
+  context.moderation().mute(name, until);
+  spdlog::info("moderation: {} muted {} {} ({})", context.senderName(), name, describeUntil(until),
+               why);
+  if (const std::optional<OnlineUser> user = context.hub().find(name)) {
+    context.hub().act(*user,
+                      SessionAction{SessionAction::Kind::kMute,
+                                    fmt::format("You were muted by {} for {} minutes: {}. "
+                                                "You can still read and use /list, /time "
+                                                "and /help.",
+                                                context.senderName(), *minutes, why),
+                                    fmt::format("muted by {}", context.senderName()), until});
+  }
+  context.reply(fmt::format("Muted {} for {} minutes", shown(name), *minutes));
+}
+
+void unmuteCommand(CommandContext& context, const protocol::ClientMessage& message) {
+  const auto [name, rest] = firstWord(message.msg.value_or(""));
+  if (name.empty() || !context.moderation().mutedUntil(name)) {
+    context.reply(fmt::format("Error: '{}' is not muted", shown(name)));
+    return;
+  }
+  context.moderation().unmute(name);
+  spdlog::info("moderation: {} unmuted {}", context.senderName(), name);
+  if (const std::optional<OnlineUser> user = context.hub().find(name)) {
+    context.hub().act(*user, SessionAction{SessionAction::Kind::kUnmute,
+                                           fmt::format("{} lifted your mute", context.senderName()),
+                                           "unmuted",
+                                           {}});
+  }
+  context.reply(fmt::format("Unmuted {}", shown(name)));
+}
+
+void announceCommand(CommandContext& context, const protocol::ClientMessage& message) {
+  if (!message.msg || message.msg->empty()) {
+    context.reply("Error: /announce needs the text in 'msg'");
+    return;
+  }
+  Hub& hub = context.hub();
+  const std::size_t others = hub.onlineCount() > 0 ? hub.onlineCount() - 1 : 0;
+  hub.broadcast(
+      protocol::serverFrame(protocol::kEveryone, fmt::format("Announcement from {}: {}",
+                                                             context.senderName(), *message.msg)),
+      context.senderConnection());
+  spdlog::info("moderation: {} announced to {} users", context.senderName(), others);
+  context.reply(fmt::format("Announced to {} users", others));
 }
 
 void standardCommand(CommandContext& context, const protocol::ClientMessage&) {
@@ -71,6 +288,19 @@ constexpr std::array kCommands = {
     Command{"/ping", "[token]", "answers pong, the server's Unix time and your token", pingCommand},
     Command{"/help", "", "this list of commands", helpCommand},
     Command{"/standard", "", "the JSON message format", standardCommand},
+    Command{"/login", "<password>", "log in to a protected name", loginCommand},
+    Command{"/kick", "<name> [reason]", "disconnect a user", kickCommand, RateClass::kMessage,
+            true},
+    Command{"/ban", "<name or address> [minutes] [reason]",
+            "refuse a user or an address (forever without minutes)", banCommand,
+            RateClass::kMessage, true},
+    Command{"/unban", "<name or address>", "lift a ban", unbanCommand, RateClass::kMessage, true},
+    Command{"/bans", "", "the bans in force", bansCommand, RateClass::kMessage, true},
+    Command{"/mute", "<name> <minutes> [reason]", "stop a user from sending DMs and shouts",
+            muteCommand, RateClass::kMessage, true},
+    Command{"/unmute", "<name>", "lift a mute", unmuteCommand, RateClass::kMessage, true},
+    Command{"/announce", "<text>", "a message from SERVER to everyone", announceCommand,
+            RateClass::kShout, true},
 };
 
 }  // namespace
@@ -86,9 +316,10 @@ const Command* findCommand(std::string_view name) {
   return nullptr;
 }
 
-std::string helpText() {
+std::string helpText(bool forAdmin) {
   std::string text = "Available commands (put the command in \"to\" and its argument in \"msg\"):";
   for (const Command& command : kCommands) {
+    if (command.adminOnly && !forAdmin) continue;
     text += fmt::format(" {}{}{} - {};", command.name, command.usage.empty() ? "" : " ",
                         command.usage, command.help);
   }

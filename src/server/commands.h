@@ -6,6 +6,7 @@
 
 #include "protocol/message_parser.h"
 #include "server/hub.h"
+#include "server/moderation.h"
 
 namespace classchat::server {
 
@@ -20,6 +21,11 @@ class CommandContext {
   virtual Hub& hub() = 0;
   // Sends a SERVER message to the sender.
   virtual void reply(std::string_view text) = 0;
+  // True once the sender has logged in to an account with role admin.
+  virtual bool senderIsAdmin() const = 0;
+  virtual Moderation& moderation() = 0;
+  // Checks `password` for the sender's protected name; the answer comes later, as a reply.
+  virtual void login(std::string_view password) = 0;
 };
 
 using CommandHandler = void (*)(CommandContext& context, const protocol::ClientMessage& message);
@@ -34,13 +40,14 @@ struct Command {
   std::string_view help;   // one line
   CommandHandler handler;
   RateClass rateClass = RateClass::kMessage;
+  bool adminOnly = false;  // for accounts with role admin, logged in
 };
 
 // All commands, in the order /help lists them.
 std::span<const Command> commandTable();
 // The command called `name` (ASCII case-insensitive), or nullptr.
 const Command* findCommand(std::string_view name);
-// The /help text, generated from the table.
-std::string helpText();
+// The /help text, generated from the table; admin commands only for admins.
+std::string helpText(bool forAdmin = false);
 
 }  // namespace classchat::server

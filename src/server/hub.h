@@ -1,9 +1,12 @@
 // The name directory and message delivery as the chat logic of one loop sees them.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -18,6 +21,15 @@ struct OnlineUser {
 };
 
 enum class ClaimResult { kClaimed, kTaken };
+
+// What a teacher does to a session (/kick, /ban, /mute), carried to the loop that owns it.
+struct SessionAction {
+  enum class Kind : std::uint8_t { kDisconnect, kMute, kUnmute };
+  Kind kind = Kind::kDisconnect;
+  std::string notice;                             // what the user is told, as a SERVER message
+  std::string logReason;                          // why, for the log and the close reason
+  std::chrono::system_clock::time_point until{};  // kMute: when it ends
+};
 
 // What a loop's sessions need from "the rest of the chat": who is online and how to reach
 // them. LocalHub implements it for one process; a clustered backend (names and delivery
@@ -57,6 +69,11 @@ class Hub {
   virtual void sendTo(const OnlineUser& user, std::string_view frame) = 0;
   // Queues one frame for every registered user except `except`.
   virtual void broadcast(std::string_view frame, net::ConnectionId except) = 0;
+
+  // Applies `action` to `user`'s session, wherever it is connected (rare: moderation).
+  virtual void act(const OnlineUser& user, SessionAction action) = 0;
+  // Applies `action` to every session connected from `address`, on every loop.
+  virtual void actOnAddress(std::string address, SessionAction action) = 0;
 };
 
 // How a Hub hands frames to the connections of its own loop. Implemented by ChatLoop.
@@ -65,6 +82,8 @@ class LocalDelivery {
   virtual ~LocalDelivery() = default;
   virtual void deliverLocal(net::ConnectionId connection, std::string_view frame) = 0;
   virtual void deliverToAllLocal(std::string_view frame, net::ConnectionId except) = 0;
+  virtual void actLocal(net::ConnectionId connection, const SessionAction& action) = 0;
+  virtual void actOnAddressLocal(std::string_view address, const SessionAction& action) = 0;
 };
 
 }  // namespace classchat::server

@@ -183,4 +183,27 @@ void LocalHub::deliverBatch(const Batch& batch) {
   }
 }
 
+void LocalHub::act(const OnlineUser& user, SessionAction action) {
+  const std::uint32_t owner = net::loopIndexOf(user.connection);
+  if (owner == loopIndex_) {
+    delivery_.actLocal(user.connection, action);
+    return;
+  }
+  LocalHub* peer = peers_[owner];
+  peer->loop_.post([peer, connection = user.connection, action = std::move(action)] {
+    peer->delivery_.actLocal(connection, action);
+  });
+}
+
+void LocalHub::actOnAddress(std::string address, SessionAction action) {
+  for (LocalHub* peer : peers_) {
+    if (peer == this) {
+      delivery_.actOnAddressLocal(address, action);
+      continue;
+    }
+    peer->loop_.post(
+        [peer, address, action] { peer->delivery_.actOnAddressLocal(address, action); });
+  }
+}
+
 }  // namespace classchat::server

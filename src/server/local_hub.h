@@ -40,6 +40,8 @@ class LocalHub final : public Hub {
   std::vector<std::string_view> firstOnlineNames(std::size_t limit) const override;
   void sendTo(const OnlineUser& user, std::string_view frame) override;
   void broadcast(std::string_view frame, net::ConnectionId except) override;
+  void act(const OnlineUser& user, SessionAction action) override;
+  void actOnAddress(std::string address, SessionAction action) override;
 
  private:
   // Frames bound for one other loop, gathered during one iteration.

@@ -97,6 +97,33 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
                  "Seconds to flush goodbyes on SIGINT/SIGTERM before exiting")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  bool noHttp = false;
+  double httpRequestSeconds = 10.0;
+  app.add_option("--http-port", options.httpPort,
+                 "HTTP port for /healthz and /metrics (0 picks a free one and logs it)")
+      ->capture_default_str();
+  app.add_option("--http-host", options.httpHost,
+                 "Numeric address for the HTTP port (default: the same as --host)");
+  app.add_flag("--no-http", noHttp, "Do not serve HTTP (/healthz, /metrics)");
+  app.add_option("--http-request-timeout", httpRequestSeconds,
+                 "Seconds an HTTP client may take to send a whole request head, and may stay "
+                 "idle between requests")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 3600.0));
+  double loginSeconds = 30.0;
+  app.add_option("--accounts", options.accountsPath,
+                 "File of protected names, one 'NAME ROLE HASH' per line (ROLE user or admin; "
+                 "HASH from --hash-password); reloaded on SIGHUP")
+      ->check(CLI::ExistingFile);
+  app.add_option("--bans", options.bansPath,
+                 "File that keeps the teacher's bans across restarts (written atomically; "
+                 "reloaded on SIGHUP)");
+  app.add_option("--login-timeout", loginSeconds,
+                 "Seconds a connection holding a protected name has to /login")
+      ->capture_default_str()
+      ->check(CLI::Range(0.1, 86400.0));
+  app.add_flag("--hash-password", options.hashPassword,
+               "Read a password from stdin, print its hash for the --accounts file, and exit");
   app.add_option("--log-level", options.logLevel, "trace, debug, info, warn, error or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
@@ -112,6 +139,10 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
   options.idleTimeout = fromSeconds(idleSeconds);
   options.shutdownGrace = fromSeconds(shutdownSeconds);
   options.keepAlive = !noKeepAlive;
+  options.loginTimeout = fromSeconds(loginSeconds);
+  options.http = !noHttp;
+  if (options.httpHost.empty()) options.httpHost = options.host;
+  options.httpRequestTimeout = fromSeconds(httpRequestSeconds);
   return options;
 }
 

@@ -30,6 +30,16 @@ struct ServerOptions {
   std::size_t maxConnectionsPerIp = 0;  // 0: unlimited
   std::chrono::milliseconds shutdownGrace{3'000};
   std::string logLevel = "info";
+  // Trust (README, "Protected names and moderation").
+  std::string accountsPath;  // --accounts: empty, no protected names
+  std::string bansPath;      // --bans: empty, bans last until the server stops
+  std::chrono::milliseconds loginTimeout{30'000};
+  bool hashPassword = false;  // --hash-password: print a hash for the accounts file and exit
+  // The HTTP port: /healthz and /metrics (PROTOCOL.md, "The HTTP port").
+  bool http = true;
+  std::string httpHost;  // empty: the same as host
+  std::uint16_t httpPort = 8080;
+  std::chrono::milliseconds httpRequestTimeout{10'000};
 };
 
 // Parses argv. On --help or a bad flag, prints the message and returns the exit code in

@@ -9,6 +9,7 @@
 #include "net/tcp_connection.h"
 #include "net/timer_queue.h"
 #include "protocol/frame_decoder.h"
+#include "server/metrics.h"
 #include "server/token_bucket.h"
 
 namespace classchat::server {
@@ -20,6 +21,7 @@ struct Session final : net::ConnectionContext {
   enum class Phase : std::uint8_t {
     kAwaitingName,  // nothing read yet, or a JSON-first client's first object is incomplete
     kClaiming,      // the name was taken: waiting for closes in flight, then one more try
+    kAwaitingLogin,  // holds a protected name; only /login is accepted (--accounts)
     kRegistered,
     kRefused,  // an error was sent; the connection is closing
   };
@@ -35,8 +37,15 @@ struct Session final : net::ConnectionContext {
   Clock::time_point floodWindowStart{};
   Clock::time_point lastRateLimitReply{};
   std::uint32_t droppedInWindow = 0;
-  net::TimerId handshakeTimer = 0;
+  net::TimerId handshakeTimer = 0;  // also the --login-timeout while kAwaitingLogin
+  // Set by /mute (here or, at registration, from an earlier mute of the name).
+  std::chrono::system_clock::time_point mutedUntil{};
+  bool admin = false;         // logged in to an account with role admin
+  bool loggedIn = false;      // logged in to a protected name (stays so across reloads)
+  bool loginPending = false;  // a /login is being checked
   Phase phase = Phase::kAwaitingName;
+  // Set when the server decides to close the connection; kClient otherwise.
+  DisconnectReason disconnectReason = DisconnectReason::kClient;
   bool jsonFirst = false;     // registering through the first JSON object's from.name
   bool claimRetried = false;  // a taken name was already tried a second time
   bool counted = false;       // admitted by the ConnectionLimiter; release on close

@@ -47,7 +47,7 @@ class FixedPortServer(harness.Server):
                                                     delete=False)
         self.host = "127.0.0.1"
         cmd = [harness.SERVER_BINARY, "--host", "127.0.0.1", "--port", str(port),
-               "--threads", str(threads)]
+               "--threads", str(threads), "--no-http"]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.log_file)
         self.port = self._wait_for_port()
 

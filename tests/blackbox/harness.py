@@ -31,7 +31,11 @@ class Server:
         self.log_file = tempfile.NamedTemporaryFile(prefix="classchatd-", suffix=".log",
                                                     delete=False)
         cmd = [SERVER_BINARY, "--host", host, "--port", "0", "--threads", str(threads)]
-        cmd += [str(a) for a in args]
+        args = [str(a) for a in args]
+        # The HTTP port defaults to 8080; tests run in parallel, so each server takes a free one.
+        if "--no-http" not in args and "--http-port" not in args:
+            cmd += ["--http-port", "0"]
+        cmd += args
         self.host = host
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.log_file)
         self.port = self._wait_for_port()
@@ -46,6 +50,10 @@ class Server:
                 raise RuntimeError("classchatd exited early:\n" + self.log())
             time.sleep(0.02)
         raise RuntimeError("classchatd did not report its port:\n" + self.log())
+
+    def http_port(self):
+        """The HTTP port the server logged (it is logged right after the chat port)."""
+        return int(self.wait_for_log(r"HTTP on \S+:(\d+)").group(1))
 
     def log(self):
         with open(self.log_file.name, encoding="utf-8", errors="replace") as f:

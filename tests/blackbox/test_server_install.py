@@ -89,7 +89,7 @@ class InstallTest(unittest.TestCase):
         # ExecStart with the environment file's flags, as systemd expands it; the test adds
         # a private port.
         command = unit_settings()["ExecStart"][0].replace(
-            "$CLASSCHATD_ARGS", "--max-connections-per-ip 8 --host 127.0.0.1 --port 0")
+            "$CLASSCHATD_ARGS", "--max-connections-per-ip 8 --host 127.0.0.1 --port 0 --no-http")
         argv = shlex.split(command)
         argv[0] = self.installed("classchatd")
         with tempfile.TemporaryFile() as log:

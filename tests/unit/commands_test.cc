@@ -45,7 +45,15 @@ class FakeHub final : public Hub {
   void broadcast(std::string_view frame, net::ConnectionId except) override {
     broadcasts.emplace_back(except, std::string(frame));
   }
+  void act(const OnlineUser& user, SessionAction action) override {
+    actions.emplace_back(std::to_string(user.connection), std::move(action));
+  }
+  void actOnAddress(std::string address, SessionAction action) override {
+    actions.emplace_back(std::move(address), std::move(action));
+  }
 
+  // (connection id or address, action)
+  std::vector<std::pair<std::string, SessionAction>> actions;
   std::vector<std::pair<net::ConnectionId, std::string>> sent;
   std::vector<std::pair<net::ConnectionId, std::string>> broadcasts;
 
@@ -62,10 +70,16 @@ class FakeContext final : public CommandContext {
   net::ConnectionId senderConnection() const override { return connection_; }
   Hub& hub() override { return hub_; }
   void reply(std::string_view text) override { replies.emplace_back(text); }
+  bool senderIsAdmin() const override { return admin; }
+  Moderation& moderation() override { return moderation_; }
+  void login(std::string_view password) override { logins.emplace_back(password); }
 
   std::vector<std::string> replies;
+  std::vector<std::string> logins;
+  bool admin = false;
 
  private:
+  Moderation moderation_;
   FakeHub& hub_;
   std::string name_;
   net::ConnectionId connection_;
@@ -130,7 +144,7 @@ TEST(FindCommand, IgnoresCaseAndRefusesUnknownNames) {
 }
 
 TEST(HelpText, MentionsEveryCommandAndItsHelp) {
-  const std::string text = helpText();
+  const std::string text = helpText(true);  // an admin sees every command
   EXPECT_EQ(text.rfind("Available commands", 0), 0u) << text;
   for (const Command& command : commandTable()) {
     EXPECT_NE(text.find(std::string(command.name) + " "), std::string::npos) << command.name;
@@ -225,6 +239,112 @@ TEST(Commands, ShoutWhenAloneReachesNobody) {
   hub.add("alice", 1);
   FakeContext context(hub, "alice", 1);
   EXPECT_EQ(run(context, "/shout", "anyone?"), std::vector<std::string>{"Message sent to 0 users"});
+}
+
+const Command& command(std::string_view name) {
+  const Command* found = findCommand(name);
+  EXPECT_NE(found, nullptr) << name;
+  return *found;
+}
+
+TEST(ModerationCommands, AreAdminOnlyAndHiddenFromOthersHelp) {
+  for (std::string_view name :
+       {"/kick", "/ban", "/unban", "/bans", "/mute", "/unmute", "/announce"}) {
+    EXPECT_TRUE(command(name).adminOnly) << name;
+    EXPECT_EQ(helpText(false).find(std::string(name) + " "), std::string::npos) << name;
+    EXPECT_NE(helpText(true).find(std::string(name) + " "), std::string::npos) << name;
+  }
+  EXPECT_FALSE(command("/login").adminOnly);
+  EXPECT_LE(protocol::serverFrame(kLongName, helpText(false)).size(), protocol::kSmallReplyBytes);
+}
+
+TEST(ModerationCommands, KickDisconnectsTheUserWithTheReason) {
+  FakeHub hub;
+  hub.add("bob", 42);
+  FakeContext teacher(hub, "teacher", 1);
+  teacher.admin = true;
+  command("/kick").handler(teacher, messageTo("/kick", "BOB stop spamming"));
+  ASSERT_EQ(hub.actions.size(), 1u);
+  EXPECT_EQ(hub.actions[0].first, "42");
+  EXPECT_EQ(hub.actions[0].second.kind, SessionAction::Kind::kDisconnect);
+  EXPECT_NE(hub.actions[0].second.notice.find("stop spamming"), std::string::npos);
+  EXPECT_EQ(teacher.replies, std::vector<std::string>{"Kicked bob"});
+
+  command("/kick").handler(teacher, messageTo("/kick", "nobody"));
+  EXPECT_EQ(teacher.replies.back(), "Error: user 'nobody' not found");
+  command("/kick").handler(teacher, messageTo("/kick", "teacher"));
+  EXPECT_EQ(hub.actions.size(), 1u);
+}
+
+TEST(ModerationCommands, BanTakesANameOrAnAddressWithOptionalMinutes) {
+  FakeHub hub;
+  hub.add("bob", 42);
+  FakeContext teacher(hub, "teacher", 1);
+  command("/ban").handler(teacher, messageTo("/ban", "bob 10 rude"));
+  const std::optional<Ban> ban = teacher.moderation().banOn("BOB", false);
+  ASSERT_TRUE(ban);
+  ASSERT_TRUE(ban->until);
+  EXPECT_NEAR(std::chrono::duration<double>(*ban->until - WallClock::now()).count(), 600, 5);
+  EXPECT_EQ(ban->reason, "rude");
+  EXPECT_EQ(ban->by, "teacher");
+  ASSERT_EQ(hub.actions.size(), 1u);  // bob is online: disconnected too
+  EXPECT_EQ(hub.actions[0].first, "42");
+
+  command("/ban").handler(teacher, messageTo("/ban", "10.0.0.23 flooding"));
+  const std::optional<Ban> address = teacher.moderation().banOn("10.0.0.23", true);
+  ASSERT_TRUE(address);
+  EXPECT_FALSE(address->until);  // no minutes: until lifted
+  EXPECT_EQ(address->reason, "flooding");
+  ASSERT_EQ(hub.actions.size(), 2u);
+  EXPECT_EQ(hub.actions[1].first, "10.0.0.23");
+
+  command("/ban").handler(teacher, messageTo("/ban", "not/a/name"));
+  EXPECT_NE(teacher.replies.back().find("Error:"), std::string::npos);
+  command("/unban").handler(teacher, messageTo("/unban", "bob"));
+  EXPECT_FALSE(teacher.moderation().banOn("bob", false));
+  command("/unban").handler(teacher, messageTo("/unban", "bob"));
+  EXPECT_EQ(teacher.replies.back(), "Error: 'bob' is not banned");
+  command("/bans").handler(teacher, messageTo("/bans", std::nullopt));
+  EXPECT_NE(teacher.replies.back().find("address 10.0.0.23 until lifted by teacher (flooding)"),
+            std::string::npos)
+      << teacher.replies.back();
+}
+
+TEST(ModerationCommands, MuteNeedsMinutesAndTellsTheUser) {
+  FakeHub hub;
+  hub.add("bob", 42);
+  FakeContext teacher(hub, "teacher", 1);
+  command("/mute").handler(teacher, messageTo("/mute", "bob"));
+  EXPECT_NE(teacher.replies.back().find("Error: /mute needs a name and minutes"),
+            std::string::npos);
+  command("/mute").handler(teacher, messageTo("/mute", "bob 5 too loud"));
+  ASSERT_EQ(hub.actions.size(), 1u);
+  EXPECT_EQ(hub.actions[0].second.kind, SessionAction::Kind::kMute);
+  EXPECT_TRUE(teacher.moderation().mutedUntil("Bob"));
+  command("/unmute").handler(teacher, messageTo("/unmute", "bob"));
+  EXPECT_FALSE(teacher.moderation().mutedUntil("bob"));
+  EXPECT_EQ(hub.actions.back().second.kind, SessionAction::Kind::kUnmute);
+}
+
+TEST(ModerationCommands, AnnounceBroadcastsFromServer) {
+  FakeHub hub;
+  hub.add("teacher", 1);
+  hub.add("bob", 42);
+  FakeContext teacher(hub, "teacher", 1);
+  command("/announce").handler(teacher, messageTo("/announce", "exam at 3"));
+  ASSERT_EQ(hub.broadcasts.size(), 1u);
+  EXPECT_EQ(hub.broadcasts[0].second,
+            protocol::serverFrame("Everyone", "Announcement from teacher: exam at 3"));
+  EXPECT_EQ(teacher.replies.back(), "Announced to 1 users");
+}
+
+TEST(ModerationCommands, LoginHandsThePasswordToTheSession) {
+  FakeHub hub;
+  FakeContext alice(hub, "alice", 1);
+  command("/login").handler(alice, messageTo("/login", "s3cret"));
+  EXPECT_EQ(alice.logins, std::vector<std::string>{"s3cret"});
+  command("/login").handler(alice, messageTo("/login", std::nullopt));
+  EXPECT_EQ(alice.replies.back(), "Error: /login needs your password in 'msg'");
 }
 
 }  // namespace

@@ -39,6 +39,12 @@ class RecordingDelivery final : public LocalDelivery {
   void deliverToAllLocal(std::string_view frame, net::ConnectionId except) override {
     record(except, frame, true);
   }
+  void actLocal(net::ConnectionId connection, const SessionAction& action) override {
+    record(connection, "act:" + action.notice, false);
+  }
+  void actOnAddressLocal(std::string_view address, const SessionAction& action) override {
+    record(0, "address:" + std::string(address) + ":" + action.notice, true);
+  }
 
   std::vector<Delivery> deliveries;
   bool wrongThread = false;
