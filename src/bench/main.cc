@@ -26,7 +26,8 @@ int main(int argc, char** argv) {
       "message to <prefix>1, a direct message to 'Everyone' (an error reply is expected) and "
       "/shout. Checks that every direct message arrives exactly once, intact and in order per "
       "sender, that every command gets its reply, and that every shout reaches every other bot; "
-      "reports counts and latency percentiles per kind.");
+      "reports counts and latency percentiles per kind. --plot draws latency and the send rate "
+      "per second.");
   addStressOptions(*stressApp, stress);
 
   ThroughputOptions throughput;
@@ -60,7 +61,14 @@ int main(int argc, char** argv) {
       app.add_subcommand("ramp-worker", "Internal: a worker process of 'ramp'")->group("");
   addRampWorkerOptions(*rampWorkerApp, rampWorker);
 
-  CLI11_PARSE(app, argc, argv);
+  // Not CLI11_PARSE: it exits with CLI11's own codes (109 for an unexpected argument,
+  // 105 for a failed check...), and the documented status of every usage error is 2.
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    const int status = app.exit(error);  // prints the message, or the help (status 0)
+    return status == 0 ? 0 : 2;
+  }
   if (rampApp->parsed()) return runRamp(ramp);
   if (rampWorkerApp->parsed()) return runRampWorker(rampWorker);
   if (stressApp->parsed()) return runStress(stress);
