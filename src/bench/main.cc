@@ -14,7 +14,9 @@ int main(int argc, char** argv) {
       "each message's scheduled send time), verifies what arrives (exactly once, intact, in "
       "order), prints a summary table on stdout and progress on stderr, and can write every "
       "figure with --json. Loopback targets only unless --allow-remote. Exit status: 0 when "
-      "every check passed, 1 when verification failed, 2 on usage errors. Run "
+      "every check passed, 1 when verification failed, 2 on usage errors, 3 when a mode that "
+      "shouts (stress; throughput --kind shout or both) refused because other people are "
+      "online (see its --force). Run "
       "'classchat-bench <mode> --help' for a mode's options."};
   app.require_subcommand(1);
 
@@ -27,7 +29,8 @@ int main(int argc, char** argv) {
       "/shout. Checks that every direct message arrives exactly once, intact and in order per "
       "sender, that every command gets its reply, and that every shout reaches every other bot; "
       "reports counts and latency percentiles per kind. --plot draws latency and the send rate "
-      "per second.");
+      "per second. Its shouts reach everyone online, so it first checks /list and refuses "
+      "(exit status 3) if anyone but itself is there, unless --force.");
   addStressOptions(*stressApp, stress);
 
   ThroughputOptions throughput;
@@ -38,7 +41,9 @@ int main(int argc, char** argv) {
       "until a step is not sustained (p99 above --max-p99, fewer deliveries than "
       "--min-achieved of the offer, losses or errors), bisects, then measures latency at "
       "--fractions of the maximum. With --rate, measures exactly those rates instead. "
-      "--plot draws latency against offered load.");
+      "--plot draws latency against offered load. Shouts reach everyone online, so with "
+      "--kind shout or both it first checks /list and refuses (exit status 3) if anyone else "
+      "is there, unless --force; direct messages go only between its own clients.");
   addThroughputOptions(*throughputApp, throughput);
 
   RampOptions ramp;
@@ -52,7 +57,8 @@ int main(int argc, char** argv) {
       "process's file descriptors or one address's ephemeral ports. Reports per step the "
       "connections held, round trips, failures and (with --server-pid) the server's RSS and CPU; "
       "then the peak stable connection count and why it stopped. --plot draws connections and "
-      "p99 over time.");
+      "p99 over time. Its clients write only to themselves, so it does not check who is "
+      "online; but it loads the server until it breaks, which everyone on it will feel.");
   addRampOptions(*rampApp, ramp);
 
   // Internal: one worker process of a ramp, driven over stdin/stdout by the coordinator.

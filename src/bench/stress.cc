@@ -8,6 +8,7 @@
 #include "bench/classchat_driver.h"
 #include "bench/duplicate_check.h"
 #include "bench/engine.h"
+#include "bench/occupancy_check.h"
 #include "bench/report.h"
 #include "bench/schedule.h"
 #include "bench/svg_plot.h"
@@ -535,6 +536,7 @@ void addStressOptions(CLI::App& app, StressOptions& options) {
       ->capture_default_str();
   app.add_flag("--skip-duplicate-check", options.skipDuplicateCheck,
                "Do not test that a taken name is refused");
+  addForceOption(app, options.common, "its bots' shouts reach");
 }
 
 int runStress(const StressOptions& options) {
@@ -543,6 +545,10 @@ int runStress(const StressOptions& options) {
       !error.empty()) {
     fmt::print(stderr, "classchat-bench: {}\n", error);
     return 2;
+  }
+  if (const int status =
+          refuseIfOthersOnline(options.common, engineOptions.server, "stress", options.prefix)) {
+    return status;
   }
   StressRun run(options, engineOptions);
   return run.run();
