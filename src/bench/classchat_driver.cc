@@ -73,8 +73,8 @@ bool ClassChatDriver::appendCommand(std::string& out, std::string_view command,
 
 std::size_t ClassChatDriver::parse(std::string_view input, IncomingSink& sink) {
   // Fast path: classchatd's exact compact frames, each followed by its newline, are
-  // recognised by their fixed shape (the brace matching below costs about 100 ns more
-  // per frame, a third of the generator's CPU in a direct-message run).
+  // recognised by their fixed shape. Brace matching alone costs about 100 ns more per
+  // frame (128-144 against 28-43 ns for a 139-byte frame, measured on 2026-12-01).
   std::size_t consumed = 0;
   while (consumed < input.size()) {
     std::string_view rest = input.substr(consumed);
