@@ -7,6 +7,8 @@
 #   scripts/bench-compare.sh                      # everything (about 15-25 minutes)
 #   scripts/bench-compare.sh --quick              # a smoke run; any compare.py options
 #                                                 # are passed through
+#   scripts/bench-compare.sh --class-server "python3 ~/class/server_main.py"
+#                                                 # adds the class's own server as a column
 # Run it on an otherwise idle machine: the load generator and the servers share the CPUs.
 set -euo pipefail
 cd "$(dirname "$0")/.."

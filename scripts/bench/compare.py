@@ -3,8 +3,8 @@
 
 Usage:
     scripts/bench/compare.py [--bench PATH] [--server PATH] [--relay PATH]
-                             [--only NAME,...] [--figures a,b,...] [--repeat N] [--quick]
-                             [--out DIR]
+                             [--class-server COMMAND] [--only NAME,...] [--figures a,b,...]
+                             [--repeat N] [--quick] [--out DIR]
 
 Servers (--only takes these names): classchatd-1 and classchatd-2 (classchatd with 1 and 2
 event loops), ngircd, inspircd (IRC), nats (nats-server) and relay (classchat-relay, the
@@ -24,6 +24,16 @@ Writes into --out (default bench-results/):
 and prints the table on stdout. A server that fails a figure gets "failed: <why>" in its
 cell. The exit status is nonzero only if classchatd fails a figure or the script breaks.
 
+--class-server COMMAND adds a column "class": the class's own Python server, for those who
+have a copy, e.g. --class-server "python3 path/to/server_main.py". The command is split like
+a shell would and started like the other servers, once per figure. `{port}` in it is
+replaced by a free port, for a copy changed to take its port as an argument; without
+`{port}` the server is expected on the class's hard-coded 65432, which must then be free.
+The script waits for the port to be listening without connecting to it (a test connection
+would register a nameless user there). Such a server reads each recv() as one message, so
+only the figures that keep one message in flight per connection run against it (b, g, f);
+the others pipeline messages, and their cells say "skipped".
+
 --quick uses tiny client counts and 1 s steps (for tests and smoke runs; the numbers mean
 nothing). A full run takes about 15 minutes on 2 cores. Run it on an otherwise idle
 machine: the generator and the server share the CPUs.
@@ -31,6 +41,7 @@ machine: the generator and the server share the CPUs.
 Examples:
     scripts/bench/compare.py                          # everything, binaries from build/
     scripts/bench/compare.py --only classchatd-1,nats --figures a,c
+    scripts/bench/compare.py --class-server "python3 ~/class/server_main.py" --only classchatd-1,class
     cmake --build build/bench --target bench-compare  # the same, with the built binaries
 """
 import argparse
@@ -41,6 +52,7 @@ import os
 import platform
 import re
 import resource
+import shlex
 import shutil
 import signal
 import socket
@@ -65,7 +77,10 @@ def metric(key, title, short, unit, better, extractor):
 # ---------------------------------------------------------------------------------------
 # The figures. Each entry is one bench run; its metrics are rows of the table. `args` are
 # the bench arguments of the full-size run, `quick` those of --quick. The target, protocol,
-# --json, -q and --server-pid are added for every run. `timeout` bounds the run (seconds).
+# --json, -q and --server-pid are added for every run (and --force to the modes that
+# shout: the server was started for the run, on its own port). `timeout` bounds the run
+# (seconds). `one_at_a_time`: every connection has at most one message in flight, the
+# only load a server that reads one message per recv() (the class's) can take.
 # ---------------------------------------------------------------------------------------
 FIGURES = [
     {
@@ -78,7 +93,7 @@ FIGURES = [
                        "rate", HIGHER, "closed_loop_rate")],
     },
     {
-        "key": "b", "mode": "throughput", "timeout": 120,
+        "key": "b", "mode": "throughput", "timeout": 120, "one_at_a_time": True,
         "args": ["--kind", "direct", "--pairs", "500", "--window", "1", "--step-duration", "5",
                  "--drain", "5"],
         "quick": ["--kind", "direct", "--pairs", "20", "--window", "1", "--step-duration", "1",
@@ -131,6 +146,7 @@ FIGURES = [
         # One shout at a time (20/s, far apart): what writing one shout to 1,000 listeners
         # costs the server, and how long until the last listener has it.
         "key": "g", "mode": "throughput", "timeout": 120, "in_quick": False,
+        "one_at_a_time": True,
         "args": ["--kind", "shout", "--listeners", "1000", "--rate", "20", "--step-duration", "5",
                  "--drain", "3"],
         "quick": ["--kind", "shout", "--listeners", "50", "--rate", "20", "--step-duration", "1",
@@ -143,7 +159,7 @@ FIGURES = [
     {
         # Connections: 1,000 more every 3 s up to 5,000, held 6 s, each client sending a
         # heartbeat (a direct message to itself) every 3 s. Not run by --quick unless asked.
-        "key": "f", "mode": "ramp", "timeout": 120, "in_quick": False,
+        "key": "f", "mode": "ramp", "timeout": 120, "in_quick": False, "one_at_a_time": True,
         "args": ["--step", "1000", "--interval", "3", "--target", "5000", "--hold", "6",
                  "--heartbeat", "3", "--duration", "60", "--max-p99", "5000"],
         "quick": ["--step", "50", "--interval", "1", "--target", "100", "--hold", "1",
@@ -360,6 +376,50 @@ def start_classchatd(binary, threads, log_path):
     return Running(proc, port)
 
 
+CLASS_PORT = 65432  # hard-coded in the class's server
+
+
+def listening(port):
+    """True if something listens on 127.0.0.1/0.0.0.0 (or ::) `port`, read from /proc: no
+    connection is made, so a server that registers whoever connects sees nothing."""
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table, encoding="ascii") as f:
+                rows = f.read().splitlines()[1:]
+        except OSError:
+            continue
+        for row in rows:
+            fields = row.split()
+            if len(fields) > 3 and fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1],
+                                                                16) == port:
+                return True
+    return False
+
+
+def start_class_server(command, log_path):
+    """The class's own server, from its command line (see --class-server)."""
+    if "{port}" in command:
+        port = free_port()
+        command = command.replace("{port}", str(port))
+    else:
+        port = CLASS_PORT
+        if listening(port):
+            raise Failed(f"port {port} (the class server's) is already in use; stop what "
+                         "listens there, or give the command a {port}")
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(shlex.split(command), stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL)
+    deadline = time.monotonic() + 15
+    while not listening(port):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            raise Failed(f"the class server did not listen on port {port} (see {log_path})")
+        time.sleep(0.05)
+    return Running(proc, port)
+
+
 def wrap_peer(peer):
     """A Running for what a peer helper's start_*() returned (proc, port, stop())."""
     return Running(peer.proc, peer.port, peer=peer)
@@ -402,13 +462,23 @@ def git_version():
 class Server:
     """One column of the table."""
 
-    def __init__(self, name, protocol, label, available, start, version):
+    def __init__(self, name, protocol, label, available, start, version,
+                 one_message_per_read=False):
         self.name = name
         self.protocol = protocol
         self.label = label
         self.available = available  # "" if it can run, else why not
         self.start = start          # (log_path) -> Running
         self.version = version      # () -> str
+        # Reads each recv() as one message: only figures with one in flight can run.
+        self.one_message_per_read = one_message_per_read
+
+    def skips(self, figure):
+        """Why this server cannot run `figure` (a cell that says "skipped"), or None."""
+        if self.one_message_per_read and not figure.get("one_at_a_time"):
+            return ("skipped: the figure pipelines messages, and this server reads each "
+                    "recv() as one message")
+        return None
 
     def is_classchatd(self):
         return self.name.startswith("classchatd")
@@ -451,6 +521,13 @@ def make_servers(options):
         "relay", "relay", "classchat-relay", why,
         lambda log: wrap_peer(nats.start_relay(options.relay, log_path=log)),
         lambda: f"{options.relay} ({git_version()})"))
+
+    command = getattr(options, "class_server", None)
+    if command:
+        servers.append(Server(
+            "class", "classchat", f"the class's server ({command})", "",
+            lambda log: start_class_server(command, log), lambda: command,
+            one_message_per_read=True))
     return servers
 
 
@@ -545,6 +622,10 @@ def run_figure(options, server, figure, logs, round_number):
     cmd = [options.bench, figure["mode"], "--host", "127.0.0.1", "--port", str(running.port),
            "--protocol", server.protocol, "--json", json_path, "-q",
            "--server-pid", str(running.pid)] + args
+    if figure["mode"] in ("stress", "throughput"):
+        # The bench's check for other people online would only find the server we just
+        # started; and a class server's /list may not read as classchatd's.
+        cmd.append("--force")
     record["command"] = " ".join(cmd)
     status, stdout, stderr = None, "", ""
     try:
@@ -637,7 +718,7 @@ def render_markdown(results, servers, figures, machine):
                     text += f" [{len(notes)}]"
                 row.append(text)
             else:
-                row.append("failed: " + cell["error"].replace("|", "/"))
+                row.append(without_number(cell["error"]).replace("|", "/"))
         base = best_classchatd(results, servers, metric)
         for p in peers:
             cell = results[p.name][metric_id]
@@ -664,7 +745,7 @@ def render_markdown(results, servers, figures, machine):
     for s in servers:
         out.append(f"- {s.name}: {machine['versions'].get(s.name, '?')}")
     out += ["", "Bench arguments (each run also gets the target, `--protocol`, `--json`, `-q` and "
-            "`--server-pid`):", ""]
+            "`--server-pid`, and throughput `--force`):", ""]
     for figure in figures:
         args = figure["quick"] if machine["quick"] else figure["args"]
         out.append(f"- {figure['key']}: `classchat-bench {figure['mode']} {' '.join(args)}`")
@@ -673,7 +754,7 @@ def render_markdown(results, servers, figures, machine):
 
 # One colour per server, the same in every chart whatever --only selects.
 COLOURS = {"classchatd-1": "#1f77b4", "classchatd-2": "#6baed6", "ngircd": "#d62728",
-           "inspircd": "#ff9896", "nats": "#2ca02c", "relay": "#9467bd"}
+           "inspircd": "#ff9896", "nats": "#2ca02c", "relay": "#9467bd", "class": "#8c564b"}
 
 
 def render_svg(results, servers, figures):
@@ -813,7 +894,7 @@ def parse_options(argv):
     parser = argparse.ArgumentParser(
         description="Run the same workloads against classchatd and its peers; write one table "
                     "and one chart.", epilog="Servers: classchatd-1, classchatd-2, ngircd, "
-                    "inspircd, nats, relay. Figures: " + ", ".join(
+                    "inspircd, nats, relay, and class with --class-server. Figures: " + ", ".join(
                         f"{m['id']} ({m['title']})" for _f, m in metrics_of(FIGURES)))
     parser.add_argument("--bench", default=default_binary("src/bench/classchat-bench"),
                         help="classchat-bench binary")
@@ -821,6 +902,10 @@ def parse_options(argv):
                         help="classchatd binary")
     parser.add_argument("--relay", default=default_binary("src/bench/classchat-relay"),
                         help="classchat-relay binary")
+    parser.add_argument("--class-server", metavar="COMMAND",
+                        help="also run the class's own server, started with this command, e.g. "
+                             "\"python3 path/to/server_main.py\" ({port} in it: a free port; "
+                             "else it must listen on 65432); only figures b, g and f")
     parser.add_argument("--only", help="comma-separated servers to run (default: all)")
     parser.add_argument("--figures", help="comma-separated figures, e.g. a,b,d (default: all; "
                                           "--quick leaves out f unless named)")
@@ -859,7 +944,12 @@ def select(options, parser, servers):
 
 
 def describe(cell, unit):
-    return format_value(cell["value"], unit) if "value" in cell else "failed: " + cell["error"]
+    return format_value(cell["value"], unit) if "value" in cell else without_number(cell["error"])
+
+
+def without_number(error):
+    """A cell's text when it has no number: why it failed, or why it was skipped."""
+    return error if error.startswith("skipped:") else "failed: " + error
 
 
 def disqualifies(error):
@@ -905,6 +995,8 @@ def main(argv=None):
                 where = f"bench-compare [{done}/{total}] {s.name} {figure['key']}"
                 if s.available:
                     record = {"error": "unavailable: " + s.available}
+                elif s.skips(figure):
+                    record = {"error": s.skips(figure)}
                 else:
                     print(where + " ...", file=sys.stderr, flush=True)
                     record = run_figure(options, s, figure, logs, round_number)

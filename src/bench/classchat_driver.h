@@ -10,9 +10,11 @@
 namespace classchat::bench {
 
 // Sends the bare username, then compact JSON objects built with src/protocol's writer.
-// Reads newline-terminated JSON objects and classifies them by from.name and to:
-// SERVER frames are welcome / reply / error, frames to "Everyone" are shouts, the rest
-// direct messages. Field order and whitespace do not matter.
+// Reads JSON objects with the protocol's FrameDecoder, so any framing works: one per line
+// (classchatd), or back to back with no separator (the class's original Python server).
+// Classifies them by from.name and to: SERVER frames are welcome / reply / error, frames
+// to "Everyone" are shouts, the rest direct messages. Field order and whitespace do not
+// matter; text outside objects is reported as kMalformed.
 //
 // Not thread-safe (holds a simdjson parser): one per engine.
 class ClassChatDriver final : public Driver {
@@ -26,8 +28,12 @@ class ClassChatDriver final : public Driver {
   bool shoutIsAcknowledged() const override { return true; }
   std::size_t parse(std::string_view input, IncomingSink& sink) override;
 
-  // Parses one frame (without its newline). Public for tests.
+  // Parses one frame (one JSON object). Public for tests.
   Incoming parseFrame(std::string_view line);
+
+  // A reply larger than this is reported as kMalformed and skipped (classchatd's own
+  // messages are at most its --max-message-bytes, 64 KiB by default, plus escaping).
+  static constexpr std::size_t kMaxFrameBytes = 1 << 20;
 
  private:
   static Incoming classify(std::string_view from, std::string_view to, std::string_view msg);

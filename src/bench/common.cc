@@ -28,6 +28,15 @@ void addProtocolOption(CLI::App& app, CommonOptions& options) {
       ->capture_default_str();
 }
 
+void addForceOption(CLI::App& app, CommonOptions& options, const std::string& what) {
+  app.add_flag(
+      "--force", options.force,
+      fmt::format("Run even if other people are online. Without it, the bench first logs in as "
+                  "<prefix>check and sends /list; if anyone else is online (or the answer cannot "
+                  "be read), it refuses with exit status 3, because {} every person online",
+                  what));
+}
+
 std::string resolveTarget(const CommonOptions& options, ServerAddress& address) {
   if (!parseServerAddress(options.host, options.port, address)) {
     return fmt::format("--host {}: not a numeric IPv4 or IPv6 address", options.host);

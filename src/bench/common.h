@@ -23,6 +23,7 @@ struct CommonOptions {
   std::uint64_t seed = 1;
   bool quiet = false;                  // no progress lines
   std::string protocol = "classchat";  // the server's protocol (driver_factory.h)
+  bool force = false;                  // shout even if other people are online (occupancy_check.h)
 };
 
 // Adds --host --port --allow-remote --json --plot --seed --quiet to a mode.
@@ -30,6 +31,9 @@ void addCommonOptions(CLI::App& app, CommonOptions& options, bool withPlot);
 
 // Adds --protocol: which Driver speaks to the server (modes that support other servers).
 void addProtocolOption(CLI::App& app, CommonOptions& options);
+
+// Adds --force to a mode that sends shouts; `what` says what it sends to everyone.
+void addForceOption(CLI::App& app, CommonOptions& options, const std::string& what);
 
 // Resolves --host and --port to an address; refuses non-loopback targets unless
 // --allow-remote, and a --protocol this build has no driver for. Returns an error

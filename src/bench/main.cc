@@ -14,7 +14,9 @@ int main(int argc, char** argv) {
       "each message's scheduled send time), verifies what arrives (exactly once, intact, in "
       "order), prints a summary table on stdout and progress on stderr, and can write every "
       "figure with --json. Loopback targets only unless --allow-remote. Exit status: 0 when "
-      "every check passed, 1 when verification failed, 2 on usage errors. Run "
+      "every check passed, 1 when verification failed, 2 on usage errors, 3 when a mode that "
+      "shouts (stress; throughput --kind shout or both) refused because other people are "
+      "online (see its --force). Run "
       "'classchat-bench <mode> --help' for a mode's options."};
   app.require_subcommand(1);
 
@@ -26,7 +28,9 @@ int main(int argc, char** argv) {
       "message to <prefix>1, a direct message to 'Everyone' (an error reply is expected) and "
       "/shout. Checks that every direct message arrives exactly once, intact and in order per "
       "sender, that every command gets its reply, and that every shout reaches every other bot; "
-      "reports counts and latency percentiles per kind.");
+      "reports counts and latency percentiles per kind. --plot draws latency and the send rate "
+      "per second. Its shouts reach everyone online, so it first checks /list and refuses "
+      "(exit status 3) if anyone but itself is there, unless --force.");
   addStressOptions(*stressApp, stress);
 
   ThroughputOptions throughput;
@@ -37,7 +41,9 @@ int main(int argc, char** argv) {
       "until a step is not sustained (p99 above --max-p99, fewer deliveries than "
       "--min-achieved of the offer, losses or errors), bisects, then measures latency at "
       "--fractions of the maximum. With --rate, measures exactly those rates instead. "
-      "--plot draws latency against offered load.");
+      "--plot draws latency against offered load. Shouts reach everyone online, so with "
+      "--kind shout or both it first checks /list and refuses (exit status 3) if anyone else "
+      "is there, unless --force; direct messages go only between its own clients.");
   addThroughputOptions(*throughputApp, throughput);
 
   RampOptions ramp;
@@ -51,7 +57,8 @@ int main(int argc, char** argv) {
       "process's file descriptors or one address's ephemeral ports. Reports per step the "
       "connections held, round trips, failures and (with --server-pid) the server's RSS and CPU; "
       "then the peak stable connection count and why it stopped. --plot draws connections and "
-      "p99 over time.");
+      "p99 over time. Its clients write only to themselves, so it does not check who is "
+      "online; but it loads the server until it breaks, which everyone on it will feel.");
   addRampOptions(*rampApp, ramp);
 
   // Internal: one worker process of a ramp, driven over stdin/stdout by the coordinator.
@@ -60,7 +67,14 @@ int main(int argc, char** argv) {
       app.add_subcommand("ramp-worker", "Internal: a worker process of 'ramp'")->group("");
   addRampWorkerOptions(*rampWorkerApp, rampWorker);
 
-  CLI11_PARSE(app, argc, argv);
+  // Not CLI11_PARSE: it exits with CLI11's own codes (109 for an unexpected argument,
+  // 105 for a failed check...), and the documented status of every usage error is 2.
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    const int status = app.exit(error);  // prints the message, or the help (status 0)
+    return status == 0 ? 0 : 2;
+  }
   if (rampApp->parsed()) return runRamp(ramp);
   if (rampWorkerApp->parsed()) return runRampWorker(rampWorker);
   if (stressApp->parsed()) return runStress(stress);

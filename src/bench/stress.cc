@@ -8,8 +8,10 @@
 #include "bench/classchat_driver.h"
 #include "bench/duplicate_check.h"
 #include "bench/engine.h"
+#include "bench/occupancy_check.h"
 #include "bench/report.h"
 #include "bench/schedule.h"
+#include "bench/svg_plot.h"
 #include "bench/verifier.h"
 
 namespace classchat::bench {
@@ -42,6 +44,14 @@ struct Bot {
   std::deque<PendingReply> pending;
 };
 
+// One point of --plot: what the bots saw during one window (about a second) of the run.
+struct PlotPoint {
+  double atSeconds = 0;  // end of the window, since the chat started
+  std::uint64_t sent = 0;
+  double seconds = 0;  // the window's length
+  Histogram latency;   // every delivery and reply that arrived in it
+};
+
 class StressRun final : public EngineHandler {
  public:
   StressRun(const StressOptions& options, const EngineOptions& engineOptions)
@@ -62,6 +72,9 @@ class StressRun final : public EngineHandler {
   std::size_t pendingReplies() const;
   int report(const std::vector<DuplicateCheck>& duplicates, TimeNs chatStart, TimeNs end,
              const CpuTime& cpu);
+  // Closes the current --plot window at `now`.
+  void closeWindow(TimeNs chatStart, TimeNs now);
+  bool writePlot() const;
 
   const StressOptions& options_;
   ClassChatDriver driver_;
@@ -81,7 +94,44 @@ class StressRun final : public EngineHandler {
   std::uint64_t disconnects_ = 0;
   std::vector<std::string> errorSamples_;
   TimeNs chatEnd_ = 0;
+  // --plot: the window being filled, and the closed ones.
+  PlotPoint window_;
+  TimeNs windowStart_ = 0;
+  std::vector<PlotPoint> plot_;
 };
+
+void StressRun::closeWindow(TimeNs chatStart, TimeNs now) {
+  if (now <= windowStart_) return;
+  window_.atSeconds = static_cast<double>(now - chatStart) / 1e9;
+  window_.seconds = static_cast<double>(now - windowStart_) / 1e9;
+  plot_.push_back(std::move(window_));
+  window_ = PlotPoint{};
+  windowStart_ = now;
+}
+
+bool StressRun::writePlot() const {
+  PlotSpec spec;
+  spec.title =
+      fmt::format("classchat-bench stress: {} bots, latency and load over time", options_.bots);
+  spec.xLabel = "seconds since the chat started";
+  spec.yLabel = "latency from scheduled send (ms, log scale)";
+  spec.yRightLabel = "messages and commands sent per second";
+  spec.logY = true;
+  PlotSeries p50{"p50 (ms)", {}, false};
+  PlotSeries p99{"p99 (ms)", {}, false};
+  PlotSeries sent{"sent per second", {}, true};
+  for (const PlotPoint& point : plot_) {
+    if (point.latency.count() > 0) {
+      p50.points.emplace_back(point.atSeconds, nsToMs(point.latency.percentile(50)));
+      p99.points.emplace_back(point.atSeconds, nsToMs(point.latency.percentile(99)));
+    }
+    if (point.seconds > 0) {
+      sent.points.emplace_back(point.atSeconds, static_cast<double>(point.sent) / point.seconds);
+    }
+  }
+  spec.series = {p50, p99, sent};
+  return writeTextFile(options_.common.plotPath, renderSvg(spec));
+}
 
 void StressRun::noteError(std::string text) {
   if (errorSamples_.size() < 10) errorSamples_.push_back(std::move(text));
@@ -109,6 +159,7 @@ void StressRun::onTimer(ClientId client, std::uint32_t, TimeNs now) {
 
 void StressRun::send(ClientId client, TimeNs scheduled) {
   std::string& out = engine_.output(client);
+  ++window_.sent;
   const auto target =
       static_cast<Target>(std::uniform_int_distribution<int>(0, kTargets - 1)(random_));
   std::string text;
@@ -215,6 +266,7 @@ void StressRun::handleReply(ClientId client, const Incoming& incoming, TimeNs no
   }
   stats.answered++;
   stats.latency.record(now - pending.scheduled);
+  window_.latency.record(now - pending.scheduled);
   if (!right) {
     stats.wrong++;
     noteError(fmt::format("{}: {} answered with: {}", engine_.name(client),
@@ -235,6 +287,7 @@ void StressRun::handleMessage(ClientId client, const Incoming& incoming, TimeNs 
       payload.sender < bots_.size() && incoming.from == engine_.name(payload.sender);
   verifier_.onReceived(payload, client, fromMatches);
   (shout ? shoutLatency_ : directLatency_).record(now - payload.scheduled);
+  window_.latency.record(now - payload.scheduled);
 }
 
 std::size_t StressRun::pendingReplies() const {
@@ -277,6 +330,7 @@ int StressRun::run() {
   verifier_.setShoutListeners(listeners_.empty() ? 0 : listeners_.size() - 1);
   const TimeNs chatStart = nowNs();
   chatEnd_ = chatStart + secondsToNs(options_.duration);
+  windowStart_ = chatStart;
   for (const std::uint32_t i : listeners_) {
     bots_[i].schedule = Schedule::uniformGaps(chatStart, secondsToNs(options_.minGap),
                                               secondsToNs(options_.maxGap), common.seed * 7919 + i);
@@ -287,15 +341,18 @@ int StressRun::run() {
   while (nowNs() < chatEnd_) {
     engine_.run(std::min(chatEnd_, nextProgress));
     if (nowNs() >= nextProgress && nowNs() < chatEnd_) {
+      closeWindow(chatStart, nowNs());
       progress(common, "{:.0f} s: {} direct, {} shouts sent, {} outstanding",
                nsToMs(nowNs() - chatStart) / 1000, directSent_, shoutsSent_,
                verifier_.outstanding());
       nextProgress += kSecond;
     }
   }
+  closeWindow(chatStart, nowNs());
   engine_.run(nowNs() + secondsToNs(options_.drain),
               [&] { return verifier_.outstanding() == 0 && pendingReplies() == 0; });
   const TimeNs end = nowNs();
+  if (window_.latency.count() > 0) closeWindow(chatStart, end);
   return report(duplicates, chatStart, end, processCpuTime() - cpuStart);
 }
 
@@ -442,13 +499,17 @@ int StressRun::report(const std::vector<DuplicateCheck>& duplicates, TimeNs chat
       return 1;
     }
   }
+  if (!options_.common.plotPath.empty() && !writePlot()) {
+    fmt::print(stderr, "cannot write {}: {}\n", options_.common.plotPath, std::strerror(errno));
+    return 1;
+  }
   return passed ? 0 : 1;
 }
 
 }  // namespace
 
 void addStressOptions(CLI::App& app, StressOptions& options) {
-  addCommonOptions(app, options.common, false);
+  addCommonOptions(app, options.common, true);
   app.add_option("--bots", options.bots, "Number of bots")
       ->capture_default_str()
       ->check(CLI::Range(1u, 20000u));
@@ -475,6 +536,7 @@ void addStressOptions(CLI::App& app, StressOptions& options) {
       ->capture_default_str();
   app.add_flag("--skip-duplicate-check", options.skipDuplicateCheck,
                "Do not test that a taken name is refused");
+  addForceOption(app, options.common, "its bots' shouts reach");
 }
 
 int runStress(const StressOptions& options) {
@@ -483,6 +545,10 @@ int runStress(const StressOptions& options) {
       !error.empty()) {
     fmt::print(stderr, "classchat-bench: {}\n", error);
     return 2;
+  }
+  if (const int status =
+          refuseIfOthersOnline(options.common, engineOptions.server, "stress", options.prefix)) {
+    return status;
   }
   StressRun run(options, engineOptions);
   return run.run();

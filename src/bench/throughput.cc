@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "bench/engine.h"
+#include "bench/occupancy_check.h"
 #include "bench/proc_stats.h"
 #include "bench/report.h"
 #include "bench/schedule.h"
@@ -294,6 +295,8 @@ void addThroughputOptions(CLI::App& app, ThroughputOptions& options) {
       ->check(CLI::Range(1u, 64u));
   app.add_option("--server-pid", options.serverPid, "Report this process's CPU use per step");
   app.add_option("--prefix", options.prefix, "Client names start with this")->capture_default_str();
+  addForceOption(app, options.common,
+                 "with --kind shout or both (and --protocol classchat) its shouts reach");
 }
 
 int runThroughput(const ThroughputOptions& options) {
@@ -302,6 +305,15 @@ int runThroughput(const ThroughputOptions& options) {
       !error.empty()) {
     fmt::print(stderr, "classchat-bench: {}\n", error);
     return 2;
+  }
+  // Only shouts reach people: direct messages go between the run's own pairs. The other
+  // protocols are for the peers bench-compare starts for itself.
+  if (options.kinds != "direct" && options.common.protocol == "classchat") {
+    if (const int status =
+            refuseIfOthersOnline(options.common, engineOptions.server,
+                                 "throughput --kind " + options.kinds, options.prefix)) {
+      return status;
+    }
   }
   ThroughputRun run(options, engineOptions);
   return run.run();

@@ -3,6 +3,7 @@ column, every figure a row, and the outputs are well-formed."""
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
 import tempfile
@@ -114,6 +115,56 @@ class CompareQuick(unittest.TestCase):
         text = "".join(root.itertext())
         for name in self.servers:
             self.assertIn(name, text)
+
+
+class CompareWithTheClassServer(unittest.TestCase):
+    """--class-server: the class's own server as a column, started from its command line
+    (here class_server_fixture.py, which behaves like it), running only the figures that
+    keep one message in flight per connection."""
+
+    def test_runs_b_and_skips_a(self):
+        fixture = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                               "class_server_fixture.py")
+        with tempfile.TemporaryDirectory() as out:
+            result = subprocess.run(
+                [sys.executable, SCRIPT, "--quick", "--bench", BENCH, "--server", SERVER_BINARY,
+                 "--only", "classchatd-1,class", "--figures", "a,b", "--out", out,
+                 "--class-server", f"{sys.executable} {fixture} {{port}}"],
+                capture_output=True, text=True, timeout=200)
+            self.assertEqual(result.returncode, 0, result.stderr[-4000:])
+            with open(os.path.join(out, "compare.json"), encoding="utf-8") as f:
+                document = json.load(f)
+        self.assertEqual(list(document["results"]), ["classchatd-1", "class"])
+        cells = document["results"]["class"]
+        self.assertGreater(cells["b"]["value"], 0)
+        self.assertTrue(cells["a"]["error"].startswith("skipped:"), cells["a"])
+        run = document["runs"]["class"]["b"][0]
+        self.assertEqual(run["exit_status"], 0)
+        self.assertIn("--force", run["command"])
+        self.assertIn("| skipped: the figure pipelines messages", result.stdout)
+
+    def test_listening_is_read_without_connecting(self):
+        # A connection would register a nameless user on the class's server.
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", 0))
+            self.assertFalse(compare.listening(listener.getsockname()[1]))
+            listener.listen(1)
+            self.assertTrue(compare.listening(listener.getsockname()[1]))
+            listener.settimeout(0)
+            self.assertRaises(BlockingIOError, listener.accept)  # nobody connected
+
+    def test_without_a_port_placeholder_65432_must_be_free(self):
+        # The class's code listens on 65432, so without {port} that is where it must start.
+        with socket.socket() as holder, tempfile.TemporaryDirectory() as out:
+            holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                holder.bind(("127.0.0.1", compare.CLASS_PORT))
+                holder.listen(1)
+            except OSError:
+                pass  # already taken by something else: the same case
+            with self.assertRaisesRegex(compare.Failed, "65432.*already in use"):
+                compare.start_class_server("python3 server_main.py",
+                                           os.path.join(out, "server.log"))
 
 
 def direct_report(lost=0, missing=0, disconnects=0, corrupted=0):

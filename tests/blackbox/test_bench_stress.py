@@ -5,6 +5,7 @@ import os
 import subprocess
 import tempfile
 import unittest
+import xml.dom.minidom
 
 from faulty_server import FaultyProcess
 from harness import ROOT, TIMEOUT, Server
@@ -55,6 +56,22 @@ class StressAgainstClasschatd(unittest.TestCase):
         self.assertIn("verdict: PASS", stdout)
         self.assertIn("generator", report)
 
+
+    def test_plot_draws_latency_and_send_rate_over_time(self):
+        # stress used to reject --plot as an unexpected argument (exit 109).
+        with tempfile.TemporaryDirectory() as directory, Server() as server:
+            plot = os.path.join(directory, "stress.svg")
+            status, report, stdout = run_stress(server.port, "--plot", plot)
+            with open(plot, encoding="utf-8") as f:
+                svg = f.read()
+        self.assertEqual(status, 0, stdout)
+        self.assertTrue(report["passed"])
+        document = xml.dom.minidom.parseString(svg)
+        self.assertEqual(document.documentElement.tagName, "svg")
+        for label in ("p50 (ms)", "p99 (ms)", "sent per second"):
+            self.assertIn(label, svg)
+        # A 2 s chat gives one point per second: at least two of each series.
+        self.assertGreaterEqual(len(document.getElementsByTagName("polyline")), 3)
 
     def test_ipv6_loopback(self):
         with Server(host="::1") as server:
