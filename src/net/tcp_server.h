@@ -10,6 +10,7 @@
 
 #include "net/acceptor.h"
 #include "net/event_loop.h"
+#include "net/lingering_closer.h"
 #include "net/tcp_connection.h"
 
 namespace classchat::net {
@@ -33,13 +34,24 @@ struct TcpServerOptions {
   // TCP keepalive probes, so a peer that vanished without FIN or RST (cable pulled,
   // laptop asleep) is eventually noticed even if the server never writes to it.
   bool keepAlive = true;
+  // SO_SNDBUF of each connection (0: the kernel's autotuning, up to tcp_wmem's maximum).
+  // With maxOutputBytes it bounds what one peer that does not read can hold: the kernel
+  // doubles the value for its bookkeeping, so about maxOutputBytes + 2 x this.
+  std::size_t sendBufferBytes = 256 * 1024;
+  // Lingering close (see LingeringCloser): how long a closed connection's peer may take
+  // to close its side, and how many such sockets this loop keeps at once.
+  std::chrono::milliseconds lingerTimeout{2000};
+  std::size_t maxLingering = 256;
 };
 
 // One per event loop: listens (with SO_REUSEPORT, so every loop accepts on the same
 // port), owns the connections it accepted, flushes their output once per iteration and
 // destroys closed ones at the end of the iteration.
 //
-// Thread-safety: none; use from the loop's thread (or before the loop runs).
+// Ending connections: see TcpConnection. Connections closed politely linger in this
+// server's LingeringCloser until their peer has read the last reply.
+//
+// Thread-safety: none; use from the loop's thread (or while the loop is not running).
 class TcpServer {
  public:
   TcpServer(EventLoop& loop, std::uint32_t loopIndex, const InetAddress& address,
@@ -55,7 +67,8 @@ class TcpServer {
   const InetAddress& localAddress() const { return acceptor_.localAddress(); }
   const TcpServerOptions& options() const { return options_; }
   std::size_t connectionCount() const { return connections_.size(); }
-  std::uint64_t refusedForDescriptors() const { return acceptor_.refusedForDescriptors(); }
+  // Closed connections whose sockets still linger (not counted by connectionCount()).
+  std::size_t lingeringCount() const { return lingerer_.size(); }
 
   // nullptr if no such connection lives on this loop.
   TcpConnection* find(ConnectionId id) const;
@@ -77,6 +90,7 @@ class TcpServer {
   ConnectionHandler& handler_;
   TcpServerOptions options_;
   Acceptor acceptor_;
+  LingeringCloser lingerer_;
   std::uint64_t nextSequence_ = 1;
   std::unordered_map<ConnectionId, std::unique_ptr<TcpConnection>> connections_;
   std::vector<TcpConnection*> dirty_;

@@ -1,8 +1,14 @@
 #include "server/chat_server.h"
 
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 
+#include <fmt/format.h>
+
 #include <spdlog/spdlog.h>
+
+#include "net/acceptor.h"
 
 namespace classchat::server {
 
@@ -17,6 +23,18 @@ ChatServer::~ChatServer() {
 void ChatServer::start() {
   auto address = net::InetAddress::parse(options_.host, options_.port);
   if (!address) throw std::runtime_error("--host must be a numeric IPv4 or IPv6 address");
+  // Every loop listens with SO_REUSEPORT, which would also let this server share a port
+  // that another one already serves, each getting part of the class. Refuse that unless
+  // it was asked for.
+  if (!options_.reusePort && options_.port != 0) {
+    if (const int error = net::Acceptor::probeBind(*address); error != 0) {
+      throw std::runtime_error(fmt::format(
+          "bind {}: {}{}", address->toString(), std::strerror(error),
+          error == EADDRINUSE ? ". Another server is already listening on this port: stop it, "
+                                "or choose another --port (--reuse-port shares a port on purpose)"
+                              : ""));
+    }
+  }
   for (std::uint32_t i = 0; i < options_.threads; ++i) {
     Unit unit;
     unit.loop = std::make_unique<net::EventLoop>();
