@@ -115,8 +115,11 @@ void Acceptor::handleEvent(std::uint32_t) {
         continue;
       case EMFILE:
       case ENFILE:
+        // One per readiness event: accept() fails with EMFILE before it looks at the
+        // backlog, so looping on would refuse nobody and cut the last refusal's linger
+        // short. If more connections wait, level-triggered epoll says so next iteration.
         refuseOneForDescriptors();
-        continue;
+        return;
       default:
         spdlog::warn("accept failed: {}", std::strerror(errno));
         return;
