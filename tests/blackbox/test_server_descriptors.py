@@ -12,6 +12,10 @@ from test_server_close import Writer, messages, read_to_end
 NO_SLOTS = "Error: the server has no free connection slots; try again later"
 
 
+# The sanitizers' runtime needs descriptors of its own (UBSan's vptr check opens a pipe to
+# probe memory), so with none left it reports an error that is not there and aborts. The
+# optimised build runs this test.
+@unittest.skipIf(os.environ.get("CLASSCHAT_SANITIZER"), "sanitizers need free descriptors")
 class OutOfDescriptorsTest(harness.ServerTestCase):
     def start_with_free_descriptors(self, free):
         """A one-loop server whose open-file limit leaves room for `free` more descriptors.

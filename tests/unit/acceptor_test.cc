@@ -127,6 +127,11 @@ class DescriptorLimit {
 };
 
 TEST(Acceptor, OutOfDescriptorsRefusesWithTheReplyAndLingers) {
+#if defined(__SANITIZE_ADDRESS__)
+  // The sanitizers' runtime needs descriptors of its own (UBSan's vptr check opens a pipe
+  // to probe memory): with none left it reports an error that is not there.
+  GTEST_SKIP() << "sanitizers need free descriptors; the optimised build runs this test";
+#endif
   EventLoop loop;
   Acceptor acceptor(loop, kAnyLoopbackPort, false);
   acceptor.setOverloadReply("Error: no free connection slots\n");
