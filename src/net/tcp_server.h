@@ -74,6 +74,7 @@ class TcpServer {
   TcpConnection* find(ConnectionId id) const;
   template <typename F>
   void forEachConnection(F&& f) const {
+    loop_.assertInLoopThread();
     for (const auto& [id, connection] : connections_) f(*connection);
   }
 
