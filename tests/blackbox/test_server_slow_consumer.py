@@ -126,6 +126,30 @@ class SlowConsumerTest(harness.ServerTestCase):
                            timeout=TIMEOUT,
                            message=f"TCP mem to fall {expected_drop} pages below {held_pages}")
 
+    def test_flooder_that_does_not_read_is_reset_at_once(self):
+        server = self.start_server("--rate-limit", "10", "--rate-burst", "10",
+                                   "--flood-disconnect", "50", threads=1)
+        flooder = harness.connect_raw(server.port, rcvbuf=4096)
+        self.addCleanup(flooder.close)
+        flooder.sendall(b"flooder")
+        server.wait_for_log(r"registered as flooder\b")
+        # Its window is full: a graceful close would have to wait for it to read.
+        sender = self.register(server, "sender")
+        for i in range(8):
+            sender.send("flooder", f"{i}:" + "f" * 50000)
+        port = flooder.getsockname()[1]
+        harness.wait_until(lambda: (server_side_tx_queue(server.port, port) or 0) > 100_000,
+                           message="the server's send queue to the flooder to fill")
+        flooder.sendall(b'{"to":"/time"}' * 200)
+        server.wait_for_log(r"\(flooder\) disconnected: flooding")
+        logged = time.monotonic()
+        poller = select.poll()
+        poller.register(flooder, select.POLLERR | select.POLLHUP | select.POLLRDHUP)
+        self.assertTrue(poller.poll(1000), "the flooder was not reset within 1 s")
+        self.assertLess(time.monotonic() - logged, 1.0)
+        harness.wait_until(lambda: server_side_tx_queue(server.port, port) is None, timeout=1.0,
+                           message="the server's socket to the flooder to go")
+
     def test_send_buffer_flag_zero_leaves_autotuning(self):
         # --send-buffer-bytes 0 is accepted (the kernel's autotuning); the server serves.
         server = self.start_server("--send-buffer-bytes", "0")
