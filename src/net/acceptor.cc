@@ -17,6 +17,8 @@ namespace {
 // the loop's other connections.
 constexpr int kMaxAcceptsPerEvent = 128;
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);
+// How long a refused peer may take to read the overload reply and close its side.
+constexpr auto kRefusalLinger = std::chrono::seconds(2);
 
 [[noreturn]] void fail(const std::string& what) {
   throw std::runtime_error(what + ": " + std::strerror(errno));
@@ -26,22 +28,41 @@ Fd openSpare() {
   return Fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
 }
 
+// SO_REUSEADDR (so that TIME_WAIT leftovers of an earlier run do not block a restart) and,
+// for IPv6, dual stack.
+void setCommonListenerOptions(int fd, const InetAddress& address) {
+  const int on = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  if (address.family() == AF_INET6) {
+    // "::" accepts IPv4 too (as mapped addresses), like the class's dual-stack clients expect.
+    const int off = 0;
+    ::setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+  }
+}
+
 }  // namespace
+
+int Acceptor::probeBind(const InetAddress& address) {
+  Fd probe(::socket(address.family(), SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!probe.valid()) return errno;
+  setCommonListenerOptions(probe.get(), address);
+  // With SO_REUSEADDR, Linux refuses the bind only if a socket *listens* on the address.
+  if (::bind(probe.get(), address.get(), address.length()) != 0) return errno;
+  return 0;
+}
 
 Acceptor::Acceptor(EventLoop& loop, const InetAddress& address, bool reusePort)
     : loop_(loop),
       socket_(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)),
-      spare_(openSpare()) {
+      spare_(openSpare()),
+      refusal_(loop, 1, kRefusalLinger, [this] {
+        if (!spare_.valid()) spare_ = openSpare();
+      }) {
   if (!socket_.valid()) fail("socket");
+  setCommonListenerOptions(socket_.get(), address);
   const int on = 1;
-  ::setsockopt(socket_.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
   if (reusePort && ::setsockopt(socket_.get(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) {
     fail("setsockopt(SO_REUSEPORT)");
-  }
-  if (address.family() == AF_INET6) {
-    // "::" accepts IPv4 too (as mapped addresses), like the class's dual-stack clients expect.
-    const int off = 0;
-    ::setsockopt(socket_.get(), IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
   }
   if (::bind(socket_.get(), address.get(), address.length()) != 0) {
     fail("bind " + address.toString());
@@ -58,13 +79,20 @@ Acceptor::~Acceptor() {
 }
 
 void Acceptor::start(NewConnectionCallback callback) {
+  loop_.assertInLoopThread();
   onNewConnection_ = std::move(callback);
   if (!loop_.add(socket_.get(), EPOLLIN, this)) fail("epoll_ctl(listener)");
 }
 
 void Acceptor::stop() {
+  loop_.assertInLoopThread();
+  if (resumeTimer_ != 0) {
+    loop_.cancelTimer(resumeTimer_);
+    resumeTimer_ = 0;
+  }
   if (!socket_.valid()) return;
   if (!paused_) loop_.remove(socket_.get());
+  paused_ = false;
   socket_.reset();
 }
 
@@ -87,8 +115,11 @@ void Acceptor::handleEvent(std::uint32_t) {
         continue;
       case EMFILE:
       case ENFILE:
+        // One per readiness event: accept() fails with EMFILE before it looks at the
+        // backlog, so looping on would refuse nobody and cut the last refusal's linger
+        // short. If more connections wait, level-triggered epoll says so next iteration.
         refuseOneForDescriptors();
-        continue;
+        return;
       default:
         spdlog::warn("accept failed: {}", std::strerror(errno));
         return;
@@ -97,25 +128,31 @@ void Acceptor::handleEvent(std::uint32_t) {
 }
 
 void Acceptor::refuseOneForDescriptors() {
+  // The slot kept for refusals holds the spare, or the previous refusal still lingering:
+  // free it either way.
+  refusal_.closeAll();
   spare_.reset();
   Fd refused(::accept4(socket_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
   const int acceptErrno = errno;
-  if (refused.valid()) {
+  const bool accepted = refused.valid();
+  if (accepted) {
     ++refusedForDescriptors_;
     if (!overloadReply_.empty()) {
       [[maybe_unused]] ssize_t n = ::send(refused.get(), overloadReply_.data(),
                                           overloadReply_.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
     }
-    refused.reset();
+    // A plain close would reset a peer that already sent its name, and the reset can
+    // destroy the reply on its way.
+    refusal_.add(std::move(refused));
   }
-  spare_ = openSpare();
+  if (refusal_.size() == 0) spare_ = openSpare();
   const auto now = Clock::now();
   if (now - lastRefusalLog_ >= std::chrono::seconds(1)) {
     lastRefusalLog_ = now;
     spdlog::warn("out of file descriptors: refusing new connections ({} refused so far)",
                  refusedForDescriptors_);
   }
-  if (!refused.valid() && (acceptErrno == EMFILE || acceptErrno == ENFILE || !spare_.valid())) {
+  if (!accepted && (acceptErrno == EMFILE || acceptErrno == ENFILE || !spare_.valid())) {
     // Another thread took the spare's slot: we cannot drain the backlog, so stop polling
     // the listener for a moment instead of spinning on a readiness we cannot clear.
     pauseAccepting();
@@ -123,13 +160,24 @@ void Acceptor::refuseOneForDescriptors() {
 }
 
 void Acceptor::pauseAccepting() {
+  loop_.assertInLoopThread();
   if (paused_ || !socket_.valid()) return;
   paused_ = true;
   loop_.remove(socket_.get());
-  loop_.runAfter(kAcceptPause, [this] {
+  resumeTimer_ = loop_.runAfter(kAcceptPause, [this] { resumeAccepting(); });
+}
+
+void Acceptor::resumeAccepting() {
+  resumeTimer_ = 0;
+  if (!paused_ || !socket_.valid()) return;
+  if (loop_.add(socket_.get(), EPOLLIN, this)) {
     paused_ = false;
-    if (socket_.valid()) loop_.add(socket_.get(), EPOLLIN, this);
-  });
+    return;
+  }
+  // Giving up here would leave the server deaf to new connections for good.
+  spdlog::warn("cannot watch the listening socket again ({}); retrying in {} ms",
+               std::strerror(errno), kAcceptPause.count());
+  resumeTimer_ = loop_.runAfter(kAcceptPause, [this] { resumeAccepting(); });
 }
 
 }  // namespace classchat::net

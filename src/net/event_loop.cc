@@ -53,6 +53,7 @@ void EventLoop::assertInLoopThread() const {
 }
 
 void EventLoop::run() {
+  assertInLoopThread();
   owner_.store(std::this_thread::get_id(), std::memory_order_release);
   while (!quit_.load(std::memory_order_acquire)) {
     int timeout = timers_.millisecondsUntilNext(Clock::now());
@@ -74,6 +75,8 @@ void EventLoop::run() {
     timers_.runExpired(Clock::now());
     for (auto& hook : beforeSleep_) hook();
   }
+  // Not running any more: whoever joins this thread may tear the loop's objects down.
+  owner_.store(std::thread::id{}, std::memory_order_release);
 }
 
 void EventLoop::quit() {
@@ -110,28 +113,39 @@ void EventLoop::runPendingTasks() {
 }
 
 bool EventLoop::add(int fd, std::uint32_t events, IoHandler* handler) {
+  assertInLoopThread();
   epoll_event ev{};
   ev.events = events;
   ev.data.ptr = handler;
   return ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) == 0;
 }
 
-void EventLoop::modify(int fd, std::uint32_t events, IoHandler* handler) {
+bool EventLoop::modify(int fd, std::uint32_t events, IoHandler* handler) {
+  assertInLoopThread();
   epoll_event ev{};
   ev.events = events;
   ev.data.ptr = handler;
-  if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev) != 0) dieWithErrno("epoll_ctl(MOD)");
+  return ::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev) == 0;
 }
 
 void EventLoop::remove(int fd) {
+  assertInLoopThread();
+  // Fails only for a descriptor that is not registered, which is what the caller wants.
   ::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, fd, nullptr);
 }
 
 TimerId EventLoop::runAfter(Clock::duration delay, std::function<void()> callback) {
+  assertInLoopThread();
   return timers_.add(Clock::now() + delay, std::move(callback));
 }
 
+void EventLoop::cancelTimer(TimerId id) {
+  assertInLoopThread();
+  timers_.cancel(id);
+}
+
 void EventLoop::addBeforeSleepHook(std::function<void()> hook) {
+  assertInLoopThread();
   beforeSleep_.push_back(std::move(hook));
 }
 

@@ -27,8 +27,9 @@ class IoHandler {
 // calls before-sleep hooks once per iteration (where output is flushed).
 //
 // Thread-safety: post(), quit() and isInLoopThread() may be called from any thread.
-// Everything else may be called from the loop's thread once run() has started, or from
-// the constructing thread before it starts.
+// Everything else may be called from the loop's thread while run() runs, or from any one
+// thread while it does not (before it starts, or after it returned and the thread that ran
+// it was joined). Debug builds check this at the entry points (assertInLoopThread).
 //
 // One iteration:
 //   epoll_wait -> run posted tasks -> dispatch I/O events -> fire timers -> hooks.
@@ -53,18 +54,23 @@ class EventLoop {
   void post(Task task);
 
   // Registers, changes or removes interest in `fd`; `handler` must outlive registration.
-  // add() returns false (errno set) when the kernel refuses, e.g. out of memory.
-  bool add(int fd, std::uint32_t events, IoHandler* handler);
-  void modify(int fd, std::uint32_t events, IoHandler* handler);
+  // add() and modify() return false (errno set) when the kernel refuses, e.g. out of
+  // memory; they never throw, so the caller decides what the failure ends (on the network
+  // path, the one connection concerned).
+  [[nodiscard]] bool add(int fd, std::uint32_t events, IoHandler* handler);
+  [[nodiscard]] bool modify(int fd, std::uint32_t events, IoHandler* handler);
   void remove(int fd);
 
   TimerId runAfter(Clock::duration delay, std::function<void()> callback);
-  void cancelTimer(TimerId id) { timers_.cancel(id); }
+  void cancelTimer(TimerId id);
 
   // Called at the end of every iteration, in registration order.
   void addBeforeSleepHook(std::function<void()> hook);
 
+  // True on the thread running run(), and on any thread while the loop is not running.
   bool isInLoopThread() const;
+  // Aborts a debug build when called off the loop's thread (as muduo's does); compiled out
+  // with NDEBUG, since it guards the hot path (every send).
   void assertInLoopThread() const;
 
   // 64 KiB of scratch space for reads on this loop; contents are valid until the next read.

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include "net/tcp_server.h"
 
@@ -21,49 +22,82 @@ TcpConnection::TcpConnection(TcpServer& server, Fd socket, ConnectionId id, std:
 
 TcpConnection::~TcpConnection() = default;
 
-TcpConnection::SendStatus TcpConnection::send(std::string_view bytes) {
-  if (state_ != State::kOpen) return SendStatus::kDropped;
+void TcpConnection::send(std::string_view bytes) {
+  server_.loop().assertInLoopThread();
+  if (state_ != State::kOpen) return;
   if (output_.size() + bytes.size() > server_.options().maxOutputBytes) {
-    close(fmt::format("slow consumer: more than {} bytes of output queued",
+    abort(fmt::format("slow consumer: more than {} bytes of output queued",
                       server_.options().maxOutputBytes));
-    return SendStatus::kOverflow;
+    return;
   }
   output_.append(bytes);
   if (!dirty_) {
     dirty_ = true;
     server_.markDirty(*this);
   }
-  return SendStatus::kQueued;
 }
 
 void TcpConnection::closeAfterFlush(std::string reason) {
+  server_.loop().assertInLoopThread();
   if (state_ != State::kOpen) return;
   state_ = State::kDraining;
   closeReason_ = std::move(reason);
   if (output_.empty()) {
-    close(std::move(closeReason_));
+    finishDrain();
     return;
   }
   updateInterest();
-  server_.armDrainDeadline(*this);
+  if (state_ == State::kDraining) server_.armDrainDeadline(*this);
+}
+
+void TcpConnection::abort(std::string reason) {
+  server_.loop().assertInLoopThread();
+  if (state_ == State::kClosed) return;
+  if (!output_.empty()) {
+    const std::string_view pending = output_.readable();
+    [[maybe_unused]] const ssize_t n =
+        ::send(socket_.get(), pending.data(), pending.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  }
+  // With a zero linger time, close() resets the connection and frees the kernel's send
+  // queue at once; the descriptor is closed when the server destroys the connection, at
+  // the end of this iteration.
+  const linger abortive{1, 0};
+  ::setsockopt(socket_.get(), SOL_SOCKET, SO_LINGER, &abortive, sizeof abortive);
+  close(std::move(reason));
 }
 
 void TcpConnection::close(std::string reason) {
+  server_.loop().assertInLoopThread();
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
   closeReason_ = std::move(reason);
-  server_.loop().remove(socket_.get());
+  if (socket_.valid()) server_.loop().remove(socket_.get());
   server_.markClosed(*this);
+}
+
+void TcpConnection::finishDrain() {
+  if (peerClosed_) {
+    // Everything the peer sent was read, so a plain close ends with a FIN, not an RST.
+    close(std::move(closeReason_));
+    return;
+  }
+  server_.loop().remove(socket_.get());
+  // The lingering socket is no longer this connection's: the application sees it closed
+  // (its name is free at once), while the peer still gets its last bytes.
+  server_.lingerer_.add(std::move(socket_));
+  close(std::move(closeReason_));
 }
 
 void TcpConnection::handleEvent(std::uint32_t events) {
   if (state_ == State::kClosed) return;
-  if (events & (EPOLLIN | EPOLLERR | EPOLLHUP)) {
-    if (state_ == State::kOpen) {
-      handleRead();
-    } else if (events & (EPOLLERR | EPOLLHUP)) {
-      close("connection lost while draining");
+  if (events & EPOLLIN) {
+    handleRead();
+  } else if (events & (EPOLLERR | EPOLLHUP)) {
+    if (peerClosed_) {
+      close(state_ == State::kDraining ? "connection lost while draining" : "connection lost");
+      return;
     }
+    handleRead();  // reports the error, or the EOF
   }
   if (state_ != State::kClosed && (events & EPOLLOUT)) flush();
 }
@@ -74,11 +108,20 @@ void TcpConnection::handleRead() {
   EventLoop& loop = server_.loop();
   const ssize_t n = ::recv(socket_.get(), loop.readBuffer(), loop.readBufferSize(), 0);
   if (n > 0) {
-    server_.handler_.onData(*this, std::string_view(loop.readBuffer(), static_cast<size_t>(n)));
+    // While draining, input is read only so that it is not left unread (which would turn
+    // the close into an RST, and would block a peer that writes before it reads).
+    if (state_ == State::kOpen) {
+      server_.handler_.onData(*this, std::string_view(loop.readBuffer(), static_cast<size_t>(n)));
+    }
     return;
   }
   if (n == 0) {
-    closeAfterFlush("peer closed the connection");
+    peerClosed_ = true;
+    if (state_ == State::kOpen) {
+      closeAfterFlush("peer closed the connection");
+    } else {
+      updateInterest();  // stop watching a read side that will only ever say EOF
+    }
     return;
   }
   if (errno == EAGAIN || errno == EINTR) return;
@@ -103,20 +146,27 @@ void TcpConnection::flush() {
     return;
   }
   if (output_.empty() && state_ == State::kDraining) {
-    close(std::move(closeReason_));
+    finishDrain();
     return;
   }
   updateInterest();
 }
 
 void TcpConnection::updateInterest() {
+  const bool wantRead = !peerClosed_;
   const bool wantWrite = !output_.empty();
-  const bool wantRead = state_ == State::kOpen;
-  if (wantWrite == wantWrite_ && wantRead) return;
-  wantWrite_ = wantWrite;
+  if (wantRead == wantRead_ && wantWrite == wantWrite_) return;
   const std::uint32_t events =
       (wantRead ? std::uint32_t{EPOLLIN} : 0u) | (wantWrite ? std::uint32_t{EPOLLOUT} : 0u);
-  server_.loop().modify(socket_.get(), events, this);
+  if (!server_.loop().modify(socket_.get(), events, this)) {
+    // Only this connection is affected: without the kernel watching it, it would hang.
+    const std::string reason = fmt::format("epoll_ctl(MOD) failed: {}", std::strerror(errno));
+    spdlog::warn("conn {}: {}; closing it", id_, reason);
+    abort(reason);
+    return;
+  }
+  wantRead_ = wantRead;
+  wantWrite_ = wantWrite;
 }
 
 }  // namespace classchat::net

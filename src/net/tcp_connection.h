@@ -30,22 +30,28 @@ class ConnectionContext {
 };
 
 // Thread-safety: none. A connection belongs to its loop; other threads reach it only by
-// posting to that loop and looking it up by id.
+// posting to that loop and looking it up by id. Debug builds check the thread at the entry
+// points.
 //
-// Lifetime: owned by its TcpServer. close() only marks it; the server calls
+// Lifetime: owned by its TcpServer. close() and abort() only mark it; the server calls
 // ConnectionHandler::onClosed and destroys it at the end of the loop iteration, so a
 // connection is never destroyed inside one of its own callbacks.
+//
+// Three ways to end a connection:
+//   closeAfterFlush  the polite one (refusals, timeouts, shutdown): queued output is
+//                    written, then the socket is shut down for writing and handed to the
+//                    server's LingeringCloser, which discards what the peer still sends, so
+//                    that the last reply is not destroyed by an RST.
+//   abort            for peers we stop serving (slow consumers, floods): SO_LINGER 0, so
+//                    the close sends an RST and the kernel drops the peer's unsent data at
+//                    once instead of trickling it out to a reader that does not read.
+//   close            the peer is already gone, or an error: just close.
 class TcpConnection final : public IoHandler {
  public:
   enum class State : std::uint8_t {
     kOpen,      // reading and writing
-    kDraining,  // no more reads or sends; closes once queued output is written
+    kDraining,  // input is discarded, no more sends; the queued output is being written
     kClosed,    // waiting to be destroyed at the end of the iteration
-  };
-  enum class SendStatus : std::uint8_t {
-    kQueued,    // will be written by the end of this loop iteration (or later under backpressure)
-    kDropped,   // the connection is draining or closed
-    kOverflow,  // the output limit was exceeded: the connection is being closed
   };
 
   TcpConnection(TcpServer& server, Fd socket, ConnectionId id, std::string peerIp,
@@ -56,13 +62,19 @@ class TcpConnection final : public IoHandler {
   const std::string& peerIp() const { return peerIp_; }
   std::uint16_t peerPort() const { return peerPort_; }
   State state() const { return state_; }
-  std::size_t queuedBytes() const { return output_.size(); }
+  // The socket, for diagnostics and tests; owned by the connection.
+  int fd() const { return socket_.get(); }
 
-  // Queues bytes; they are written once per loop iteration (batched). Exceeding the
-  // server's output limit closes the connection as a slow consumer.
-  SendStatus send(std::string_view bytes);
-  // Stops reading; closes after queued output is written, or when the drain deadline passes.
+  // Queues bytes; they are written once per loop iteration (batched). Ignored unless the
+  // connection is open. Queuing more than the server's output limit aborts the connection
+  // as a slow consumer; callers that care see it in state().
+  void send(std::string_view bytes);
+  // Stops delivering reads; writes what is queued, then closes with a lingering close, or
+  // aborts when the drain deadline passes first.
   void closeAfterFlush(std::string reason);
+  // Drops the peer: one non-blocking attempt to hand queued output to the kernel (a last
+  // `Error:` line, if there is room), then a close that resets the connection.
+  void abort(std::string reason);
   // Closes now; queued output is discarded.
   void close(std::string reason);
   const std::string& closeReason() const { return closeReason_; }
@@ -78,6 +90,8 @@ class TcpConnection final : public IoHandler {
   // Writes as much queued output as the kernel takes; called by the server once per
   // iteration for connections with new output, and on EPOLLOUT.
   void flush();
+  // Output written while draining: hands the socket to the lingering close.
+  void finishDrain();
   void updateInterest();
 
   TcpServer& server_;
@@ -89,8 +103,10 @@ class TcpConnection final : public IoHandler {
   std::string closeReason_;
   std::uint16_t peerPort_;
   State state_ = State::kOpen;
-  bool dirty_ = false;      // queued in the server's flush list
-  bool wantWrite_ = false;  // EPOLLOUT registered
+  bool dirty_ = false;       // queued in the server's flush list
+  bool wantRead_ = true;     // EPOLLIN registered
+  bool wantWrite_ = false;   // EPOLLOUT registered
+  bool peerClosed_ = false;  // read EOF: nothing more will come, and nothing is unread
 };
 
 }  // namespace classchat::net

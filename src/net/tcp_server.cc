@@ -3,6 +3,9 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
+#include <cerrno>
+#include <cstring>
+
 #include <spdlog/spdlog.h>
 
 namespace classchat::net {
@@ -17,22 +20,26 @@ TcpServer::TcpServer(EventLoop& loop, std::uint32_t loopIndex, const InetAddress
       loopIndex_(loopIndex),
       handler_(handler),
       options_(options),
-      acceptor_(loop, address, options.reusePort) {
+      acceptor_(loop, address, options.reusePort),
+      lingerer_(loop, options.maxLingering, options.lingerTimeout) {
   loop_.addBeforeSleepHook([this] { beforeSleep(); });
 }
 
 TcpServer::~TcpServer() = default;
 
 void TcpServer::start() {
+  loop_.assertInLoopThread();
   acceptor_.start(
       [this](Fd socket, const InetAddress& peer) { handleNewConnection(std::move(socket), peer); });
 }
 
 void TcpServer::stopAccepting() {
+  loop_.assertInLoopThread();
   acceptor_.stop();
 }
 
 TcpConnection* TcpServer::find(ConnectionId id) const {
+  loop_.assertInLoopThread();
   const auto found = connections_.find(id);
   return found == connections_.end() ? nullptr : found->second.get();
 }
@@ -50,6 +57,12 @@ void TcpServer::handleNewConnection(Fd socket, const InetAddress& peer) {
     ::setsockopt(socket.get(), IPPROTO_TCP, TCP_KEEPINTVL, &intervalSeconds,
                  sizeof intervalSeconds);
     ::setsockopt(socket.get(), IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes);
+  }
+  if (options_.sendBufferBytes > 0) {
+    // A fixed size also turns off the kernel's autotuning, which would otherwise let one
+    // peer that does not read hold up to tcp_wmem's maximum (4 MB here) of kernel memory.
+    const int bytes = static_cast<int>(options_.sendBufferBytes);
+    ::setsockopt(socket.get(), SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
   }
   const ConnectionId id = (nextSequence_++ << 8) | loopIndex_;
   const int fd = socket.get();
@@ -76,7 +89,8 @@ void TcpServer::armDrainDeadline(TcpConnection& connection) {
   loop_.runAfter(options_.drainTimeout, [this, id = connection.id()] {
     if (TcpConnection* c = find(id);
         c != nullptr && c->state() == TcpConnection::State::kDraining) {
-      c->close(c->closeReason() + " (peer did not read its last output in time)");
+      // A peer that does not read is not owed a graceful close (see TcpConnection::abort).
+      c->abort(c->closeReason() + " (peer did not read its last output in time)");
     }
   });
 }

@@ -11,6 +11,7 @@
 
 #include "net/acceptor.h"
 #include "net/event_loop.h"
+#include "net/lingering_closer.h"
 #include "net/tcp_connection.h"
 
 namespace classchat::net {
@@ -34,13 +35,24 @@ struct TcpServerOptions {
   // TCP keepalive probes, so a peer that vanished without FIN or RST (cable pulled,
   // laptop asleep) is eventually noticed even if the server never writes to it.
   bool keepAlive = true;
+  // SO_SNDBUF of each connection (0: the kernel's autotuning, up to tcp_wmem's maximum).
+  // With maxOutputBytes it bounds what one peer that does not read can hold: the kernel
+  // doubles the value for its bookkeeping, so about maxOutputBytes + 2 x this.
+  std::size_t sendBufferBytes = 256 * 1024;
+  // Lingering close (see LingeringCloser): how long a closed connection's peer may take
+  // to close its side, and how many such sockets this loop keeps at once.
+  std::chrono::milliseconds lingerTimeout{2000};
+  std::size_t maxLingering = 256;
 };
 
 // One per event loop: listens (with SO_REUSEPORT, so every loop accepts on the same
 // port), owns the connections it accepted, flushes their output once per iteration and
 // destroys closed ones at the end of the iteration.
 //
-// Thread-safety: none; use from the loop's thread (or before the loop runs).
+// Ending connections: see TcpConnection. Connections closed politely linger in this
+// server's LingeringCloser until their peer has read the last reply.
+//
+// Thread-safety: none; use from the loop's thread (or while the loop is not running).
 class TcpServer {
  public:
   TcpServer(EventLoop& loop, std::uint32_t loopIndex, const InetAddress& address,
@@ -56,15 +68,17 @@ class TcpServer {
   const InetAddress& localAddress() const { return acceptor_.localAddress(); }
   const TcpServerOptions& options() const { return options_; }
   std::size_t connectionCount() const { return connections_.size(); }
-  std::uint64_t refusedForDescriptors() const { return acceptor_.refusedForDescriptors(); }
   // Bytes written to this server's connections so far. Thread-safe: written only by the
   // loop's thread (a relaxed load and store, no locked instruction), readable from any.
   std::uint64_t bytesWritten() const { return bytesWritten_.load(std::memory_order_relaxed); }
+  // Closed connections whose sockets still linger (not counted by connectionCount()).
+  std::size_t lingeringCount() const { return lingerer_.size(); }
 
   // nullptr if no such connection lives on this loop.
   TcpConnection* find(ConnectionId id) const;
   template <typename F>
   void forEachConnection(F&& f) const {
+    loop_.assertInLoopThread();
     for (const auto& [id, connection] : connections_) f(*connection);
   }
 
@@ -85,6 +99,7 @@ class TcpServer {
   ConnectionHandler& handler_;
   TcpServerOptions options_;
   Acceptor acceptor_;
+  LingeringCloser lingerer_;
   std::uint64_t nextSequence_ = 1;
   std::unordered_map<ConnectionId, std::unique_ptr<TcpConnection>> connections_;
   std::vector<TcpConnection*> dirty_;

@@ -240,12 +240,12 @@ ChatLoop::ChatLoop(net::EventLoop& loop, std::uint32_t loopIndex, const net::Ine
       verifier_(verifier),
       tcp_(loop, loopIndex, address, *this,
            net::TcpServerOptions{options.maxOutputBytes, options.shutdownGrace, true,
-                                 options.keepAlive}),
+                                 options.keepAlive, options.sendBufferBytes}),
       hub_(loop, loopIndex, registry, *this) {
   tcp_.setOverloadReply(
       protocol::serverFrame("", "Error: the server has no free connection slots; try again later"));
   loop_.addBeforeSleepHook([this] {
-    if (shuttingDown_ && tcp_.connectionCount() == 0) loop_.quit();
+    if (shuttingDown_ && tcp_.connectionCount() == 0 && tcp_.lingeringCount() == 0) loop_.quit();
   });
   if (options_.idleTimeout.count() > 0) scheduleIdleSweep();
 }
@@ -632,11 +632,11 @@ bool ChatLoop::withinBudget(net::TcpConnection& connection, Session& session, To
   }
   ++session.droppedInWindow;
   if (options_.floodDisconnect != 0 && session.droppedInWindow > options_.floodDisconnect) {
-    // Draining stops further reads; the session stays registered until the close, so
-    // onClosed frees its name as usual.
+    // Aborted, not drained: a flooder is not owed its backlog. The error line goes out if
+    // the kernel takes it at once; onClosed frees the name as usual.
     sendError(connection, session, "disconnected for flooding");
     session.disconnectReason = DisconnectReason::kFlood;
-    connection.closeAfterFlush(
+    connection.abort(
         fmt::format("flooding: more than {} messages over the rate "
                     "limits within 10 s",
                     options_.floodDisconnect));

@@ -1,8 +1,14 @@
 #include "server/chat_server.h"
 
+#include <cerrno>
+#include <cstring>
 #include <stdexcept>
 
+#include <fmt/format.h>
+
 #include <spdlog/spdlog.h>
+
+#include "net/acceptor.h"
 
 namespace classchat::server {
 
@@ -19,6 +25,28 @@ ChatServer::~ChatServer() {
 void ChatServer::start() {
   auto address = net::InetAddress::parse(options_.host, options_.port);
   if (!address) throw std::runtime_error("--host must be a numeric IPv4 or IPv6 address");
+  // Every loop listens with SO_REUSEPORT, which would also let this server share a port
+  // that another one already serves, each getting part of the class. Refuse that unless
+  // it was asked for.
+  auto probe = [&](const net::InetAddress& where, std::string_view flag) {
+    if (options_.reusePort || where.port() == 0) return;
+    if (const int error = net::Acceptor::probeBind(where); error != 0) {
+      throw std::runtime_error(fmt::format(
+          "bind {}: {}{}", where.toString(), std::strerror(error),
+          error == EADDRINUSE
+              ? fmt::format(". Another server is already listening on this port: stop it, or "
+                            "choose another {} (--reuse-port shares a port on purpose)",
+                            flag)
+              : ""));
+    }
+  };
+  probe(*address, "--port");
+  std::optional<net::InetAddress> httpAddress;
+  if (options_.http) {
+    httpAddress = net::InetAddress::parse(options_.httpHost, options_.httpPort);
+    if (!httpAddress) throw std::runtime_error("--http-host must be a numeric IPv4 or IPv6 address");
+    probe(*httpAddress, "--http-port (or --no-http)");
+  }
   std::string error;
   if (!options_.accountsPath.empty()) {
     if (!accounts_.load(options_.accountsPath, error)) throw std::runtime_error(error);
@@ -38,8 +66,6 @@ void ChatServer::start() {
     units_.push_back(std::move(unit));
   }
   if (options_.http) {
-    auto httpAddress = net::InetAddress::parse(options_.httpHost, options_.httpPort);
-    if (!httpAddress) throw std::runtime_error("--http-host must be a numeric IPv4 or IPv6 address");
     transport::HttpEndpointOptions httpOptions;
     httpOptions.requestTimeout = options_.httpRequestTimeout;
     for (std::uint32_t i = 0; i < units_.size(); ++i) {

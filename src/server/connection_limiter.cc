@@ -22,9 +22,4 @@ void ConnectionLimiter::release(std::string_view address) {
   if (found != perAddress_.end() && --found->second == 0) perAddress_.erase(found);
 }
 
-std::size_t ConnectionLimiter::open() const {
-  std::lock_guard lock(mutex_);
-  return open_;
-}
-
 }  // namespace classchat::server

@@ -21,12 +21,11 @@ class ConnectionLimiter {
   // Counts the connection if it fits; every kAdmitted must be paired with release().
   Admission admit(std::string_view address);
   void release(std::string_view address);
-  std::size_t open() const;
 
  private:
   const std::size_t maxConnections_;
   const std::size_t maxPerAddress_;
-  mutable std::mutex mutex_;
+  std::mutex mutex_;
   std::size_t open_ = 0;                                     // guarded by mutex_
   std::unordered_map<std::string, std::size_t> perAddress_;  // guarded by mutex_; only when capped
 };

@@ -57,6 +57,11 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
                  "Output queued for one client before it is dropped as a slow consumer")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{4096}, std::size_t{1} << 30));
+  app.add_option("--send-buffer-bytes", options.sendBufferBytes,
+                 "Kernel send buffer per client (SO_SNDBUF; 0 = the kernel's autotuning). With "
+                 "--max-output-bytes it bounds the memory one client that stops reading can hold")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{0}, std::size_t{64} << 20));
   app.add_option("--handshake-timeout", handshakeSeconds,
                  "Seconds a new connection may take to send its username (0 = no limit)")
       ->capture_default_str()
@@ -124,6 +129,9 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
       ->check(CLI::Range(0.1, 86400.0));
   app.add_flag("--hash-password", options.hashPassword,
                "Read a password from stdin, print its hash for the --accounts file, and exit");
+  app.add_flag("--reuse-port", options.reusePort,
+               "Start even if another server already listens on --port, and share it "
+               "(SO_REUSEPORT: the kernel splits new connections between the servers)");
   app.add_option("--log-level", options.logLevel, "trace, debug, info, warn, error or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));

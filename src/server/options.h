@@ -29,6 +29,11 @@ struct ServerOptions {
   std::size_t maxConnections = 0;       // 0: unlimited
   std::size_t maxConnectionsPerIp = 0;  // 0: unlimited
   std::chrono::milliseconds shutdownGrace{3'000};
+  // SO_SNDBUF per connection (0: the kernel's autotuning); see net::TcpServerOptions.
+  std::size_t sendBufferBytes = 256 * 1024;
+  // Listen even if another server already listens on the port (SO_REUSEPORT: the kernel
+  // then splits the connections between the servers). Off: such a start is refused.
+  bool reusePort = false;
   std::string logLevel = "info";
   // Trust (README, "Protected names and moderation").
   std::string accountsPath;  // --accounts: empty, no protected names

@@ -192,7 +192,11 @@ class SlowConsumerTest(unittest.TestCase):
                 for s in shouters:
                     s.send("/shout", f"{r}:{text}")
                 for s in shouters:
-                    s.recv()  # "Message sent to N users"
+                    # Up to "Message sent to N users", taking the other shouters' shouts on
+                    # the way: a shouter that left them unread would become a slow consumer
+                    # itself once the kernel's send buffer (--send-buffer-bytes) is full.
+                    while not s.recv_msg().startswith("Message sent"):
+                        pass
                 for _ in shouters:
                     self.assertTrue(reader.recv_msg().endswith(text))
             server.wait_for_log(r"\(stuck\) disconnected: slow consumer")

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <future>
 #include <memory>
@@ -194,9 +195,57 @@ TEST(EventLoop, QuitFromAnotherThreadStopsAnIdleLoop) {
 TEST(EventLoop, QuitBeforeRunMakesRunReturn) {
   EventLoop loop;
   loop.quit();
-  loop.run();
-  SUCCEED();
+  auto finished = std::async(std::launch::async, [&] { loop.run(); });
+  const bool returned = finished.wait_for(std::chrono::seconds(10)) == std::future_status::ready;
+  if (!returned) loop.quit();  // a second chance, so that a failure ends instead of hanging
+  EXPECT_TRUE(returned) << "run() ignored a quit() made before it started";
+  finished.wait();
+  // The quit was noticed before the first wait: no iteration ran.
+  EXPECT_EQ(loop.iterations(), 0u);
 }
+
+TEST(EventLoop, ModifyReportsAFailureInsteadOfThrowing) {
+  EventLoop loop;
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  struct Ignore final : IoHandler {
+    void handleEvent(std::uint32_t) override {}
+  } handler;
+  // Never added: the kernel says ENOENT, and the caller decides what that ends.
+  errno = 0;
+  EXPECT_FALSE(loop.modify(fds[0], EPOLLIN, &handler));
+  EXPECT_EQ(errno, ENOENT);
+  ASSERT_TRUE(loop.add(fds[0], EPOLLIN, &handler));
+  EXPECT_TRUE(loop.modify(fds[0], EPOLLIN | EPOLLOUT, &handler));
+  loop.remove(fds[0]);
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+TEST(EventLoop, IsInLoopThreadOnlyOnItsThreadWhileRunningAndAnywhereOtherwise) {
+  EventLoop loop;
+  EXPECT_TRUE(loop.isInLoopThread());  // not running yet: the setting-up thread may use it
+  {
+    LoopThread thread(loop);
+    runOnLoop(loop, [] { return 0; });
+    EXPECT_FALSE(loop.isInLoopThread());
+  }
+  EXPECT_TRUE(loop.isInLoopThread());  // run() returned and its thread was joined
+}
+
+#ifndef NDEBUG
+TEST(EventLoopDeathTest, EntryPointsAbortOffTheLoopThreadInDebugBuilds) {
+  ::testing::FLAGS_gtest_death_test_style = "threadsafe";
+  EXPECT_DEATH(
+      {
+        EventLoop loop;
+        LoopThread thread(loop);
+        runOnLoop(loop, [] { return 0; });
+        loop.runAfter(milliseconds(1), [] {});  // from the wrong thread
+      },
+      "isInLoopThread");
+}
+#endif
 
 // Reads one byte per readiness event and reports the thread it ran on.
 class PipeReader final : public IoHandler {
