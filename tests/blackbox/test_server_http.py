@@ -7,6 +7,7 @@ every byte on the wire is what the test chose.
 """
 import re
 import socket
+import subprocess
 import time
 import unittest
 
@@ -205,6 +206,16 @@ class HttpTest(harness.ServerTestCase):
         self.assertEqual((status, body), (503, b"shutting down\n"))
         stuck.close()
         self.assertEqual(server.proc.wait(timeout=harness.TIMEOUT), 0)
+
+    def test_a_served_http_port_refuses_a_second_server(self):
+        server = self.start_server()
+        result = subprocess.run([harness.SERVER_BINARY, "--host", "127.0.0.1", "--port", "0",
+                                 "--http-port", str(server.http_port())],
+                                capture_output=True, text=True, timeout=harness.TIMEOUT)
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("Address already in use. Another server is already listening on this "
+                      "port: stop it, or choose another --http-port (or --no-http)", result.stderr)
+        self.assertEqual(get(server.http_port(), "/healthz")[0], 200)
 
     def test_no_http_serves_no_http_port(self):
         server = self.start_server("--no-http")
