@@ -40,6 +40,7 @@ constexpr const char* kClientHelp =
     "/standard       the message format, for programs\n"
     "//text          plain text that starts with /\n"
     "/help server    the server's own list of commands\n"
+    "/login password log in to a protected name (the line stays out of the history)\n"
     "/quit           leave (Ctrl-D on an empty line and Ctrl-C too)\n"
     "Tab completes names and commands; Up, Down and Ctrl-R recall earlier lines.";
 

@@ -219,13 +219,35 @@ class TerminalLoginTest(LoginTestCase):
         self.assertEqual(term.screen().count("Wrong password for alice: try again."), 2)
         self.assertNotIn("guess", term.screen())
 
-    def test_ctrl_d_at_the_password_prompt_exits_three(self):
-        term = self.terminal("--name", "alice")
-        term.wait_for(r"^Password for alice:$")
-        term.press("C-d")
-        self.assertEqual(term.exit_status(), 3)
-        term.wait_for(r"Not logged in: alice is a protected name\.")
+    def test_ctrl_d_or_ctrl_c_at_the_password_prompt_exits_three(self):
+        for key in ("C-d", "C-c"):
+            with self.subTest(key=key):
+                term = self.terminal("--name", "alice")
+                term.wait_for(r"^Password for alice:$")
+                term.press(key)
+                self.assertEqual(term.exit_status(), 3)
+                term.wait_for(r"Not logged in: alice is a protected name\.")
 
+    def test_reconnect_logs_in_again_with_the_typed_password(self):
+        term = self.terminal("--name", "alice", "--reconnect")
+        term.wait_for(r"^Password for alice:$")
+        term.type(PASSWORD)
+        term.press("Enter")
+        term.wait_for(rf"^{STAMP} \[server\] Logged in\. Welcome alice!")
+        term.wait_for(r"^alice>$")
+        port = self.port
+        self.server.stop()
+        term.wait_for(r"Reconnecting in \d+\.\d s")
+        self.server.__exit__(None, None, None)
+        self.server = FixedPortServer(port, "--accounts", self.accounts)
+        term.wait_for(r"Reconnected as alice\.")
+        self.assertEqual(term.screen().count("Password for alice:"), 1, term.screen())
+        self.assertEqual(term.screen().count("Logged in. Welcome alice!"), 2, term.screen())
+        bob = self.peer("bob")
+        term.type("@bob back again")
+        term.press("Enter")
+        self.assertEqual(bob.recv_msg(), "back again")
+        self.assertNoPassword(term.screen())
 
 if __name__ == "__main__":
     unittest.main()
