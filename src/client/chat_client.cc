@@ -208,9 +208,7 @@ void ChatClient::onWelcome(const protocol::ServerMessage& message) {
 
 void ChatClient::onRefused(const protocol::ServerMessage& message) {
   connection_->close();
-  std::string_view reason = message.msg;
-  if (reason.starts_with("Error:")) reason.remove_prefix(6);
-  while (reason.starts_with(' ')) reason.remove_prefix(1);
+  const std::string_view reason = errorReason(message.msg);
   // After a lost connection the server may not have noticed yet that the old one is
   // gone, so our own name can look taken for a moment: keep trying.
   if (welcomedOnce_ && options_.reconnect &&
