@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "client/format.h"
+#include "client/login.h"
 #include "client/signals.h"
 #include "protocol/names.h"
 #include "protocol/utf8.h"
@@ -21,6 +22,10 @@ namespace {
 constexpr std::chrono::milliseconds kFirstRetry{500};
 constexpr std::chrono::milliseconds kLongestRetry{15000};
 constexpr std::size_t kUnlimited = std::numeric_limits<std::size_t>::max();
+// Typed passwords the server may refuse before classchat gives up.
+constexpr int kMaxPasswordTries = 3;
+// A wrong password is answered after a second (PROTOCOL.md), on top of the usual wait.
+constexpr std::chrono::milliseconds kLoginAnswerDelay{1000};
 // A script is read no further while this much is waiting to be sent.
 constexpr std::size_t kMaxQueuedBytes = 1 << 20;
 
@@ -35,8 +40,16 @@ constexpr const char* kClientHelp =
     "/standard       the message format, for programs\n"
     "//text          plain text that starts with /\n"
     "/help server    the server's own list of commands\n"
+    "/login password log in to a protected name (the line stays out of the history)\n"
     "/quit           leave (Ctrl-D on an empty line and Ctrl-C too)\n"
     "Tab completes names and commands; Up, Down and Ctrl-R recall earlier lines.";
+
+// The reason in "Error: reason".
+std::string_view errorReason(std::string_view msg) {
+  if (msg.starts_with("Error:")) msg.remove_prefix(6);
+  while (msg.starts_with(' ')) msg.remove_prefix(1);
+  return msg;
+}
 
 std::string secondsText(std::chrono::milliseconds delay) {
   return fmt::format("{:.1f} s", static_cast<double>(delay.count()) / 1000.0);
@@ -61,6 +74,7 @@ ChatClient::ChatClient(ClientOptions options, Mode mode, std::vector<net::InetAd
       addresses_(std::move(addresses)),
       name_(std::move(name)),
       nameWasTyped_(nameWasTyped),
+      password_(std::move(options_.password)),
       editor_(editor),
       // --send and --listen print plain text and JSON for other programs.
       colour_((mode == Mode::kInteractive || mode == Mode::kScript) &&
@@ -69,7 +83,10 @@ ChatClient::ChatClient(ClientOptions options, Mode mode, std::vector<net::InetAd
       backoff_(kFirstRetry, kLongestRetry),
       random_(std::random_device{}()) {}
 
-ChatClient::~ChatClient() = default;
+ChatClient::~ChatClient() {
+  wipe(password_);
+  wipe(options_.password);
+}
 
 int ChatClient::run() {
   connect();
@@ -138,11 +155,17 @@ void ChatClient::onConnected() {
 
 void ChatClient::onMessage(const protocol::ServerMessage& message) {
   if (phase_ == Phase::kRegistering) {
-    if (message.isError()) {
+    if (message.fromServer() && classifyLoginReply(message.msg) == LoginReply::kPasswordRequested) {
+      onPasswordRequested();
+    } else if (message.isError()) {
       onRefused(message);
     } else {
       onWelcome(message);
     }
+    return;
+  }
+  if (phase_ == Phase::kLoggingIn) {
+    onLoginReply(message);
     return;
   }
   if (message.fromServer()) {
@@ -160,7 +183,8 @@ void ChatClient::onWelcome(const protocol::ServerMessage& message) {
   phase_ = Phase::kChatting;
   answerDeadline_.reset();
   backoff_.reset();
-  names_.learnFromServerReply(message.msg);
+  wrongPasswords_ = 0;
+  names_.learnFromServerReply(welcomeAfterLogin(message.msg));
   const bool reconnected = welcomedOnce_;
   welcomedOnce_ = true;
   if (mode_ != Mode::kSend) show(message);
@@ -184,9 +208,7 @@ void ChatClient::onWelcome(const protocol::ServerMessage& message) {
 
 void ChatClient::onRefused(const protocol::ServerMessage& message) {
   connection_->close();
-  std::string_view reason = message.msg;
-  if (reason.starts_with("Error:")) reason.remove_prefix(6);
-  while (reason.starts_with(' ')) reason.remove_prefix(1);
+  const std::string_view reason = errorReason(message.msg);
   // After a lost connection the server may not have noticed yet that the old one is
   // gone, so our own name can look taken for a moment: keep trying.
   if (welcomedOnce_ && options_.reconnect &&
@@ -224,6 +246,109 @@ void ChatClient::onRefused(const protocol::ServerMessage& message) {
   finish(kExitRefused);
 }
 
+void ChatClient::onPasswordRequested() {
+  phase_ = Phase::kLoggingIn;
+  answerDeadline_.reset();
+  if (!password_.empty()) {
+    sendLogin();
+    return;
+  }
+  if (mode_ != Mode::kInteractive) {
+    notice(fmt::format("{} is a protected name: give --password-file FILE to log in "
+                       "(or run classchat on a terminal to type the password).",
+                       name_),
+           true);
+    finish(kExitRefused);
+    return;
+  }
+  askPasswordAndLogin();
+}
+
+void ChatClient::askPasswordAndLogin() {
+  // After a reconnect the line editor is running: the question needs the terminal.
+  const bool wasEditing = editor_->started();
+  if (wasEditing) editor_->stop();
+  std::optional<std::string> typed;
+  do {
+    typed = editor_->askSecret(fmt::format("Password for {}: ", name_));
+  } while (typed && typed->empty());
+  if (!typed) {
+    notice(fmt::format("Not logged in: {} is a protected name.", name_), true);
+    finish(kExitRefused);
+    return;
+  }
+  wipe(password_);
+  password_ = std::move(*typed);
+  wipe(*typed);
+  passwordTyped_ = true;
+  if (wasEditing) editor_->start(prompt());
+  sendLogin();
+}
+
+void ChatClient::sendLogin() {
+  if (!connection_) return;
+  sendToServer("/login", password_);
+  answerDeadline_ = Clock::now() + waitTime() + kLoginAnswerDelay;
+}
+
+void ChatClient::onLoginReply(const protocol::ServerMessage& message) {
+  const LoginReply kind =
+      message.fromServer() ? classifyLoginReply(message.msg) : LoginReply::kOther;
+  const std::string_view reason = errorReason(message.msg);
+  switch (kind) {
+    case LoginReply::kLoggedIn:
+      onWelcome(message);
+      return;
+    case LoginReply::kWrongPassword:
+      answerDeadline_.reset();
+      wipe(password_);
+      if (!passwordTyped_) {
+        notice(fmt::format("The server refused the password in {}: {}.", options_.passwordFile,
+                           reason),
+               true);
+        finish(kExitRefused);
+        return;
+      }
+      if (++wrongPasswords_ >= kMaxPasswordTries) {
+        notice(fmt::format("Wrong password for {}, {} times: giving up.", name_, wrongPasswords_),
+               true);
+        finish(kExitRefused);
+        return;
+      }
+      notice(fmt::format("Wrong password for {}: try again.", name_), true);
+      askPasswordAndLogin();
+      return;
+    case LoginReply::kTooManyAttempts:
+    case LoginReply::kOtherError:
+      notice(asSentence(fmt::format("The server refused to log you in as {}: {}", name_, reason)),
+             true);
+      finish(kExitRefused);
+      return;
+    case LoginReply::kTimedOut:
+      notice(asSentence(fmt::format("Not logged in: the server stopped waiting for the password "
+                                    "for {} ({})",
+                                    name_, reason)),
+             true);
+      finish(kExitRefused);
+      return;
+    case LoginReply::kBusy: {
+      const std::string sentence =
+          asSentence(fmt::format("The server could not check the password: {}", reason));
+      if (options_.reconnect) {
+        scheduleReconnect(sentence);
+      } else {
+        notice(sentence, true);
+        finish(kExitConnection);
+      }
+      return;
+    }
+    case LoginReply::kPasswordRequested:
+    case LoginReply::kOther:
+      break;
+  }
+  show(message);
+}
+
 void ChatClient::onClosed(const std::string& reason, bool byPeer) {
   switch (phase_) {
     case Phase::kFinishing:
@@ -234,6 +359,7 @@ void ChatClient::onClosed(const std::string& reason, bool byPeer) {
       break;
     case Phase::kConnecting:
     case Phase::kRegistering:
+    case Phase::kLoggingIn:
     case Phase::kChatting:
       break;
     case Phase::kWaitingToReconnect:
@@ -246,6 +372,8 @@ void ChatClient::onClosed(const std::string& reason, bool byPeer) {
     sentence += " (is classchatd running there?).";
   } else if (phase_ == Phase::kRegistering) {
     sentence = "The server closed the connection before answering the name.";
+  } else if (phase_ == Phase::kLoggingIn) {
+    sentence = "The server closed the connection before answering the login.";
   }
   // Lines already in the script, or the rest of a --send, cannot be delivered now.
   const bool canRetry = options_.reconnect && phase_ != Phase::kFinishing;

@@ -44,6 +44,7 @@ class ChatClient {
   enum class Phase {
     kConnecting,   // TCP connect in progress
     kRegistering,  // name sent, waiting for the welcome or a refusal
+    kLoggingIn,    // the name is protected: waiting for the password or the login's answer
     kChatting,
     kFinishing,  // our side is shut; waiting for the server to answer and close
     kWaitingToReconnect,
@@ -57,6 +58,11 @@ class ChatClient {
   void onClosed(const std::string& reason, bool byPeer);
   void onWelcome(const protocol::ServerMessage& message);
   void onRefused(const protocol::ServerMessage& message);
+  void onPasswordRequested();
+  void onLoginReply(const protocol::ServerMessage& message);
+  // Asks the terminal for the password (without echo), then sends it.
+  void askPasswordAndLogin();
+  void sendLogin();
   void scheduleReconnect(const std::string& reason);
   void finishSession();
   void finish(int status);
@@ -82,6 +88,11 @@ class ChatClient {
   std::vector<net::InetAddress> addresses_;
   std::string name_;
   bool nameWasTyped_;
+  // The protected name's password: --password-file's, or the one typed, kept so that
+  // --reconnect can log in again. Wiped by the destructor; never printed.
+  std::string password_;
+  bool passwordTyped_ = false;
+  int wrongPasswords_ = 0;  // typed passwords the server refused in a row
   LineEditor* editor_;
   bool colour_;
   Output output_;

@@ -2,6 +2,7 @@
 
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,6 +13,7 @@
 #include <cwchar>
 #include <cwctype>
 
+#include "client/login.h"
 #include "client/signals.h"
 
 namespace classchat::client {
@@ -211,6 +213,42 @@ std::optional<std::string> LineEditor::ask(std::string_view prompt) {
   return answer;
 }
 
+std::optional<std::string> LineEditor::askSecret(std::string_view prompt) {
+  if (interrupted_) return std::nullopt;
+  std::fwrite(prompt.data(), 1, prompt.size(), out_);
+  std::fflush(out_);
+  // The terminal's own line discipline reads the line (Backspace works), without echo;
+  // ECHONL still moves to the next line on Enter.
+  termios saved{};
+  const bool isTerminal = ::tcgetattr(inFd_, &saved) == 0;
+  if (isTerminal) {
+    termios quiet = saved;
+    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    quiet.c_lflag |= ICANON | ECHONL;
+    ::tcsetattr(inFd_, TCSAFLUSH, &quiet);
+  }
+  std::string answer;
+  bool complete = false;
+  asking_ = true;
+  for (char byte = 0; readByte(byte) > 0;) {
+    if (byte == '\n') {
+      complete = true;
+      break;
+    }
+    answer.push_back(byte);
+  }
+  asking_ = false;
+  if (isTerminal) ::tcsetattr(inFd_, TCSANOW, &saved);
+  if (!complete) std::fputc('\n', out_);  // Ctrl-D or a signal: leave the question's line
+  std::fflush(out_);
+  if (!complete || interrupted_) {
+    wipe(answer);
+    return std::nullopt;
+  }
+  if (!answer.empty() && answer.back() == '\r') answer.pop_back();
+  return answer;
+}
+
 void LineEditor::start(std::string prompt) {
   if (started_) return;
   prompt_ = std::move(prompt);
@@ -275,7 +313,8 @@ LineEditor::Event LineEditor::editInput(std::string& line) {
     }
 
     line.assign(typed.substr(0, typed.size() - 1));
-    if (!line.empty()) {
+    // A password typed after /login must not come back with Up or Ctrl-R.
+    if (!line.empty() && !isLoginLine(line)) {
       HistEvent event;
       history(history_, &event, H_ENTER, line.c_str());
     }

@@ -45,6 +45,9 @@ class LineEditor {
   // Blocking question with its own prompt, for start-up; nullopt at the end of input or
   // when SIGINT, SIGTERM or SIGHUP arrives (see signals.h). Only while not started.
   std::optional<std::string> ask(std::string_view prompt);
+  // Like ask(), for a password: the terminal does not echo what is typed, and the
+  // answer goes into no history. Only while not started. The caller wipes the answer.
+  std::optional<std::string> askSecret(std::string_view prompt);
 
   // Shows `prompt` and starts editing a line. `prompt` may contain "\1...\1" spans of
   // invisible bytes (colour escapes) that take no room on screen.
@@ -56,7 +59,8 @@ class LineEditor {
 
   enum class Event { kNone, kLine, kEndOfInput };
   // Processes the input that is ready. On kLine, `line` holds the completed line
-  // (without its newline), which is also added to the history. kEndOfInput means
+  // (without its newline), which is also added to the history unless it is a
+  // "/login PASSWORD" line. kEndOfInput means
   // Ctrl-D on an empty line, or the terminal's input ended; editing keys that leave
   // the line empty are kNone.
   Event readChar(std::string& line);

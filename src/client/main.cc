@@ -12,6 +12,7 @@
 #include "client/completion.h"
 #include "client/connection.h"
 #include "client/line_editor.h"
+#include "client/login.h"
 #include "client/options.h"
 #include "client/signals.h"
 
@@ -71,6 +72,14 @@ int main(int argc, char** argv) {
   ParsedOptions parsed = parseOptions(argc, argv);
   if (!parsed.options) return parsed.exitStatus;
   ClientOptions options = std::move(*parsed.options);
+  if (!options.passwordFile.empty()) {
+    // Read now, so that a bad file is reported before anything is asked or sent.
+    if (const std::string problem = readPasswordFile(options.passwordFile, options.password);
+        !problem.empty()) {
+      std::fprintf(stderr, "classchat: %s\n", problem.c_str());
+      return kExitUsage;
+    }
+  }
   setUpLocale();
 
   Mode mode = Mode::kScript;

@@ -25,6 +25,17 @@ constexpr const char* kFooter = R"(Typing (interactive, and each line of a scrip
   /standard      the JSON message format
   /CMD ARGS      any other command goes to the server as {"to":"/CMD","msg":"ARGS"}
   /quit          leave (Ctrl-D and Ctrl-C too)
+  /login PASSWORD
+                 log in to a protected name (the line is kept out of the history)
+
+Protected names (a server started with --accounts):
+  The server asks for the name's password before the welcome. With --password-file FILE,
+  classchat sends the file's first line (FILE must be readable only by you, e.g. chmod
+  600; a pipe such as <(pass show alice) works too), and again after each --reconnect.
+  Without it, on a terminal, classchat asks "Password for NAME: " without echo, three
+  times at most; with --reconnect it logs in again with the password it was given.
+  Without it in a script, --send or --listen, classchat exits with status 3.
+  The password is never printed, logged, or kept in the history.
 
 Scripted use:
   classchat --name bot --send bob "hello"      send one message and exit
@@ -41,7 +52,8 @@ Exit status:
   0  success
   1  the server answered with an error (e.g. "Error: user 'bob' not found")
   2  bad command line, or a script line that could not be sent (the hint is on stderr)
-  3  the server refused the username (taken, invalid or reserved)
+  3  the server refused the username (taken, invalid or reserved), or the login to a
+     protected name failed (wrong password, too many tries, no password in a script)
   4  could not connect, the connection was lost, or no answer within --wait seconds)";
 
 }  // namespace
@@ -67,6 +79,9 @@ ParsedOptions parseOptions(int argc, const char* const* argv) {
       "--reconnect", options.reconnect,
       "When the connection is lost, retry with growing delays (0.5 s doubling to 15 s) "
       "and register again");
+  app.add_option("--password-file", options.passwordFile,
+                 "Log in to a protected name with FILE's first line (FILE readable only by you)")
+      ->type_name("FILE");
   auto* sendOption =
       app.add_option("--send", send, "Send MSG to TO (a username or a /command) and exit")
           ->expected(2)

@@ -12,7 +12,7 @@ enum ExitStatus : int {
   kExitOk = 0,
   kExitErrorReply = 1,  // the server answered something with "Error: ..."
   kExitUsage = 2,       // bad command line, or a script line that could not be sent
-  kExitRefused = 3,     // the server refused the username
+  kExitRefused = 3,     // the server refused the username, or its login (protected names)
   kExitConnection = 4,  // could not connect, lost the connection, or no answer in time
 };
 
@@ -25,6 +25,10 @@ struct ClientOptions {
   bool noColor = false;
   bool reconnect = false;
   bool listen = false;
+  // --password-file: logs in to a protected name with the file's first line.
+  std::string passwordFile;
+  // Its first line, read by main() before connecting; never printed.
+  std::string password;
   // --send TO MSG
   std::optional<std::string> sendTo;
   std::string sendMsg;

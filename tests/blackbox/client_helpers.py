@@ -42,12 +42,12 @@ def free_port():
 class FixedPortServer(harness.Server):
     """classchatd on a given port, so a test can bring a server back where it was."""
 
-    def __init__(self, port, threads=2):  # pylint: disable=super-init-not-called
+    def __init__(self, port, *args, threads=2):  # pylint: disable=super-init-not-called
         self.log_file = tempfile.NamedTemporaryFile(prefix="classchatd-", suffix=".log",
                                                     delete=False)
         self.host = "127.0.0.1"
         cmd = [harness.SERVER_BINARY, "--host", "127.0.0.1", "--port", str(port),
-               "--threads", str(threads), "--no-http"]
+               "--threads", str(threads), "--no-http", *[str(a) for a in args]]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=self.log_file)
         self.port = self._wait_for_port()
 
@@ -269,3 +269,27 @@ class FakeServer:
         if self.conn is not None:
             self.conn.close()
         self.listener.close()
+
+
+_password_hashes = {}
+
+
+def write_accounts(path, accounts):
+    """Writes an --accounts file; accounts is {name: (role, password)}. Hashes come from
+    `classchatd --hash-password`, remembered because argon2id is slow on purpose."""
+    with open(path, "w", encoding="utf-8") as f:
+        for name, (role, password) in accounts.items():
+            if password not in _password_hashes:
+                result = subprocess.run([harness.SERVER_BINARY, "--hash-password"],
+                                        input=password + "\n", capture_output=True, text=True,
+                                        timeout=60, check=True)
+                _password_hashes[password] = result.stdout.strip()
+            f.write(f"{name} {role} {_password_hashes[password]}\n")
+
+
+def write_secret(path, text, mode=0o600):
+    """Writes a password file readable only by its owner (or with `mode`)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(path, mode)
