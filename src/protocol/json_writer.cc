@@ -1,6 +1,7 @@
 #include "protocol/json_writer.h"
 
 #include "protocol/byte_scan.h"
+#include "protocol/names.h"
 #include "protocol/wire.h"
 
 namespace classchat::protocol {
@@ -82,6 +83,12 @@ std::size_t frameOverheadBytes() {
     return empty.size();
   }();
   return kOverhead;
+}
+
+std::size_t maxRelayedFrameBytes(std::size_t maxMessageBytes) {
+  // from.name and to are registered names (or "Everyone" for a shout), which never need
+  // escaping; the address is inet_ntop's text.
+  return frameOverheadBytes() + kMaxNameLength + kMaxIpTextBytes + kMaxNameLength + maxMessageBytes;
 }
 
 }  // namespace classchat::protocol

@@ -23,4 +23,14 @@ std::string serverFrame(std::string_view to, std::string_view msg);
 // punctuation and newline. Used to size replies that must fit kSmallReplyBytes.
 std::size_t frameOverheadBytes();
 
+// An upper bound, within a few dozen bytes, on the frame that relaying one client message
+// can produce when the client's whole JSON object is at most `maxMessageBytes` long: the
+// envelope with the longest name, address and recipient, plus `msg` re-escaped. Escaping
+// never makes `msg` longer than it was in the object: every byte the writer escapes
+// ('"', '\\', a control) had to be escaped in the client's JSON too, with at least as
+// many bytes (a control without a short escape is \u00XX both ways; simdjson refuses
+// unescaped ones). A connection's output limit must hold at least this much, or the
+// recipient of one legal message is dropped as a slow consumer.
+std::size_t maxRelayedFrameBytes(std::size_t maxMessageBytes);
+
 }  // namespace classchat::protocol

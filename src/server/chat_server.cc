@@ -40,6 +40,10 @@ std::uint16_t ChatServer::port() const {
   return units_.empty() ? 0 : units_.front().chat->tcp().localAddress().port();
 }
 
+void ChatServer::reload() {
+  // Nothing is reloadable yet; main() has logged the signal.
+}
+
 void ChatServer::shutdown() {
   for (Unit& unit : units_) {
     if (!unit.thread.joinable()) continue;

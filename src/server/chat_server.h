@@ -14,7 +14,7 @@
 
 namespace classchat::server {
 
-// Owns the loops and their threads. start(), port() and shutdown() are called from the
+// Owns the loops and their threads. start(), port(), reload() and shutdown() are called from the
 // main thread only.
 class ChatServer {
  public:
@@ -25,6 +25,10 @@ class ChatServer {
   // loop threads.
   void start();
   std::uint16_t port() const;
+  // SIGHUP's work: applies what can change while the server runs. Nothing can yet (later
+  // issues give it work, such as re-reading a moderation list); it must never stop the
+  // server.
+  void reload();
   // Says goodbye to every client, waits for the loops to finish (at most the shutdown
   // grace plus a moment) and joins their threads.
   void shutdown();
