@@ -155,6 +155,21 @@ class HandshakeTest(harness.ServerTestCase):
         client = self.connect(self.server, b"   \n")
         self.expect_refused(client)
 
+    def test_names_that_look_like_the_server_are_reserved(self):
+        # A student registered `Server.` and imitated the server's errors next to its lines.
+        for name in ["Server.", "SERVER_", "server-", "s.e.r.v.e.r", "Every_one", "guest."]:
+            with self.subTest(name=name):
+                msg = self.expect_refused(self.connect(self.server, name + "\n"))
+                self.assertEqual(msg, f"Error: username '{name}' is reserved: SERVER, Everyone "
+                                      "and Guest cannot be used, in any case or with _ - . added")
+        # The same name sent JSON-first is refused too, and nothing was registered.
+        self.expect_refused(self.connect(
+            self.server, json.dumps({"from": {"name": "_SERVER_"}, "to": "/time"})))
+        alice = self.register(self.server, "alice")
+        self.assertEqual(self.request(alice, "/list", ""), "You are the only active user!")
+        # Names that merely contain the word are fine.
+        self.register(self.server, "server2")
+
 
 class WelcomeTest(harness.ServerTestCase):
     def setUp(self):
