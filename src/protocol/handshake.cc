@@ -24,6 +24,7 @@ HandshakeSplit splitHandshake(std::string_view firstRead) {
   }();
   if (firstNonSpace < firstRead.size() && firstRead[firstNonSpace] == '{') {
     split.jsonFirst = true;
+    split.terminated = true;
     split.rest = firstRead.substr(firstNonSpace);
     return split;
   }
@@ -34,6 +35,7 @@ HandshakeSplit splitHandshake(std::string_view firstRead) {
   }
   split.name = trim(firstRead.substr(0, end));
   split.rest = firstRead.substr(end);
+  split.terminated = true;
   return split;
 }
 

@@ -216,15 +216,10 @@ void ChatLoop::onData(net::TcpConnection& connection, std::string_view bytes) {
     // While a taken name waits for its second try, reads are only kept, to be replayed.
     if (session.phase == Session::Phase::kClaiming) return;
   }
-  if (session.phase == Session::Phase::kAwaitingName && !session.jsonFirst) {
-    // The first read holds the bare name; whatever follows it is already messages.
-    const protocol::HandshakeSplit split = protocol::splitHandshake(bytes);
-    if (split.jsonFirst) {
-      session.jsonFirst = true;
-    } else if (!registerName(connection, session, split.name)) {
-      return;
-    }
-    bytes = split.rest;
+  std::string joined;  // a name's earlier pieces and this read, viewed by `bytes`
+  if (session.phase == Session::Phase::kAwaitingName && !session.jsonFirst &&
+      !takeName(connection, session, bytes, joined)) {
+    return;
   }
   Dispatch dispatch(*this, connection, session);
   session.decoder.feed(bytes, dispatch);
@@ -233,6 +228,7 @@ void ChatLoop::onData(net::TcpConnection& connection, std::string_view bytes) {
 void ChatLoop::onClosed(net::TcpConnection& connection) {
   Session& session = sessionOf(connection);
   if (session.handshakeTimer != 0) loop_.cancelTimer(session.handshakeTimer);
+  if (session.nameWaitTimer != 0) loop_.cancelTimer(session.nameWaitTimer);
   if (session.counted) limiter_.release(connection.peerIp());
   if (session.phase == Session::Phase::kRegistered) {
     hub_.release(session.name, connection.id());
@@ -282,6 +278,64 @@ bool ChatLoop::registerName(net::TcpConnection& connection, Session& session,
   connection.send(
       protocol::serverFrame(session.name, welcomeText(session.name, others, othersCount)));
   return true;
+}
+
+bool ChatLoop::takeName(net::TcpConnection& connection, Session& session, std::string_view& bytes,
+                        std::string& joined) {
+  if (!session.namePieces.empty()) {
+    joined = std::move(session.namePieces);
+    session.namePieces.clear();
+    joined.append(bytes);
+    bytes = joined;
+  }
+  // The first read holds the bare name; whatever follows it is already messages.
+  const protocol::HandshakeSplit split = protocol::splitHandshake(bytes);
+  if (!split.terminated && !session.nameWaitOver && options_.nameWait.count() > 0) {
+    // Perhaps only the first piece of the name: wait (once, from the first piece) for
+    // the rest or a terminator. A client that sends its name whole and waits for the
+    // welcome loses only this wait.
+    session.namePieces.assign(bytes);
+    if (session.nameWaitTimer == 0) {
+      session.nameWaitTimer = loop_.runAfter(
+          options_.nameWait, [this, id = connection.id()] { handleNameWaitOver(id); });
+    }
+    return false;
+  }
+  session.nameWaitOver = true;
+  if (session.nameWaitTimer != 0) {
+    loop_.cancelTimer(session.nameWaitTimer);
+    session.nameWaitTimer = 0;
+  }
+  if (!joined.empty()) {
+    // A replay after a taken name must see the pieces as the one name they were.
+    session.handshakeReads.assign(1, joined);
+  }
+  if (split.jsonFirst) {
+    session.jsonFirst = true;
+  } else if (!registerName(connection, session, split.name)) {
+    return false;
+  }
+  bytes = split.rest;
+  return true;
+}
+
+void ChatLoop::handleNameWaitOver(net::ConnectionId id) {
+  net::TcpConnection* connection = tcp_.find(id);
+  if (connection == nullptr) return;
+  Session& session = sessionOf(*connection);
+  session.nameWaitTimer = 0;
+  session.nameWaitOver = true;
+  if (session.phase != Session::Phase::kAwaitingName || session.jsonFirst ||
+      session.namePieces.empty() || connection->state() != net::TcpConnection::State::kOpen) {
+    return;
+  }
+  // No terminator came: the name is what arrived.
+  now_ = Session::Clock::now();
+  std::string joined;
+  std::string_view bytes;
+  if (!takeName(*connection, session, bytes, joined)) return;
+  Dispatch dispatch(*this, *connection, session);
+  session.decoder.feed(bytes, dispatch);
 }
 
 bool ChatLoop::keepHandshakeRead(net::TcpConnection& connection, Session& session,

@@ -45,6 +45,13 @@ class ChatLoop final : public net::ConnectionHandler, public LocalDelivery {
   class Dispatch;  // handles the frames of one read for one session
 
   bool registerName(net::TcpConnection& connection, Session& session, std::string_view name);
+  // Takes a bare name off the front of `bytes` and registers it, leaving `bytes` at what
+  // follows it (messages). A name without a terminator waits up to --name-wait-ms for
+  // more of it: its bytes are kept and false is returned, as on a refusal or a claim that
+  // waits. `joined` holds the earlier pieces with this read appended, which `bytes` views.
+  bool takeName(net::TcpConnection& connection, Session& session, std::string_view& bytes,
+                std::string& joined);
+  void handleNameWaitOver(net::ConnectionId id);
   // Keeps a read that arrived before registration; false if the session was refused for
   // sending too much before its name was accepted.
   bool keepHandshakeRead(net::TcpConnection& connection, Session& session, std::string_view bytes);
