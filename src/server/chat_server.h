@@ -14,7 +14,7 @@
 
 namespace classchat::server {
 
-// Owns the loops and their threads. start(), port(), reload() and shutdown() are called from the
+// Owns the loops and their threads. start(), port() and shutdown() are called from the
 // main thread only.
 class ChatServer {
  public:

@@ -33,10 +33,8 @@ int main(int argc, char** argv) {
   if (!options) return exitCode;
   setUpLogging(options->logLevel);
 
-  // Block the signals we act on before any thread starts, so that only sigwait below
+  // Block the shutdown signals before any thread starts, so that only sigwait below
   // receives them; writes use MSG_NOSIGNAL, and SIGPIPE is ignored for anything else.
-  // SIGHUP is among them: its default action would end the server when the teacher's
-  // SSH session closes.
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);
@@ -55,19 +53,13 @@ int main(int argc, char** argv) {
   spdlog::info("classchatd listening on {}:{} with {} event loop(s); open-file limit {}",
                options->host, server.port(), options->threads, openFileLimit());
 
-  for (;;) {
-    int received = 0;
-    if (sigwait(&signals, &received) != 0) continue;
-    if (received == SIGHUP) {
-      // Never the end of the server (a closed terminal sends it): the conventional
-      // "reload your configuration".
-      spdlog::info("received SIGHUP: reloading; the server keeps running");
-      server.reload();
-      continue;
-    }
-    spdlog::info("received {}: shutting down", received == SIGINT ? "SIGINT" : "SIGTERM");
-    break;
+  int received = 0;
+  // SIGHUP (also what a closed SSH session sends) reloads and never stops the server.
+  while (sigwait(&signals, &received) == 0 && received == SIGHUP) {
+    spdlog::info("received SIGHUP: reloading");
+    server.reload();
   }
+  spdlog::info("received {}: shutting down", received == SIGINT ? "SIGINT" : "SIGTERM");
   server.shutdown();
   spdlog::info("classchatd stopped");
   return 0;
