@@ -10,6 +10,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "net/die_with_errno.h"
+
 namespace classchat::net {
 namespace {
 
@@ -17,10 +19,6 @@ namespace {
 // the loop's other connections.
 constexpr int kMaxAcceptsPerEvent = 128;
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);
-
-[[noreturn]] void fail(const std::string& what) {
-  throw std::runtime_error(what + ": " + std::strerror(errno));
-}
 
 Fd openSpare() {
   return Fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
@@ -32,11 +30,11 @@ Acceptor::Acceptor(EventLoop& loop, const InetAddress& address, bool reusePort)
     : loop_(loop),
       socket_(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)),
       spare_(openSpare()) {
-  if (!socket_.valid()) fail("socket");
+  if (!socket_.valid()) dieWithErrno("socket");
   const int on = 1;
   ::setsockopt(socket_.get(), SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
   if (reusePort && ::setsockopt(socket_.get(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) {
-    fail("setsockopt(SO_REUSEPORT)");
+    dieWithErrno("setsockopt(SO_REUSEPORT)");
   }
   if (address.family() == AF_INET6) {
     // "::" accepts IPv4 too (as mapped addresses), like the class's dual-stack clients expect.
@@ -44,9 +42,9 @@ Acceptor::Acceptor(EventLoop& loop, const InetAddress& address, bool reusePort)
     ::setsockopt(socket_.get(), IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
   }
   if (::bind(socket_.get(), address.get(), address.length()) != 0) {
-    fail("bind " + address.toString());
+    dieWithErrno("bind " + address.toString());
   }
-  if (::listen(socket_.get(), SOMAXCONN) != 0) fail("listen");
+  if (::listen(socket_.get(), SOMAXCONN) != 0) dieWithErrno("listen");
   sockaddr_storage bound{};
   socklen_t length = sizeof bound;
   ::getsockname(socket_.get(), reinterpret_cast<sockaddr*>(&bound), &length);
@@ -59,7 +57,7 @@ Acceptor::~Acceptor() {
 
 void Acceptor::start(NewConnectionCallback callback) {
   onNewConnection_ = std::move(callback);
-  if (!loop_.add(socket_.get(), EPOLLIN, this)) fail("epoll_ctl(listener)");
+  if (!loop_.add(socket_.get(), EPOLLIN, this)) dieWithErrno("epoll_ctl(listener)");
 }
 
 void Acceptor::stop() {

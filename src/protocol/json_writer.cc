@@ -67,11 +67,15 @@ void appendMessageFrame(std::string& out, std::string_view fromName, std::string
   out += "}\n";
 }
 
+void appendServerFrame(std::string& out, std::string_view to, std::string_view msg) {
+  appendMessageFrame(out, kServerName, kServerIp, to, msg);
+}
+
 std::string serverFrame(std::string_view to, std::string_view msg) {
   std::string out;
   out.reserve(frameOverheadBytes() + kServerName.size() + kServerIp.size() + to.size() +
               msg.size() + 16);
-  appendMessageFrame(out, kServerName, kServerIp, to, msg);
+  appendServerFrame(out, to, msg);
   return out;
 }
 

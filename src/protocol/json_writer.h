@@ -16,7 +16,10 @@ void appendJsonString(std::string& out, std::string_view text);
 void appendMessageFrame(std::string& out, std::string_view fromName, std::string_view fromIp,
                         std::string_view to, std::string_view msg);
 
-// A frame from the server ({"name":"SERVER","ip":"0.0.0.0"}) to `to`.
+// Appends a frame from the server ({"name":"SERVER","ip":"0.0.0.0"}) to `to`: the one
+// way every server reply, error and notice is written.
+void appendServerFrame(std::string& out, std::string_view to, std::string_view msg);
+// The same as a new string, for a frame kept or sent outside a ChatLoop.
 std::string serverFrame(std::string_view to, std::string_view msg);
 
 // Bytes a frame adds around its four string values once escaped: the fixed keys,

@@ -73,10 +73,7 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
   net::ConnectionId senderConnection() const override { return connection_.id(); }
   Hub& hub() override { return chat_.hub_; }
   void reply(std::string_view text) override {
-    chat_.frame_.clear();
-    protocol::appendMessageFrame(chat_.frame_, protocol::kServerName, protocol::kServerIp,
-                                 session_.name, text);
-    connection_.send(chat_.frame_);
+    chat_.sendServerReply(connection_, session_.name, text);
   }
 
  private:
@@ -275,8 +272,7 @@ bool ChatLoop::registerName(net::TcpConnection& connection, Session& session,
   std::erase_if(others, [&](std::string_view other) { return protocol::namesEqual(other, name); });
   const bool selfListed = others.size() < before || hub_.find(name).has_value();
   const std::size_t othersCount = hub_.onlineCount() - (selfListed ? 1 : 0);
-  connection.send(
-      protocol::serverFrame(session.name, welcomeText(session.name, others, othersCount)));
+  sendServerReply(connection, session.name, welcomeText(session.name, others, othersCount));
   return true;
 }
 
@@ -373,16 +369,19 @@ void ChatLoop::refuse(net::TcpConnection& connection, Session& session,
                       std::string_view attemptedName, const std::string& reason) {
   session.phase = Session::Phase::kRefused;
   spdlog::info("conn {} refused: {}", connection.id(), reason);
-  connection.send(
-      protocol::serverFrame(protocol::sanitizeForEcho(attemptedName, 32), "Error: " + reason));
+  sendServerReply(connection, protocol::sanitizeForEcho(attemptedName, 32), "Error: " + reason);
   connection.closeAfterFlush("refused: " + reason);
 }
 
 void ChatLoop::sendError(net::TcpConnection& connection, const Session& session,
                          std::string_view text) {
+  sendServerReply(connection, session.name, fmt::format("Error: {}", text));
+}
+
+void ChatLoop::sendServerReply(net::TcpConnection& connection, std::string_view to,
+                               std::string_view text) {
   frame_.clear();
-  protocol::appendMessageFrame(frame_, protocol::kServerName, protocol::kServerIp, session.name,
-                               fmt::format("Error: {}", text));
+  protocol::appendServerFrame(frame_, to, text);
   connection.send(frame_);
 }
 
@@ -470,7 +469,7 @@ void ChatLoop::beginShutdown() {
   tcp_.forEachConnection([&](net::TcpConnection& connection) {
     const Session& session = sessionOf(connection);
     if (session.phase == Session::Phase::kRegistered) {
-      connection.send(protocol::serverFrame(session.name, "Server shutting down"));
+      sendServerReply(connection, session.name, "Server shutting down");
     }
     connection.closeAfterFlush("server shutting down");
   });

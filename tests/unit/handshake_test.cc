@@ -83,6 +83,13 @@ TEST(SplitHandshake, NameWithUnicodeIsReturnedForTheRulesToRefuse) {
   EXPECT_EQ(split.name, "j\xC3\xBCrgen");
 }
 
+TEST(SplitHandshake, TrimsExactlyJsonWhitespace) {
+  // Space, tab, CR and LF, as everywhere in the contract (protocol::isJsonWhitespace);
+  // a vertical tab or form feed is part of the name, which the name rules then refuse.
+  EXPECT_EQ(splitHandshake(" \t alice \t ").name, "alice");
+  EXPECT_EQ(splitHandshake("\valice\f").name, "\valice\f");
+}
+
 TEST(SplitHandshake, SaysWhetherTheNameEndedAtATerminator) {
   // Ended: the name is complete, so the server decides at once.
   for (std::string_view read : {"alice\n", "alice\r\n", "alice\r", "alice{\"to\":\"/time\"}",

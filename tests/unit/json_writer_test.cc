@@ -148,6 +148,12 @@ TEST(ServerFrame, HasTheExactWireShape) {
   EXPECT_EQ(parsed.msg, "Error: \"x\"");
 }
 
+TEST(ServerFrame, AppendingWritesTheSameBytesAfterWhatIsThere) {
+  std::string out = "previous\n";
+  appendServerFrame(out, "bob", "Error: \"x\"");
+  EXPECT_EQ(out, "previous\n" + serverFrame("bob", "Error: \"x\""));
+}
+
 TEST(FrameOverheadBytes, IsTheSizeOfAFrameWithEmptyValues) {
   const std::string_view empty = R"({"from":{"name":"","ip":""},"to":"","msg":""})"
                                  "\n";
