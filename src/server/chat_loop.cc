@@ -222,60 +222,6 @@ void ChatLoop::onData(net::TcpConnection& connection, std::string_view bytes) {
   session.decoder.feed(bytes, dispatch);
 }
 
-void ChatLoop::onClosed(net::TcpConnection& connection) {
-  Session& session = sessionOf(connection);
-  if (session.handshakeTimer != 0) loop_.cancelTimer(session.handshakeTimer);
-  if (session.nameWaitTimer != 0) loop_.cancelTimer(session.nameWaitTimer);
-  if (session.counted) limiter_.release(connection.peerIp());
-  if (session.phase == Session::Phase::kRegistered) {
-    hub_.release(session.name, connection.id());
-    spdlog::info("conn {} ({}) disconnected: {}", connection.id(), session.name,
-                 connection.closeReason());
-  } else {
-    spdlog::info("conn {} disconnected before registering: {}", connection.id(),
-                 connection.closeReason());
-  }
-}
-
-bool ChatLoop::registerName(net::TcpConnection& connection, Session& session,
-                            std::string_view name) {
-  const protocol::NameVerdict verdict = protocol::checkName(name);
-  if (verdict != protocol::NameVerdict::kValid) {
-    refuse(connection, session, name, protocol::describeRefusal(verdict, name));
-    return false;
-  }
-  if (hub_.claim(name, connection.id()) == ClaimResult::kTaken) {
-    if (!session.claimRetried) {
-      // Its owner may have closed already, with the close not yet read by the owner's
-      // loop: try once more after closes in flight are done, replaying the handshake.
-      session.phase = Session::Phase::kClaiming;
-      session.claimRetried = true;
-      hub_.afterPendingCloses([this, id = connection.id()] { replayHandshake(id); });
-      return false;
-    }
-    refuse(connection, session, name, fmt::format("username '{}' is already taken", name));
-    return false;
-  }
-  session.name = std::string(name);
-  session.phase = Session::Phase::kRegistered;
-  std::vector<std::string>().swap(session.handshakeReads);
-  session.handshakeBytes = 0;
-  if (session.handshakeTimer != 0) {
-    loop_.cancelTimer(session.handshakeTimer);
-    session.handshakeTimer = 0;
-  }
-  spdlog::info("conn {} registered as {}", connection.id(), session.name);
-
-  // One more than shown, in case the newcomer is among them.
-  std::vector<std::string_view> others = hub_.firstOnlineNames(kWelcomeNames + 1);
-  const std::size_t before = others.size();
-  std::erase_if(others, [&](std::string_view other) { return protocol::namesEqual(other, name); });
-  const bool selfListed = others.size() < before || hub_.find(name).has_value();
-  const std::size_t othersCount = hub_.onlineCount() - (selfListed ? 1 : 0);
-  sendServerReply(connection, session.name, welcomeText(session.name, others, othersCount));
-  return true;
-}
-
 bool ChatLoop::takeName(net::TcpConnection& connection, Session& session, std::string_view& bytes,
                         std::string& joined) {
   if (!session.namePieces.empty()) {
@@ -332,6 +278,61 @@ void ChatLoop::handleNameWaitOver(net::ConnectionId id) {
   if (!takeName(*connection, session, bytes, joined)) return;
   Dispatch dispatch(*this, *connection, session);
   session.decoder.feed(bytes, dispatch);
+}
+
+void ChatLoop::onClosed(net::TcpConnection& connection) {
+  Session& session = sessionOf(connection);
+  if (session.handshakeTimer != 0) loop_.cancelTimer(session.handshakeTimer);
+  if (session.nameWaitTimer != 0) loop_.cancelTimer(session.nameWaitTimer);
+  if (session.counted) limiter_.release(connection.peerIp());
+  if (session.phase == Session::Phase::kRegistered) {
+    hub_.release(session.name, connection.id());
+    spdlog::info("conn {} ({}) disconnected: {}", connection.id(), session.name,
+                 connection.closeReason());
+  } else {
+    spdlog::info("conn {} disconnected before registering: {}", connection.id(),
+                 connection.closeReason());
+  }
+}
+
+bool ChatLoop::registerName(net::TcpConnection& connection, Session& session,
+                            std::string_view name) {
+  const protocol::NameVerdict verdict = protocol::checkName(name);
+  if (verdict != protocol::NameVerdict::kValid) {
+    refuse(connection, session, name, protocol::describeRefusal(verdict, name));
+    return false;
+  }
+  if (hub_.claim(name, connection.id()) == ClaimResult::kTaken) {
+    if (!session.claimRetried) {
+      // Its owner may have closed already, with the close not yet read by the owner's
+      // loop: try once more after closes in flight are done, replaying the handshake.
+      session.phase = Session::Phase::kClaiming;
+      session.claimRetried = true;
+      hub_.afterPendingCloses([this, id = connection.id()] { replayHandshake(id); });
+      return false;
+    }
+    refuse(connection, session, name, fmt::format("username '{}' is already taken", name));
+    return false;
+  }
+  session.name = std::string(name);
+  session.phase = Session::Phase::kRegistered;
+  std::vector<std::string>().swap(session.handshakeReads);
+  session.handshakeBytes = 0;
+  if (session.handshakeTimer != 0) {
+    loop_.cancelTimer(session.handshakeTimer);
+    session.handshakeTimer = 0;
+  }
+  spdlog::info("conn {} registered as {}", connection.id(), session.name);
+
+  // One more than shown, in case the newcomer is among them.
+  std::vector<std::string_view> others = hub_.firstOnlineNames(kWelcomeNames + 1);
+  const std::size_t before = others.size();
+  std::erase_if(others, [&](std::string_view other) { return protocol::namesEqual(other, name); });
+  const bool selfListed = others.size() < before || hub_.find(name).has_value();
+  const std::size_t othersCount = hub_.onlineCount() - (selfListed ? 1 : 0);
+  connection.send(
+      protocol::serverFrame(session.name, welcomeText(session.name, others, othersCount)));
+  return true;
 }
 
 bool ChatLoop::keepHandshakeRead(net::TcpConnection& connection, Session& session,

@@ -59,9 +59,9 @@ class ChatLoop final : public net::ConnectionHandler, public LocalDelivery {
   void replayHandshake(net::ConnectionId id);
   void refuse(net::TcpConnection& connection, Session& session, std::string_view attemptedName,
               const std::string& reason);
+  void sendError(net::TcpConnection& connection, const Session& session, std::string_view text);
   // The one way a reply from SERVER reaches a connection (built in frame_, no allocation).
   void sendServerReply(net::TcpConnection& connection, std::string_view to, std::string_view text);
-  void sendError(net::TcpConnection& connection, const Session& session, std::string_view text);
   void handleHandshakeTimeout(net::ConnectionId id);
   // Applies a rate limit's verdict: true if the message may proceed. A drop gets an error
   // reply (at most one per second) and counts towards --flood-disconnect.

@@ -159,12 +159,12 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
   options.handshakeTimeout = fromSeconds(handshakeSeconds);
   options.idleTimeout = fromSeconds(idleSeconds);
   options.shutdownGrace = fromSeconds(shutdownSeconds);
-  options.keepAlive = !noKeepAlive;
   options.nameWait = std::chrono::milliseconds(nameWaitMs);
   if (const std::string problem = unworkableSetting(options); !problem.empty()) {
     exitCode = usageExit(app, CLI::ValidationError(problem));
     return std::nullopt;
   }
+  options.keepAlive = !noKeepAlive;
   return options;
 }
 

@@ -36,11 +36,6 @@ struct Session final : net::ConnectionContext {
   Clock::time_point lastRateLimitReply{};
   std::uint32_t droppedInWindow = 0;
   net::TimerId handshakeTimer = 0;
-  // A bare name whose reads so far have no terminator: those bytes, kept while
-  // --name-wait-ms gives the rest of the name time to arrive (nameWaitTimer).
-  std::string namePieces;
-  net::TimerId nameWaitTimer = 0;
-  bool nameWaitOver = false;  // the name was decided: never wait for it again
   Phase phase = Phase::kAwaitingName;
   bool jsonFirst = false;     // registering through the first JSON object's from.name
   bool claimRetried = false;  // a taken name was already tried a second time
@@ -49,6 +44,11 @@ struct Session final : net::ConnectionContext {
   // when a taken name is tried again; released once registered.
   std::vector<std::string> handshakeReads;
   std::size_t handshakeBytes = 0;
+  // A bare name whose reads so far have no terminator: those bytes, kept while
+  // --name-wait-ms gives the rest of the name time to arrive (nameWaitTimer).
+  std::string namePieces;
+  net::TimerId nameWaitTimer = 0;
+  bool nameWaitOver = false;  // the name was decided: never wait for it again
 };
 
 }  // namespace classchat::server
