@@ -11,7 +11,7 @@ bench_peers=false
 [[ ${1:-} == --bench-peers ]] && bench_peers=true
 
 packages=(
-  build-essential cmake ninja-build pkg-config python3
+  build-essential cmake ninja-build pkg-config python3 ccache
   libsimdjson-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libedit-dev tmux libsodium-dev

@@ -10,6 +10,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "net/die_with_errno.h"
+
 namespace classchat::net {
 namespace {
 
@@ -19,10 +21,6 @@ constexpr int kMaxAcceptsPerEvent = 128;
 constexpr auto kAcceptPause = std::chrono::milliseconds(100);
 // How long a refused peer may take to read the overload reply and close its side.
 constexpr auto kRefusalLinger = std::chrono::seconds(2);
-
-[[noreturn]] void fail(const std::string& what) {
-  throw std::runtime_error(what + ": " + std::strerror(errno));
-}
 
 Fd openSpare() {
   return Fd(::open("/dev/null", O_RDONLY | O_CLOEXEC));
@@ -58,16 +56,16 @@ Acceptor::Acceptor(EventLoop& loop, const InetAddress& address, bool reusePort)
       refusal_(loop, 1, kRefusalLinger, [this] {
         if (!spare_.valid()) spare_ = openSpare();
       }) {
-  if (!socket_.valid()) fail("socket");
+  if (!socket_.valid()) dieWithErrno("socket");
   setCommonListenerOptions(socket_.get(), address);
   const int on = 1;
   if (reusePort && ::setsockopt(socket_.get(), SOL_SOCKET, SO_REUSEPORT, &on, sizeof on) != 0) {
-    fail("setsockopt(SO_REUSEPORT)");
+    dieWithErrno("setsockopt(SO_REUSEPORT)");
   }
   if (::bind(socket_.get(), address.get(), address.length()) != 0) {
-    fail("bind " + address.toString());
+    dieWithErrno("bind " + address.toString());
   }
-  if (::listen(socket_.get(), SOMAXCONN) != 0) fail("listen");
+  if (::listen(socket_.get(), SOMAXCONN) != 0) dieWithErrno("listen");
   sockaddr_storage bound{};
   socklen_t length = sizeof bound;
   ::getsockname(socket_.get(), reinterpret_cast<sockaddr*>(&bound), &length);
@@ -81,7 +79,7 @@ Acceptor::~Acceptor() {
 void Acceptor::start(NewConnectionCallback callback) {
   loop_.assertInLoopThread();
   onNewConnection_ = std::move(callback);
-  if (!loop_.add(socket_.get(), EPOLLIN, this)) fail("epoll_ctl(listener)");
+  if (!loop_.add(socket_.get(), EPOLLIN, this)) dieWithErrno("epoll_ctl(listener)");
 }
 
 void Acceptor::stop() {

@@ -8,6 +8,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "net/die_with_errno.h"
+
 namespace classchat::net {
 namespace {
 
@@ -15,10 +17,6 @@ constexpr std::size_t kMaxEventsPerWait = 1024;
 constexpr std::size_t kReadBufferBytes = 64 * 1024;
 // simdjson may read up to 64 bytes past a JSON text; keep the scratch readable past its end.
 constexpr std::size_t kReadBufferPadding = 64;
-
-[[noreturn]] void dieWithErrno(const char* what) {
-  throw std::runtime_error(std::string(what) + ": " + std::strerror(errno));
-}
 
 }  // namespace
 

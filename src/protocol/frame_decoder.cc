@@ -3,15 +3,12 @@
 #include <algorithm>
 
 #include "protocol/byte_scan.h"
+#include "protocol/json_whitespace.h"
 
 namespace classchat::protocol {
 namespace {
 
 constexpr std::size_t kGarbageSnippetBytes = 64;
-
-bool isJsonWhitespace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
 
 }  // namespace
 

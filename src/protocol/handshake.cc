@@ -1,15 +1,13 @@
 #include "protocol/handshake.h"
 
+#include "protocol/json_whitespace.h"
+
 namespace classchat::protocol {
 namespace {
 
-bool isSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
 std::string_view trim(std::string_view s) {
-  while (!s.empty() && isSpace(s.front())) s.remove_prefix(1);
-  while (!s.empty() && isSpace(s.back())) s.remove_suffix(1);
+  while (!s.empty() && isJsonWhitespace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && isJsonWhitespace(s.back())) s.remove_suffix(1);
   return s;
 }
 
@@ -19,11 +17,12 @@ HandshakeSplit splitHandshake(std::string_view firstRead) {
   HandshakeSplit split;
   const std::size_t firstNonSpace = [&] {
     std::size_t i = 0;
-    while (i < firstRead.size() && isSpace(firstRead[i])) ++i;
+    while (i < firstRead.size() && isJsonWhitespace(firstRead[i])) ++i;
     return i;
   }();
   if (firstNonSpace < firstRead.size() && firstRead[firstNonSpace] == '{') {
     split.jsonFirst = true;
+    split.terminated = true;
     split.rest = firstRead.substr(firstNonSpace);
     return split;
   }
@@ -34,6 +33,7 @@ HandshakeSplit splitHandshake(std::string_view firstRead) {
   }
   split.name = trim(firstRead.substr(0, end));
   split.rest = firstRead.substr(end);
+  split.terminated = true;
   return split;
 }
 

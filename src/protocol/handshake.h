@@ -14,6 +14,10 @@ struct HandshakeSplit {
   // Bytes after the name (starting at its terminator), to be decoded as messages.
   // When jsonFirst, the whole read from the first '{'.
   std::string_view rest;
+  // The name ended at a terminator ('\n', '\r' or '{'), so it is complete. False when it
+  // ran to the end of the read: more of it may still be on its way (a serial bridge
+  // writes a name in pieces), and the server may wait for them (--name-wait-ms).
+  bool terminated = false;
 };
 
 // The name ends at the first '\n', '\r' or '{', or at the end of `firstRead`.

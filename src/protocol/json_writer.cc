@@ -1,6 +1,7 @@
 #include "protocol/json_writer.h"
 
 #include "protocol/byte_scan.h"
+#include "protocol/names.h"
 #include "protocol/wire.h"
 
 namespace classchat::protocol {
@@ -66,11 +67,15 @@ void appendMessageFrame(std::string& out, std::string_view fromName, std::string
   out += "}\n";
 }
 
+void appendServerFrame(std::string& out, std::string_view to, std::string_view msg) {
+  appendMessageFrame(out, kServerName, kServerIp, to, msg);
+}
+
 std::string serverFrame(std::string_view to, std::string_view msg) {
   std::string out;
   out.reserve(frameOverheadBytes() + kServerName.size() + kServerIp.size() + to.size() +
               msg.size() + 16);
-  appendMessageFrame(out, kServerName, kServerIp, to, msg);
+  appendServerFrame(out, to, msg);
   return out;
 }
 
@@ -82,6 +87,12 @@ std::size_t frameOverheadBytes() {
     return empty.size();
   }();
   return kOverhead;
+}
+
+std::size_t maxRelayedFrameBytes(std::size_t maxMessageBytes) {
+  // from.name and to are registered names (or "Everyone" for a shout), which never need
+  // escaping; the address is inet_ntop's text.
+  return frameOverheadBytes() + kMaxNameLength + kMaxIpTextBytes + kMaxNameLength + maxMessageBytes;
 }
 
 }  // namespace classchat::protocol

@@ -17,7 +17,25 @@ bool isNameChar(char c) {
          c == '-' || c == '.';
 }
 
-constexpr std::array<std::string_view, 3> kReservedNames = {"SERVER", "Everyone", "Guest"};
+// Compared once '_', '-' and '.' are removed and case is ignored, so that `Server.`,
+// `SERVER_` or `s-e-r-v-e-r` cannot pass for the server in a chat window.
+constexpr std::array<std::string_view, 3> kReservedNames = {"server", "everyone", "guest"};
+
+bool isSeparator(char c) {
+  return c == '_' || c == '-' || c == '.';
+}
+
+// `name` (already checked to be name characters) without separators equals `reserved`
+// (lower case), ignoring case.
+bool looksLike(std::string_view name, std::string_view reserved) {
+  std::size_t next = 0;
+  for (char c : name) {
+    if (isSeparator(c)) continue;
+    if (next == reserved.size() || lowerAscii(c) != reserved[next]) return false;
+    ++next;
+  }
+  return next == reserved.size();
+}
 
 }  // namespace
 
@@ -29,7 +47,7 @@ NameVerdict checkName(std::string_view name) {
     if (!isNameChar(c)) return NameVerdict::kBadCharacter;
   }
   for (std::string_view reserved : kReservedNames) {
-    if (namesEqual(name, reserved)) return NameVerdict::kReserved;
+    if (looksLike(name, reserved)) return NameVerdict::kReserved;
   }
   return NameVerdict::kValid;
 }
@@ -47,7 +65,13 @@ std::string describeRefusal(NameVerdict verdict, std::string_view name) {
     case NameVerdict::kBadCharacter:
       return fmt::format("invalid username '{}': use only A-Z a-z 0-9 _ - .", shown);
     case NameVerdict::kReserved:
-      return fmt::format("username '{}' is reserved", shown);
+      if (!name.empty() && name.front() == '/') {
+        return fmt::format("username '{}' is reserved: names cannot start with '/'", shown);
+      }
+      return fmt::format(
+          "username '{}' is reserved: SERVER, Everyone and Guest cannot be used, in any case "
+          "or with _ - . added",
+          shown);
   }
   return "invalid username";
 }

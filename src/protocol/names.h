@@ -14,7 +14,9 @@ enum class NameVerdict {
   kEmpty,
   kTooLong,
   kBadCharacter,  // outside A-Z a-z 0-9 _ - .
-  kReserved,      // SERVER, Everyone, Guest (any case) or a leading '/'
+  // SERVER, Everyone or Guest once '_', '-' and '.' are removed, in any case (so also
+  // `Server.` and `g_u_e_s_t`), or a leading '/'.
+  kReserved,
 };
 
 // Checks `name` against the registration rules. Thread-safe (pure).

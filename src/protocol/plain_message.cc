@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include "protocol/byte_scan.h"
+#include "protocol/json_whitespace.h"
 
 namespace classchat::protocol {
 namespace {
@@ -46,7 +47,7 @@ class PlainScanner {
 
  private:
   void skipWhitespace() {
-    while (p_ < end_ && (*p_ == ' ' || *p_ == '\t' || *p_ == '\n' || *p_ == '\r')) ++p_;
+    while (p_ < end_ && isJsonWhitespace(*p_)) ++p_;
   }
 
   const char* p_;

@@ -13,6 +13,10 @@ inline constexpr std::uint16_t kDefaultPort = 65432;
 inline constexpr std::string_view kServerName = "SERVER";
 inline constexpr std::string_view kServerIp = "0.0.0.0";
 
+// The longest address text a frame's from.ip can hold: an IPv6 address written by
+// inet_ntop (INET6_ADDRSTRLEN less its NUL), e.g. ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255.
+inline constexpr std::size_t kMaxIpTextBytes = 45;
+
 // The `to` value of a shout as received by its recipients.
 inline constexpr std::string_view kEveryone = "Everyone";
 

@@ -58,6 +58,13 @@ class ChatLoop final : public net::ConnectionHandler, public LocalDelivery {
   class Dispatch;  // handles the frames of one read for one session
 
   bool registerName(net::TcpConnection& connection, Session& session, std::string_view name);
+  // Takes a bare name off the front of `bytes` and registers it, leaving `bytes` at what
+  // follows it (messages). A name without a terminator waits up to --name-wait-ms for
+  // more of it: its bytes are kept and false is returned, as on a refusal or a claim that
+  // waits. `joined` holds the earlier pieces with this read appended, which `bytes` views.
+  bool takeName(net::TcpConnection& connection, Session& session, std::string_view& bytes,
+                std::string& joined);
+  void handleNameWaitOver(net::ConnectionId id);
   // Keeps a read that arrived before registration; false if the session was refused for
   // sending too much before its name was accepted.
   bool keepHandshakeRead(net::TcpConnection& connection, Session& session, std::string_view bytes);
@@ -66,6 +73,8 @@ class ChatLoop final : public net::ConnectionHandler, public LocalDelivery {
   void refuse(net::TcpConnection& connection, Session& session, std::string_view attemptedName,
               const std::string& reason, RefusalReason why);
   void sendError(net::TcpConnection& connection, const Session& session, std::string_view text);
+  // The one way a reply from SERVER reaches a connection (built in frame_, no allocation).
+  void sendServerReply(net::TcpConnection& connection, std::string_view to, std::string_view text);
   void handleHandshakeTimeout(net::ConnectionId id);
   // The welcome, after `prefix` (e.g. "Logged in. ").
   void sendWelcome(net::TcpConnection& connection, Session& session, std::string_view prefix = "");

@@ -1,8 +1,13 @@
 #include "server/options.h"
 
+#include <charconv>
+#include <cmath>
 #include <thread>
 
+#include <fmt/format.h>
 #include <CLI/CLI.hpp>
+
+#include "protocol/json_writer.h"
 
 namespace classchat::server {
 namespace {
@@ -23,10 +28,47 @@ Limits and what clients see when they hit them (see PROTOCOL.md, section 8):
   --max-connections-per-ip
                         "Error: too many connections from your address (limit <n>)", close
   open-file limit       "Error: the server has no free connection slots; try again later", close
+
+Signals: SIGINT or SIGTERM says goodbye to every client and exits 0; SIGHUP (sent when the
+terminal that started the server closes) is logged as a reload and never stops it.
+Exit status: 0 after a clean shutdown, 1 if the server cannot start (e.g. the port is in
+use), 2 on a usage error or settings that cannot work together.
 )footer";
 
+// Positive durations below 1 ms round up to 1 ms: rounding down would turn a short limit
+// into 0, which means "no limit". `seconds` is at most kMaxSeconds (kSeconds below).
 std::chrono::milliseconds fromSeconds(double seconds) {
-  return std::chrono::milliseconds(static_cast<std::int64_t>(seconds * 1000));
+  return std::chrono::milliseconds(static_cast<std::int64_t>(std::ceil(seconds * 1000)));
+}
+
+// A finite number in [min, max]. CLI11's own NonNegativeNumber and Range let NaN through
+// (every comparison with it is false) and accept "inf", which the conversions to
+// milliseconds and the rate arithmetic cannot take.
+CLI::Validator finiteNumber(double min, double max, std::string description) {
+  return CLI::Validator(
+      [min, max](std::string& input) -> std::string {
+        double value = 0;
+        const char* end = input.data() + input.size();
+        const auto [stop, ec] = std::from_chars(input.data(), end, value);
+        if (ec != std::errc() || stop != end || !std::isfinite(value) || value < min ||
+            value > max) {
+          return fmt::format("Value {} is not a number from {:g} to {:g}", input, min, max);
+        }
+        return {};
+      },
+      std::move(description));
+}
+
+// Seconds that convert to milliseconds, and to a deadline on the steady clock, without
+// overflowing.
+const CLI::Validator kSeconds = finiteNumber(0, kMaxSeconds, "SECONDS (0 to 1e9)");
+const CLI::Validator kRate = finiteNumber(0, kMaxRate, "RATE (0 to 1e9)");
+const CLI::Validator kBurst = finiteNumber(1, kMaxRate, "COUNT (1 to 1e9)");
+
+// CLI11 exits 0 after --help and with its own codes (105, 109...) on usage errors; the
+// help text promises 2 for every usage error, as the client and the bench use.
+int usageExit(const CLI::App& app, const CLI::Error& error) {
+  return app.exit(error) == 0 ? 0 : 2;
 }
 
 }  // namespace
@@ -65,29 +107,35 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
   app.add_option("--handshake-timeout", handshakeSeconds,
                  "Seconds a new connection may take to send its username (0 = no limit)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(kSeconds);
+  std::uint32_t nameWaitMs = static_cast<std::uint32_t>(options.nameWait.count());
+  app.add_option("--name-wait-ms", nameWaitMs,
+                 "Milliseconds to wait for the rest of a username whose first piece has no "
+                 "terminator (newline or JSON); 0 = decide on the first read (PROTOCOL.md 2)")
+      ->capture_default_str()
+      ->check(CLI::Range(0u, 10'000u));
   app.add_option("--idle-timeout", idleSeconds,
                  "Seconds a client may send nothing before it is disconnected (0 = never)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(kSeconds);
   app.add_flag("--no-keepalive", noKeepAlive,
                "Do not enable TCP keepalive probes (on by default: first after 60 s idle)");
   app.add_option("--rate-limit", options.messageRate,
                  "Messages per second per connection, sustained (0 = unlimited)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(kRate);
   app.add_option("--rate-burst", options.messageBurst,
                  "Messages a connection may send at once before --rate-limit applies")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(kBurst);
   app.add_option("--shout-rate", options.shoutRate,
                  "Shouts per second per connection, sustained (0 = unlimited)")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(kRate);
   app.add_option("--shout-burst", options.shoutBurst,
                  "Shouts a connection may send at once before --shout-rate applies")
       ->capture_default_str()
-      ->check(CLI::PositiveNumber);
+      ->check(kBurst);
   app.add_option("--flood-disconnect", options.floodDisconnect,
                  "Disconnect a client once this many of its messages were dropped by the rate "
                  "limits within 10 s (0 = never)")
@@ -101,7 +149,7 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
   app.add_option("--shutdown-grace", shutdownSeconds,
                  "Seconds to flush goodbyes on SIGINT/SIGTERM before exiting")
       ->capture_default_str()
-      ->check(CLI::NonNegativeNumber);
+      ->check(kSeconds);
   bool noHttp = false;
   double httpRequestSeconds = 10.0;
   app.add_option("--http-port", options.httpPort,
@@ -114,7 +162,7 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
                  "Seconds an HTTP client may take to send a whole request head, and may stay "
                  "idle between requests")
       ->capture_default_str()
-      ->check(CLI::Range(0.01, 3600.0));
+      ->check(kSeconds & CLI::Range(0.01, 3600.0));
   double loginSeconds = 30.0;
   app.add_option("--accounts", options.accountsPath,
                  "File of protected names, one 'NAME ROLE HASH' per line (ROLE user or admin; "
@@ -126,7 +174,7 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
   app.add_option("--login-timeout", loginSeconds,
                  "Seconds a connection holding a protected name has to /login")
       ->capture_default_str()
-      ->check(CLI::Range(0.1, 86400.0));
+      ->check(kSeconds & CLI::Range(0.1, 86400.0));
   app.add_flag("--hash-password", options.hashPassword,
                "Read a password from stdin, print its hash for the --accounts file, and exit");
   app.add_flag("--reuse-port", options.reusePort,
@@ -138,7 +186,7 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    exitCode = app.exit(e);
+    exitCode = usageExit(app, e);
     return std::nullopt;
   }
   if (options.threads == 0) options.threads = std::max(1u, std::thread::hardware_concurrency());
@@ -146,12 +194,35 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
   options.handshakeTimeout = fromSeconds(handshakeSeconds);
   options.idleTimeout = fromSeconds(idleSeconds);
   options.shutdownGrace = fromSeconds(shutdownSeconds);
+  options.nameWait = std::chrono::milliseconds(nameWaitMs);
+  if (const std::string problem = unworkableSetting(options); !problem.empty()) {
+    exitCode = usageExit(app, CLI::ValidationError(problem));
+    return std::nullopt;
+  }
   options.keepAlive = !noKeepAlive;
   options.loginTimeout = fromSeconds(loginSeconds);
   options.http = !noHttp;
   if (options.httpHost.empty()) options.httpHost = options.host;
   options.httpRequestTimeout = fromSeconds(httpRequestSeconds);
   return options;
+}
+
+std::string unworkableSetting(const ServerOptions& options) {
+  const std::size_t largestFrame = protocol::maxRelayedFrameBytes(options.maxMessageBytes);
+  if (options.maxOutputBytes < largestFrame) {
+    return fmt::format(
+        "--max-output-bytes {} is smaller than the largest frame one --max-message-bytes {} "
+        "message can become ({} bytes with its envelope): its recipient would be dropped as "
+        "a slow consumer. Raise --max-output-bytes to at least {} or lower --max-message-bytes.",
+        options.maxOutputBytes, options.maxMessageBytes, largestFrame, largestFrame);
+  }
+  if (options.handshakeTimeout.count() > 0 && options.nameWait >= options.handshakeTimeout) {
+    return fmt::format(
+        "--name-wait-ms {} is not shorter than --handshake-timeout ({} ms): a username sent "
+        "without a terminator would always time out. Lower --name-wait-ms.",
+        options.nameWait.count(), options.handshakeTimeout.count());
+  }
+  return {};
 }
 
 }  // namespace classchat::server

@@ -16,7 +16,10 @@ struct ServerOptions {
   std::size_t maxMessageBytes = 64 * 1024;
   std::size_t maxOutputBytes = 1024 * 1024;
   std::chrono::milliseconds handshakeTimeout{10'000};  // 0: wait forever
-  std::chrono::milliseconds idleTimeout{0};            // 0: never
+  // How long a first read without a terminator waits for the rest of the name (a board
+  // behind a serial bridge writes it in pieces). 0: decide on the first read.
+  std::chrono::milliseconds nameWait{100};
+  std::chrono::milliseconds idleTimeout{0};  // 0: never
   bool keepAlive = true;
   // Per-connection token buckets (0 = unlimited). The defaults are far above what a
   // person or the class's 50-bot stress test sends.
@@ -47,8 +50,20 @@ struct ServerOptions {
   std::chrono::milliseconds httpRequestTimeout{10'000};
 };
 
-// Parses argv. On --help or a bad flag, prints the message and returns the exit code in
-// `exitCode` with nullopt.
+// Parses argv. On --help, prints it and returns nullopt with `exitCode` 0. On a usage
+// error, or settings that cannot work together (see unworkableSetting), prints why and
+// returns nullopt with `exitCode` 2.
 std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode);
+
+// Why these settings cannot work, or "" when they can: an output limit smaller than the
+// largest frame one accepted message can become, or a name wait that the handshake
+// timeout always cuts short. Pure; called by parseOptions.
+std::string unworkableSetting(const ServerOptions& options);
+
+// The largest value accepted for a duration in seconds: converted to nanoseconds and
+// added to the steady clock, it stays far inside 64 bits (about 292 years).
+inline constexpr double kMaxSeconds = 1e9;
+// The largest rate or burst accepted (per second, or messages at once).
+inline constexpr double kMaxRate = 1e9;
 
 }  // namespace classchat::server

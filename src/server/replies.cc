@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "protocol/json_whitespace.h"
 #include "protocol/json_writer.h"
 #include "protocol/wire.h"
 
@@ -17,21 +18,17 @@ namespace {
 // msg 13 for the next page)".
 constexpr std::size_t kPageSuffixReserve = 96;
 
-bool isSpace(char c) {
-  return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
 // Parses "7", " page 7 " (any case) into 7; nullopt for anything else.
 std::optional<std::size_t> parsePageRequest(std::string_view text) {
-  while (!text.empty() && isSpace(text.front())) text.remove_prefix(1);
-  while (!text.empty() && isSpace(text.back())) text.remove_suffix(1);
+  while (!text.empty() && protocol::isJsonWhitespace(text.front())) text.remove_prefix(1);
+  while (!text.empty() && protocol::isJsonWhitespace(text.back())) text.remove_suffix(1);
   if (text.size() >= 4) {
     const std::string_view word = text.substr(0, 4);
     const bool isPageWord = (word[0] | 0x20) == 'p' && (word[1] | 0x20) == 'a' &&
                             (word[2] | 0x20) == 'g' && (word[3] | 0x20) == 'e';
     if (isPageWord) {
       text.remove_prefix(4);
-      while (!text.empty() && isSpace(text.front())) text.remove_prefix(1);
+      while (!text.empty() && protocol::isJsonWhitespace(text.front())) text.remove_prefix(1);
     }
   }
   std::size_t page = 0;

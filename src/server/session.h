@@ -53,6 +53,11 @@ struct Session final : net::ConnectionContext {
   // when a taken name is tried again; released once registered.
   std::vector<std::string> handshakeReads;
   std::size_t handshakeBytes = 0;
+  // A bare name whose reads so far have no terminator: those bytes, kept while
+  // --name-wait-ms gives the rest of the name time to arrive (nameWaitTimer).
+  std::string namePieces;
+  net::TimerId nameWaitTimer = 0;
+  bool nameWaitOver = false;  // the name was decided: never wait for it again
 };
 
 }  // namespace classchat::server

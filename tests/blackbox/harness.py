@@ -181,8 +181,9 @@ class LineClient:
 
 
 def register(port, name, **kw):
-    """A LineClient registered as `name`, with its welcome already read."""
-    client = LineClient(port, name, **kw)
+    """A LineClient registered as `name` (newline-terminated, so without the server's
+    --name-wait-ms), with its welcome already read."""
+    client = LineClient(port, name + "\n", **kw)
     welcome = client.recv()
     assert welcome["msg"].startswith("Welcome " + name + "!"), welcome
     return client
@@ -289,8 +290,10 @@ class ServerTestCase(unittest.TestCase):
         return client
 
     def register(self, server, name, **kw):
-        """A LineClient registered as `name`; checks the welcome frame byte for byte."""
-        client = self.connect(server, name, **kw)
+        """A LineClient registered as `name`; checks the welcome frame byte for byte. The
+        name is newline-terminated, so the server decides at once instead of waiting
+        --name-wait-ms for more of it (the bare form has its own tests)."""
+        client = self.connect(server, name + "\n", **kw)
         line = client.recv_line()
         self.assertCompactFrame(line)
         welcome = json.loads(line)

@@ -93,7 +93,7 @@ class ManyClientsTest(harness.ServerTestCase):
 
 class SlowConsumerTest(harness.ServerTestCase):
     def test_client_that_never_reads_is_dropped_and_others_keep_receiving(self):
-        server = self.start_server("--max-output-bytes", 65536)
+        server = self.start_server("--max-output-bytes", 65536, "--max-message-bytes", 40000)
         sock = harness.connect_raw(server.port, rcvbuf=4096)
         self.addCleanup(sock.close)
         sock.sendall(b"sloth")
@@ -233,7 +233,7 @@ class ShutdownTest(harness.ServerTestCase):
         server = self.start_server("--max-output-bytes", 1 << 24, "--shutdown-grace", 1)
         sock = harness.connect_raw(server.port, rcvbuf=4096)
         self.addCleanup(sock.close)
-        sock.sendall(b"sloth")
+        sock.sendall(b"sloth\n")  # registered at once: nothing waits for its welcome
         flooder = self.register(server, "flooder")
         alice = self.register(server, "alice")
         flooder.send_raw(json.dumps({"to": "sloth", "msg": "F" * 30000}).encode() * 200)

@@ -155,6 +155,98 @@ class HandshakeTest(harness.ServerTestCase):
         client = self.connect(self.server, b"   \n")
         self.expect_refused(client)
 
+    def test_names_that_look_like_the_server_are_reserved(self):
+        # A student registered `Server.` and imitated the server's errors next to its lines.
+        for name in ["Server.", "SERVER_", "server-", "s.e.r.v.e.r", "Every_one", "guest."]:
+            with self.subTest(name=name):
+                msg = self.expect_refused(self.connect(self.server, name + "\n"))
+                self.assertEqual(msg, f"Error: username '{name}' is reserved: SERVER, Everyone "
+                                      "and Guest cannot be used, in any case or with _ - . added")
+        # The same name sent JSON-first is refused too, and nothing was registered.
+        self.expect_refused(self.connect(
+            self.server, json.dumps({"from": {"name": "_SERVER_"}, "to": "/time"})))
+        alice = self.register(self.server, "alice")
+        self.assertEqual(self.request(alice, "/list", ""), "You are the only active user!")
+        # Names that merely contain the word are fine.
+        self.register(self.server, "server2")
+
+
+class NameInPiecesTest(harness.ServerTestCase):
+    """A name written in pieces (a serial-to-TCP bridge) is waited for up to --name-wait-ms
+    when a read has no terminator; a name that has one is decided at once."""
+
+    def expect_welcome_within(self, client, name, seconds):
+        start = time.monotonic()
+        line = client.recv_line()
+        elapsed = time.monotonic() - start
+        self.assertEqual(json.loads(line)["to"], name, line)
+        self.assertIn(f"Welcome {name}!", json.loads(line)["msg"])
+        self.assertLess(elapsed, seconds, f"welcome took {elapsed:.3f} s")
+        return elapsed
+
+    def test_name_in_two_pieces_50_ms_apart_registers_whole(self):
+        server = self.start_server()
+        bob = self.connect(server, b"bob\n")
+        self.assertEqual(json.loads(bob.recv_line())["to"], "bob")
+        board = self.connect(server, b"boa")
+        time.sleep(0.05)
+        board.send_raw(b"rd9")
+        self.assertEqual(json.loads(board.recv_line())["to"], "board9")
+        self.assertEqual(self.request(bob, "/list", ""), "Online users (1): board9")
+        board.send("bob", "from the board")
+        self.assertNextFrame(bob, frame_bytes("board9", "127.0.0.1", "bob", "from the board"))
+
+    def test_pieces_then_a_newline_and_a_message_are_decided_at_the_newline(self):
+        server = self.start_server("--name-wait-ms", "5000")
+        client = self.connect(server, b"bo")
+        time.sleep(0.05)
+        client.send_raw(b"ard")
+        time.sleep(0.05)
+        start = time.monotonic()
+        client.send_raw(b"9\n" + obj(to="/time", msg=""))
+        self.expect_welcome_within(client, "board9", 2.5)
+        self.assertRegex(self.recv_reply(client), TIME_REPLY)
+        self.assertLess(time.monotonic() - start, 2.5)
+
+    def test_a_terminated_name_is_welcomed_without_the_wait(self):
+        # A long wait makes the difference unmistakable (and leaves room for a slow
+        # sanitizer build): these must not wait for it.
+        server = self.start_server("--name-wait-ms", "5000")
+        for first_bytes, name in [(b"alice\n", "alice"), (b"bob\r\n", "bob"),
+                                  (b"carol" + obj(to="/time", msg=""), "carol")]:
+            with self.subTest(first_bytes=first_bytes):
+                client = self.connect(server, first_bytes)
+                self.expect_welcome_within(client, name, 2.5)
+        # JSON-first needs no terminator either.
+        client = self.connect(server, obj(**{"from": {"name": "dave"}, "to": "/time"}))
+        self.expect_welcome_within(client, "dave", 2.5)
+
+    def test_an_unterminated_name_is_welcomed_once_the_wait_ends(self):
+        # The class clients' form: the bare name, then they wait for the welcome.
+        server = self.start_server("--name-wait-ms", "400")
+        client = self.connect(server, b"alice")
+        start = time.monotonic()
+        self.expect_welcome_within(client, "alice", harness.TIMEOUT)
+        self.assertGreaterEqual(time.monotonic() - start, 0.3)
+        # A class client too; default wait (100 ms).
+        other = self.start_server()
+        self.assertTrue(self.class_client(other, "bob").recv()["msg"].startswith("Welcome bob!"))
+
+    def test_an_unterminated_name_that_is_invalid_is_refused_after_the_wait(self):
+        server = self.start_server("--name-wait-ms", "100")
+        client = self.connect(server, b"al ice")
+        frames = client.expect_closed()
+        self.assertEqual([f["msg"] for f in frames],
+                         ["Error: invalid username 'al ice': use only A-Z a-z 0-9 _ - ."])
+
+    def test_wait_zero_decides_on_the_first_read(self):
+        server = self.start_server("--name-wait-ms", "0")
+        client = self.connect(server, b"boa")
+        self.expect_welcome_within(client, "boa", 2.5)
+        time.sleep(0.05)
+        client.send_raw(b"rd9")
+        self.assertTrue(self.recv_reply(client).startswith("Error: expected a JSON object"))
+
 
 class WelcomeTest(harness.ServerTestCase):
     def setUp(self):

@@ -182,7 +182,7 @@ class SlowConsumerTest(unittest.TestCase):
             stuck = socket.socket()
             stuck.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
             stuck.connect(("127.0.0.1", server.port))
-            stuck.send(b"stuck")
+            stuck.send(b"stuck\n")  # terminated: registered at once, without --name-wait-ms
             reader = register(server.port, "reader")
             shouters = [register(server.port, f"shouter{i}") for i in range(3)]
             baseline = process_status(server.proc.pid, "VmRSS")

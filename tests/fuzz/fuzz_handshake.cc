@@ -1,8 +1,9 @@
 // libFuzzer target: the handshake split, name rules and the echo sanitiser.
 //
 // Invariants checked: the bare name never contains a terminator or surrounding space, the
-// rest is the tail of the input, refusal texts and sanitised echoes are valid UTF-8 and
-// bounded.
+// rest is the tail of the input, `terminated` says whether a terminator was there, no
+// accepted name spells a reserved one (separators and case aside), refusal texts and
+// sanitised echoes are valid UTF-8 and bounded.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -24,10 +25,17 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::abort();
   }
   if (split.jsonFirst && (split.rest.empty() || split.rest.front() != '{')) std::abort();
+  if (split.terminated != (input.find_first_of("\n\r{") != std::string_view::npos)) std::abort();
 
   const NameVerdict verdict = checkName(split.name);
   if (verdict == NameVerdict::kValid) {
     if (split.name.size() > kMaxNameLength || !isValidUtf8(split.name)) std::abort();
+    std::string spelled;
+    for (char c : split.name) {
+      if (c == '_' || c == '-' || c == '.') continue;
+      spelled += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+    }
+    if (spelled == "server" || spelled == "everyone" || spelled == "guest") std::abort();
   } else {
     const std::string reason = describeRefusal(verdict, split.name);
     if (reason.empty() || !isValidUtf8(reason) || reason.size() > 200) std::abort();

@@ -83,5 +83,34 @@ TEST(SplitHandshake, NameWithUnicodeIsReturnedForTheRulesToRefuse) {
   EXPECT_EQ(split.name, "j\xC3\xBCrgen");
 }
 
+TEST(SplitHandshake, TrimsExactlyJsonWhitespace) {
+  // Space, tab, CR and LF, as everywhere in the contract (protocol::isJsonWhitespace);
+  // a vertical tab or form feed is part of the name, which the name rules then refuse.
+  EXPECT_EQ(splitHandshake(" \t alice \t ").name, "alice");
+  EXPECT_EQ(splitHandshake("\valice\f").name, "\valice\f");
+}
+
+TEST(SplitHandshake, SaysWhetherTheNameEndedAtATerminator) {
+  // Ended: the name is complete, so the server decides at once.
+  for (std::string_view read : {"alice\n", "alice\r\n", "alice\r", "alice{\"to\":\"/time\"}",
+                                "  \n", "{\"from\":{\"name\":\"a\"}}", " {"}) {
+    EXPECT_TRUE(splitHandshake(read).terminated) << '"' << read << '"';
+  }
+  // Ran to the end of the read: more of the name may follow (--name-wait-ms).
+  for (std::string_view read : {"alice", "boa", " alice \t", "", "   "}) {
+    EXPECT_FALSE(splitHandshake(read).terminated) << '"' << read << '"';
+  }
+}
+
+TEST(SplitHandshake, PiecesJoinedGiveTheWholeName) {
+  std::string joined = "boa";
+  EXPECT_FALSE(splitHandshake(joined).terminated);
+  joined += "rd9\n";
+  const HandshakeSplit split = splitHandshake(joined);
+  EXPECT_TRUE(split.terminated);
+  EXPECT_EQ(split.name, "board9");
+  EXPECT_EQ(split.rest, "\n");
+}
+
 }  // namespace
 }  // namespace classchat::protocol

@@ -6,6 +6,8 @@
 #include <string>
 #include <string_view>
 
+#include "protocol/message_parser.h"
+#include "protocol/names.h"
 #include "protocol/wire.h"
 
 namespace classchat::protocol {
@@ -146,6 +148,12 @@ TEST(ServerFrame, HasTheExactWireShape) {
   EXPECT_EQ(parsed.msg, "Error: \"x\"");
 }
 
+TEST(ServerFrame, AppendingWritesTheSameBytesAfterWhatIsThere) {
+  std::string out = "previous\n";
+  appendServerFrame(out, "bob", "Error: \"x\"");
+  EXPECT_EQ(out, "previous\n" + serverFrame("bob", "Error: \"x\""));
+}
+
 TEST(FrameOverheadBytes, IsTheSizeOfAFrameWithEmptyValues) {
   const std::string_view empty = R"({"from":{"name":"","ip":""},"to":"","msg":""})"
                                  "\n";
@@ -160,6 +168,50 @@ TEST(FrameOverheadBytes, PlusTheValuesGivesTheFrameSize) {
                                                  kServerIp.size() + to.size() + msg.size());
     }
   }
+}
+
+// The server relays a message as it does in ChatLoop: the client's object parsed by
+// MessageParser, then written with the sender's name and address and the recipient's name.
+// Each unit below is one character of msg as a client may write it, repeated until the
+// object reaches the limit; the bound must hold for all and be close for the worst.
+TEST(MaxRelayedFrameBytes, BoundsTheFrameOfTheWorstMessageAtTheLimit) {
+  constexpr std::size_t kLimit = 4096;
+  const std::string name(kMaxNameLength, 'n');
+  const std::string ip = "ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255";
+  ASSERT_EQ(ip.size(), kMaxIpTextBytes);
+  MessageParser parser;
+  std::size_t largest = 0;
+  for (std::string_view unit :
+       {"x", R"(\u0001)", R"(\u001f)", R"(\u0000)", R"(\n)", R"(\t)", R"(\")", R"(\\)", R"(\/)",
+        R"(\u00e9)", R"(\ud83d\ude00)", "\xf0\x9f\x98\x80", "\x7f", R"(\u007f)", "{", "}"}) {
+    std::string object = R"({"to":")" + name + R"(","msg":")";
+    while (object.size() + unit.size() + 2 <= kLimit) object += unit;
+    object += R"("})";
+    ASSERT_LE(object.size(), kLimit);
+    const ParseResult parsed = parser.parse(object);
+    ASSERT_TRUE(parsed.message && parsed.message->msg) << unit << ": " << parsed.error;
+    std::string frame;
+    appendMessageFrame(frame, name, ip, name, *parsed.message->msg);
+    EXPECT_LE(frame.size(), maxRelayedFrameBytes(kLimit)) << unit;
+    largest = std::max(largest, frame.size());
+  }
+  // Not a loose bound either: within the object's own envelope of the real worst case.
+  EXPECT_LE(maxRelayedFrameBytes(kLimit) - largest, 64u);
+}
+
+// The bound rests on this: a control byte that the writer escapes as \u00XX cannot arrive
+// raw inside a string, or msg could grow sixfold.
+TEST(MaxRelayedFrameBytes, RawControlBytesInAStringAreRefusedByTheParser) {
+  MessageParser parser;
+  for (char control : {'\x01', '\x1f', '\n', '\0'}) {
+    std::string object = R"({"to":"bob","msg":"a)";
+    object += control;
+    object += R"(b"})";
+    EXPECT_FALSE(parser.parse(object).message) << static_cast<int>(control);
+  }
+  std::string escaped;
+  appendJsonString(escaped, std::string(10, '\x01'));
+  EXPECT_EQ(escaped.size(), 2 + 10 * 6u);  // what the writer would make of them
 }
 
 }  // namespace

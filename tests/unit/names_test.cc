@@ -53,9 +53,31 @@ TEST(CheckName, ReservedNamesAreMatchedWhole) {
        {"SERVER", "Server", "sErVeR", "Everyone", "EVERYONE", "Guest", "guest", "gUeSt"}) {
     EXPECT_EQ(checkName(name), NameVerdict::kReserved) << name;
   }
-  for (const char* name : {"SERVER1", "servers", "Guest_", "Everyone.", "xGuest", "Serve"}) {
+  for (const char* name : {"SERVER1", "servers", "xGuest", "Serve", "Guest2", "every1"}) {
     EXPECT_EQ(checkName(name), NameVerdict::kValid) << name;
   }
+}
+
+TEST(CheckName, NamesThatLookLikeAReservedNameAreReserved) {
+  // Equal to a reserved name once '_', '-' and '.' are removed, ignoring case.
+  for (const char* name : {"Server.", "SERVER_", "server-", "_server", ".SERVER.", "s.e.r.v.e.r",
+                           "Ser_ver", "S-E-R-V-E-R", "Guest_", "g.u.e.s.t", "Everyone.",
+                           "every-one", "EVERY_ONE", "__guest__", "-.-server-.-"}) {
+    EXPECT_EQ(checkName(name), NameVerdict::kReserved) << name;
+  }
+  // Separators alone, or other characters around a reserved word, are not.
+  for (const char* name : {"_", "-", ".", "._-", "server_1", "my.server", "guests", "server2.",
+                           "every_one1", "x-guest", "serverr", "servr"}) {
+    EXPECT_EQ(checkName(name), NameVerdict::kValid) << name;
+  }
+}
+
+TEST(DescribeRefusal, SaysWhyANameLooksReserved) {
+  const std::string text = describeRefusal(NameVerdict::kReserved, "Server.");
+  EXPECT_NE(text.find("username 'Server.' is reserved"), std::string::npos) << text;
+  EXPECT_NE(text.find("with _ - . added"), std::string::npos) << text;
+  const std::string slash = describeRefusal(NameVerdict::kReserved, "/list");
+  EXPECT_NE(slash.find("cannot start with '/'"), std::string::npos) << slash;
 }
 
 TEST(CheckName, AnythingStartingWithSlashIsReserved) {
