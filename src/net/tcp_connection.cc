@@ -1,5 +1,6 @@
 #include "net/tcp_connection.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -54,6 +55,11 @@ void TcpConnection::close(std::string reason) {
   closeReason_ = std::move(reason);
   server_.loop().remove(socket_.get());
   server_.markClosed(*this);
+}
+
+bool TcpConnection::peerHungUp() const {
+  pollfd probe{socket_.get(), POLLRDHUP, 0};
+  return ::poll(&probe, 1, 0) == 1 && (probe.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
 }
 
 void TcpConnection::handleEvent(std::uint32_t events) {

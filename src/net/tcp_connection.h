@@ -66,6 +66,9 @@ class TcpConnection final : public IoHandler {
   // Closes now; queued output is discarded.
   void close(std::string reason);
   const std::string& closeReason() const { return closeReason_; }
+  // True if the peer has closed or reset its side, even when input it sent before that
+  // is still unread (poll's POLLRDHUP); asks the kernel, without reading.
+  bool peerHungUp() const;
 
   ConnectionContext* context() const { return context_.get(); }
   void setContext(std::unique_ptr<ConnectionContext> context) { context_ = std::move(context); }

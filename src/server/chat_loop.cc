@@ -115,7 +115,8 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
         return;
       }
       if (command->rateClass == RateClass::kShout &&
-          !chat_.withinBudget(connection_, session_, session_.shoutBudget, chat_.now_, "shouts",
+          !chat_.withinBudget(connection_, session_, session_.shoutBudget, chat_.now_,
+                              command->name == "/shout" ? "shouts" : "shouts and /list requests",
                               chat_.options_.shoutRate)) {
         return;
       }
@@ -145,7 +146,9 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
     frame.clear();
     protocol::appendMessageFrame(frame, session_.name, connection_.peerIp(), recipient->name,
                                  *message.msg);
-    chat_.hub_.sendTo(*recipient, frame);
+    if (chat_.hub_.sendTo(*recipient, frame) == SendResult::kShed) {
+      reply(fmt::format("Error: the server is too busy; message to '{}' dropped", recipient->name));
+    }
   }
 
   ChatLoop& chat_;
@@ -159,9 +162,13 @@ ChatLoop::ChatLoop(net::EventLoop& loop, std::uint32_t loopIndex, const net::Ine
       options_(options),
       limiter_(limiter),
       tcp_(loop, loopIndex, address, *this,
-           net::TcpServerOptions{options.maxOutputBytes, options.shutdownGrace, true,
+           net::TcpServerOptions{options.maxOutputBytes, options.drainTimeout, true,
                                  options.keepAlive}),
-      hub_(loop, loopIndex, registry, *this) {
+      hub_(loop, loopIndex, registry, *this, LocalHubOptions{options.maxLoopQueueBytes}) {
+  // The loop's own bound is a backstop above the hub's shares, which come first and tell
+  // the sender; the slack covers directory updates queued beside the batches.
+  if (options.maxLoopQueueBytes != 0)
+    loop_.setMaxPendingBytes(options.maxLoopQueueBytes + (1 << 20));
   tcp_.setOverloadReply(
       protocol::serverFrame("", "Error: the server has no free connection slots; try again later"));
   loop_.addBeforeSleepHook([this] {
@@ -250,10 +257,11 @@ bool ChatLoop::registerName(net::TcpConnection& connection, Session& session,
   if (hub_.claim(name, connection.id()) == ClaimResult::kTaken) {
     if (!session.claimRetried) {
       // Its owner may have closed already, with the close not yet read by the owner's
-      // loop: try once more after closes in flight are done, replaying the handshake.
+      // loop: the owner's loop checks, releases the name if the old peer is gone, and then
+      // the handshake is replayed for one more try.
       session.phase = Session::Phase::kClaiming;
       session.claimRetried = true;
-      hub_.afterPendingCloses([this, id = connection.id()] { replayHandshake(id); });
+      hub_.checkOwnerGone(name, [this, id = connection.id()] { replayHandshake(id); });
       return false;
     }
     refuse(connection, session, name, fmt::format("username '{}' is already taken", name));
@@ -364,7 +372,9 @@ bool ChatLoop::withinBudget(net::TcpConnection& connection, Session& session, To
     session.lastRateLimitReply = now;
     sendError(connection, session,
               fmt::format("rate limit: at most {:g} {} per second; {} dropped", rate, what,
-                          what == "shouts" ? "shout" : "message"));
+                          what == "shouts"     ? "shout"
+                          : what == "messages" ? "message"
+                                               : "/list"));
   }
   return false;
 }
@@ -396,6 +406,31 @@ void ChatLoop::deliverLocal(net::ConnectionId id, std::string_view frame) {
   net::TcpConnection* connection = tcp_.find(id);
   if (connection == nullptr || sessionOf(*connection).phase != Session::Phase::kRegistered) return;
   connection->send(frame);
+}
+
+bool ChatLoop::releaseIfPeerGone(net::ConnectionId id) {
+  net::TcpConnection* connection = tcp_.find(id);
+  // Not here any more: its name was released when it closed.
+  if (connection == nullptr) return false;
+  Session& session = sessionOf(*connection);
+  if (session.phase != Session::Phase::kRegistered) return false;
+  if (connection->state() != net::TcpConnection::State::kClosed && !connection->peerHungUp()) {
+    return false;
+  }
+  // What the peer sent before leaving still counts: read it (a bounded number of reads;
+  // the last one sees the end of the stream and starts the close) before the name goes.
+  constexpr int kMaxCatchUpReads = 64;
+  for (int i = 0; i < kMaxCatchUpReads && connection->state() == net::TcpConnection::State::kOpen;
+       ++i) {
+    connection->handleEvent(EPOLLIN);
+  }
+  if (connection->state() == net::TcpConnection::State::kOpen) {
+    connection->close("peer closed the connection (input left unread)");
+  }
+  spdlog::info("conn {} ({}) left before its close was read; name released for a reconnect", id,
+               session.name);
+  hub_.release(session.name, id);  // onClosed releases again later, which is harmless
+  return true;
 }
 
 void ChatLoop::deliverToAllLocal(std::string_view frame, net::ConnectionId except) {

@@ -40,6 +40,7 @@ class ChatLoop final : public net::ConnectionHandler, public LocalDelivery {
   // LocalDelivery
   void deliverLocal(net::ConnectionId connection, std::string_view frame) override;
   void deliverToAllLocal(std::string_view frame, net::ConnectionId except) override;
+  bool releaseIfPeerGone(net::ConnectionId connection) override;
 
  private:
   class Dispatch;  // handles the frames of one read for one session

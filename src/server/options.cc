@@ -36,6 +36,7 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
   double handshakeSeconds = 10.0;
   double idleSeconds = 0.0;
   double shutdownSeconds = 3.0;
+  double drainSeconds = 3.0;
   bool noKeepAlive = false;
   CLI::App app{
       "classchatd: the classchat server. Clients connect over TCP, send their username, then "
@@ -76,11 +77,12 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--shout-rate", options.shoutRate,
-                 "Shouts per second per connection, sustained (0 = unlimited)")
+                 "Shouts and /list requests per second per connection, sustained (0 = unlimited)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  app.add_option("--shout-burst", options.shoutBurst,
-                 "Shouts a connection may send at once before --shout-rate applies")
+  app.add_option(
+         "--shout-burst", options.shoutBurst,
+         "Shouts and /list requests a connection may send at once before --shout-rate applies")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--flood-disconnect", options.floodDisconnect,
@@ -97,6 +99,15 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
                  "Seconds to flush goodbyes on SIGINT/SIGTERM before exiting")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
+  app.add_option("--drain-timeout", drainSeconds,
+                 "Seconds a closing connection (refused, flooding, idle, or at its end of "
+                 "stream) may take to read its last output before it is closed anyway")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--max-loop-queue-bytes", options.maxLoopQueueBytes,
+                 "Message bytes that may wait for one event loop from the others; past it, "
+                 "messages to its users are dropped and the sender told (0 = no bound)")
+      ->capture_default_str();
   app.add_option("--log-level", options.logLevel, "trace, debug, info, warn, error or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
@@ -111,6 +122,7 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
   options.handshakeTimeout = fromSeconds(handshakeSeconds);
   options.idleTimeout = fromSeconds(idleSeconds);
   options.shutdownGrace = fromSeconds(shutdownSeconds);
+  options.drainTimeout = fromSeconds(drainSeconds);
   options.keepAlive = !noKeepAlive;
   return options;
 }

@@ -29,6 +29,11 @@ struct ServerOptions {
   std::size_t maxConnections = 0;       // 0: unlimited
   std::size_t maxConnectionsPerIp = 0;  // 0: unlimited
   std::chrono::milliseconds shutdownGrace{3'000};
+  // How long a closing connection (refused, flooding, idle, EOF) may take to read its last
+  // output before it is closed anyway.
+  std::chrono::milliseconds drainTimeout{3'000};
+  // Frame bytes that may wait for one loop from the others (LocalHubOptions); 0: no bound.
+  std::size_t maxLoopQueueBytes = 64 << 20;
   std::string logLevel = "info";
 };
 

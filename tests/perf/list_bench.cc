@@ -22,6 +22,7 @@ class NoDelivery final : public server::LocalDelivery {
  public:
   void deliverLocal(net::ConnectionId, std::string_view) override {}
   void deliverToAllLocal(std::string_view, net::ConnectionId) override {}
+  bool releaseIfPeerGone(net::ConnectionId) override { return false; }
 };
 
 class Context final : public server::CommandContext {
