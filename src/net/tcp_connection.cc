@@ -57,9 +57,10 @@ void TcpConnection::close(std::string reason) {
   server_.markClosed(*this);
 }
 
-bool TcpConnection::peerHungUp() const {
-  pollfd probe{socket_.get(), POLLRDHUP, 0};
-  return ::poll(&probe, 1, 0) == 1 && (probe.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0;
+TcpConnection::PeerStatus TcpConnection::peerStatus() const {
+  pollfd probe{socket_.get(), POLLIN | POLLRDHUP, 0};
+  if (::poll(&probe, 1, 0) != 1) return {};
+  return {(probe.revents & POLLIN) != 0, (probe.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0};
 }
 
 void TcpConnection::handleEvent(std::uint32_t events) {

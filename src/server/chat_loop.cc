@@ -409,23 +409,33 @@ void ChatLoop::deliverLocal(net::ConnectionId id, std::string_view frame) {
 }
 
 bool ChatLoop::releaseIfPeerGone(net::ConnectionId id) {
+  using State = net::TcpConnection::State;
   net::TcpConnection* connection = tcp_.find(id);
   // Not here any more: its name was released when it closed.
   if (connection == nullptr) return false;
   Session& session = sessionOf(*connection);
   if (session.phase != Session::Phase::kRegistered) return false;
-  if (connection->state() != net::TcpConnection::State::kClosed && !connection->peerHungUp()) {
-    return false;
-  }
-  // What the peer sent before leaving still counts: read it (a bounded number of reads;
-  // the last one sees the end of the stream and starts the close) before the name goes.
+  // Reads what the peer sent (a bounded number of reads) until the kernel can tell: the
+  // peer hung up (its end of stream may sit behind input, or behind data its kernel has
+  // not sent yet for want of window), or nothing more is waiting, so it is still there.
+  // What a leaving peer sent before leaving still counts as sent.
   constexpr int kMaxCatchUpReads = 64;
-  for (int i = 0; i < kMaxCatchUpReads && connection->state() == net::TcpConnection::State::kOpen;
-       ++i) {
+  for (int reads = 0;; ++reads) {
+    if (connection->state() == State::kClosed) break;
+    const net::TcpConnection::PeerStatus status = connection->peerStatus();
+    if (status.hungUp) {
+      for (; reads < kMaxCatchUpReads && connection->state() == State::kOpen; ++reads) {
+        connection->handleEvent(EPOLLIN);  // the last read sees the end and starts the close
+      }
+      if (connection->state() == State::kOpen) {
+        connection->close("peer closed the connection (input left unread)");
+      }
+      break;
+    }
+    if (!status.inputWaiting || reads >= kMaxCatchUpReads || connection->state() != State::kOpen) {
+      return false;
+    }
     connection->handleEvent(EPOLLIN);
-  }
-  if (connection->state() == net::TcpConnection::State::kOpen) {
-    connection->close("peer closed the connection (input left unread)");
   }
   spdlog::info("conn {} ({}) left before its close was read; name released for a reconnect", id,
                session.name);
