@@ -167,8 +167,9 @@ ChatLoop::ChatLoop(net::EventLoop& loop, std::uint32_t loopIndex, const net::Ine
       hub_(loop, loopIndex, registry, *this, LocalHubOptions{options.maxLoopQueueBytes}) {
   // The loop's own bound is a backstop above the hub's shares, which come first and tell
   // the sender; the slack covers directory updates queued beside the batches.
-  if (options.maxLoopQueueBytes != 0)
+  if (options.maxLoopQueueBytes != 0) {
     loop_.setMaxPendingBytes(options.maxLoopQueueBytes + (1 << 20));
+  }
   tcp_.setOverloadReply(
       protocol::serverFrame("", "Error: the server has no free connection slots; try again later"));
   loop_.addBeforeSleepHook([this] {

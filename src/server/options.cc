@@ -80,9 +80,8 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
                  "Shouts and /list requests per second per connection, sustained (0 = unlimited)")
       ->capture_default_str()
       ->check(CLI::NonNegativeNumber);
-  app.add_option(
-         "--shout-burst", options.shoutBurst,
-         "Shouts and /list requests a connection may send at once before --shout-rate applies")
+  app.add_option("--shout-burst", options.shoutBurst,
+                 "Shouts and /list requests sent at once before --shout-rate applies")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--flood-disconnect", options.floodDisconnect,
@@ -90,7 +89,8 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
                  "limits within 10 s (0 = never)")
       ->capture_default_str();
   app.add_option("--max-connections", options.maxConnections,
-                 "Open connections allowed in total (0 = unlimited, up to the open-file limit)")
+                 "Open connections allowed in total (0 = the open-file limit less what the "
+                 "server keeps for itself; more than that is lowered to it)")
       ->capture_default_str();
   app.add_option("--max-connections-per-ip", options.maxConnectionsPerIp,
                  "Open connections allowed from one address (0 = unlimited)")

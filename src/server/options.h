@@ -26,7 +26,7 @@ struct ServerOptions {
   double shoutBurst = 40;
   // Messages dropped by the rate limits within 10 s before the client is disconnected.
   std::size_t floodDisconnect = 1000;   // 0: never
-  std::size_t maxConnections = 0;       // 0: unlimited
+  std::size_t maxConnections = 0;       // 0: from the open-file limit (ChatServer)
   std::size_t maxConnectionsPerIp = 0;  // 0: unlimited
   std::chrono::milliseconds shutdownGrace{3'000};
   // How long a closing connection (refused, flooding, idle, EOF) may take to read its last
