@@ -74,7 +74,7 @@ void LocalHub::applyJoin(const std::string& name, net::ConnectionId connection) 
   // different loops), so the newer registration simply replaces the entry.
   if (const auto found = replica_.find(name); found != replica_.end()) eraseFromReplica(found);
   const auto [added, inserted] = replica_.emplace(name, connection);
-  index_.insert(added->first);
+  index_.insert(&added->first);
   nameBytes_ += added->first.size();
 }
 
@@ -87,7 +87,7 @@ void LocalHub::applyLeave(const std::string& name, net::ConnectionId connection)
 void LocalHub::eraseFromReplica(
     std::unordered_map<std::string, net::ConnectionId, protocol::NameHash,
                        protocol::NameEqual>::iterator entry) {
-  index_.erase(std::string_view(entry->first));
+  index_.erase(entry->first);  // first: the index compares through the key
   nameBytes_ -= entry->first.size();
   replica_.erase(entry);
 }
@@ -99,20 +99,15 @@ std::optional<OnlineUser> LocalHub::find(std::string_view name) const {
 }
 
 std::optional<std::size_t> LocalHub::rankOf(std::string_view name) const {
-  const auto found = index_.find(name);
-  if (found == index_.end()) return std::nullopt;
-  return index_.order_of_key(name);
+  return index_.rankOf(name);
 }
 
 std::vector<std::string_view> LocalHub::onlineNamesFrom(std::size_t first,
                                                         std::size_t count) const {
   std::vector<std::string_view> names;
   if (first >= index_.size()) return names;
-  count = std::min(count, index_.size() - first);
-  names.reserve(count);
-  for (auto it = index_.find_by_order(first); it != index_.end() && names.size() < count; ++it) {
-    names.push_back(*it);
-  }
+  names.reserve(std::min(count, index_.size() - first));
+  index_.collect(first, count, names);
   return names;
 }
 

@@ -1,9 +1,6 @@
 // The in-process Hub: one per loop, sharing a NameRegistry.
 #pragma once
 
-#include <ext/pb_ds/assoc_container.hpp>
-#include <ext/pb_ds/tree_policy.hpp>
-
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -14,6 +11,7 @@
 #include "net/event_loop.h"
 #include "protocol/names.h"
 #include "server/hub.h"
+#include "server/name_index.h"
 #include "server/name_registry.h"
 
 namespace classchat::server {
@@ -29,8 +27,8 @@ struct LocalHubOptions {
 // Each loop's LocalHub keeps a replica of the directory (name -> connection), so lookups
 // on the message path touch only loop-local memory. Joins and leaves are decided by the
 // shared NameRegistry and then posted to every other loop's replica. Beside the replica,
-// an ordered index of its names (nameLess order, with ranks) makes a /list page or a
-// welcome cost O(log N + names shown) instead of a sort of everyone online.
+// an ordered index of its names (NameIndex: nameLess order, with ranks) makes a /list
+// page or a welcome cost about N/100 + the names shown, instead of a sort of everyone.
 //
 // Frames for connections on other loops are collected per target loop during an
 // iteration and handed over in one posted batch at its end: one wake-up per target loop
@@ -85,16 +83,6 @@ class LocalHub final : public Hub {
     std::size_t cost() const { return bytes.size() + items.size() * sizeof(Item); }
     void add(net::ConnectionId connection, std::string_view frame, bool broadcast);
   };
-  // The replica's names in nameLess order, with ranks (an order-statistics tree).
-  struct NameLessFn {
-    bool operator()(std::string_view a, std::string_view b) const {
-      return protocol::nameLess(a, b);
-    }
-  };
-  using NameIndex =
-      __gnu_pbds::tree<std::string_view, __gnu_pbds::null_type, NameLessFn, __gnu_pbds::rb_tree_tag,
-                       __gnu_pbds::tree_order_statistics_node_update>;
-
   void applyJoin(const std::string& name, net::ConnectionId connection);
   void applyLeave(const std::string& name, net::ConnectionId connection);
   void eraseFromReplica(std::unordered_map<std::string, net::ConnectionId, protocol::NameHash,
@@ -119,7 +107,7 @@ class LocalHub final : public Hub {
   std::unique_ptr<std::atomic<std::size_t>[]> inFlight_;
   std::unordered_map<std::string, net::ConnectionId, protocol::NameHash, protocol::NameEqual>
       replica_;
-  NameIndex index_;  // views of replica_'s keys
+  NameIndex index_;  // points to replica_'s keys
   std::size_t nameBytes_ = 0;
   std::atomic<std::uint64_t> shedFrames_{0};
   std::atomic<std::uint64_t> shedBytes_{0};
