@@ -100,11 +100,37 @@ void EventLoop::post(Task task) {
   }
 }
 
+bool EventLoop::tryPost(Task task, std::size_t bytes) {
+  bool wake = false;
+  {
+    std::lock_guard lock(mutex_);
+    if (maxPendingBytes_ != 0 && pendingBytes_ + bytes > maxPendingBytes_) {
+      refusedPosts_.fetch_add(1, std::memory_order_relaxed);
+      return false;
+    }
+    pendingBytes_ += bytes;
+    pending_.push_back(std::move(task));
+    wake = !std::exchange(wakeupPending_, true);
+  }
+  if (wake) {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = ::write(wakeFd_.get(), &one, sizeof one);
+  }
+  return true;
+}
+
+std::size_t EventLoop::pendingBytes() const {
+  std::lock_guard lock(mutex_);
+  return pendingBytes_;
+}
+
 void EventLoop::runPendingTasks() {
   std::vector<Task> tasks;
   {
     std::lock_guard lock(mutex_);
     tasks.swap(pending_);
+    // Taken tasks run right below; their bytes leave the bound now.
+    pendingBytes_ = 0;
     wakeupPending_ = false;
   }
   for (auto& task : tasks) task();

@@ -52,6 +52,17 @@ class EventLoop {
   // Thread-safe. Queues `task` to run on the loop thread. Wake-ups are coalesced: at
   // most one eventfd write per loop iteration however many tasks are posted.
   void post(Task task);
+  // Thread-safe. Like post(), for work that may be dropped (frames bound for this loop):
+  // refused, false and counted in refusedPosts(), when the tasks already queued plus
+  // `bytes` (what this task holds) would pass setMaxPendingBytes(). post() is never
+  // refused: it carries control work (directory updates, wake-ups, shutdown) that must not
+  // be lost and whose volume follows connection events, not traffic.
+  bool tryPost(Task task, std::size_t bytes);
+  // Bounds what tryPost() queues; 0 (the default) means no bound. Call before run().
+  void setMaxPendingBytes(std::size_t bytes) { maxPendingBytes_ = bytes; }
+  // Thread-safe. Bytes held by queued tasks that are not yet run, and tryPost() refusals.
+  std::size_t pendingBytes() const;
+  std::uint64_t refusedPosts() const { return refusedPosts_.load(std::memory_order_relaxed); }
 
   // Registers, changes or removes interest in `fd`; `handler` must outlive registration.
   // add() and modify() return false (errno set) when the kernel refuses, e.g. out of
@@ -93,9 +104,12 @@ class EventLoop {
   TimerQueue timers_;
   std::vector<std::function<void()>> beforeSleep_;
 
-  std::mutex mutex_;
-  std::vector<Task> pending_;   // guarded by mutex_
-  bool wakeupPending_ = false;  // guarded by mutex_
+  mutable std::mutex mutex_;
+  std::vector<Task> pending_;     // guarded by mutex_
+  std::size_t pendingBytes_ = 0;  // guarded by mutex_; what tryPost() charged
+  bool wakeupPending_ = false;    // guarded by mutex_
+  std::size_t maxPendingBytes_ = 0;
+  std::atomic<std::uint64_t> refusedPosts_{0};
 
   std::atomic<bool> quit_{false};
   std::atomic<std::thread::id> owner_{};

@@ -1,5 +1,6 @@
 #include "net/tcp_connection.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -86,6 +87,12 @@ void TcpConnection::finishDrain() {
   // (its name is free at once), while the peer still gets its last bytes.
   server_.lingerer_.add(std::move(socket_));
   close(std::move(closeReason_));
+}
+
+TcpConnection::PeerStatus TcpConnection::peerStatus() const {
+  pollfd probe{socket_.get(), POLLIN | POLLRDHUP, 0};
+  if (::poll(&probe, 1, 0) != 1) return {};
+  return {(probe.revents & POLLIN) != 0, (probe.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0};
 }
 
 void TcpConnection::handleEvent(std::uint32_t events) {

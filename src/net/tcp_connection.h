@@ -78,6 +78,14 @@ class TcpConnection final : public IoHandler {
   // Closes now; queued output is discarded.
   void close(std::string reason);
   const std::string& closeReason() const { return closeReason_; }
+  // What the kernel says of the socket now, without reading (poll with no wait): whether
+  // input is waiting, and whether the peer has closed or reset its side (POLLRDHUP), which
+  // shows even while input it sent before that is still unread.
+  struct PeerStatus {
+    bool inputWaiting = false;
+    bool hungUp = false;
+  };
+  PeerStatus peerStatus() const;
 
   ConnectionContext* context() const { return context_.get(); }
   void setContext(std::unique_ptr<ConnectionContext> context) { context_ = std::move(context); }

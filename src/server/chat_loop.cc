@@ -190,7 +190,8 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
       }
       if (command->name == "/shout" && muted()) return;
       if (command->rateClass == RateClass::kShout &&
-          !chat_.withinBudget(connection_, session_, session_.shoutBudget, chat_.now_, "shouts",
+          !chat_.withinBudget(connection_, session_, session_.shoutBudget, chat_.now_,
+                              command->name == "/shout" ? "shouts" : "shouts and /list requests",
                               chat_.options_.shoutRate)) {
         return;
       }
@@ -222,7 +223,9 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
     frame.clear();
     protocol::appendMessageFrame(frame, session_.name, connection_.peerIp(), recipient->name,
                                  *message.msg);
-    chat_.hub_.sendTo(*recipient, frame);
+    if (chat_.hub_.sendTo(*recipient, frame) == SendResult::kShed) {
+      reply(fmt::format("Error: the server is too busy; message to '{}' dropped", recipient->name));
+    }
   }
 
   ChatLoop& chat_;
@@ -240,9 +243,14 @@ ChatLoop::ChatLoop(net::EventLoop& loop, std::uint32_t loopIndex, const net::Ine
       moderation_(moderation),
       verifier_(verifier),
       tcp_(loop, loopIndex, address, *this,
-           net::TcpServerOptions{options.maxOutputBytes, options.shutdownGrace, true,
+           net::TcpServerOptions{options.maxOutputBytes, options.drainTimeout, true,
                                  options.keepAlive, options.sendBufferBytes}),
-      hub_(loop, loopIndex, registry, *this) {
+      hub_(loop, loopIndex, registry, *this, LocalHubOptions{options.maxLoopQueueBytes}) {
+  // The loop's own bound is a backstop above the hub's shares, which come first and tell
+  // the sender; the slack covers directory updates queued beside the batches.
+  if (options.maxLoopQueueBytes != 0) {
+    loop_.setMaxPendingBytes(options.maxLoopQueueBytes + (1 << 20));
+  }
   tcp_.setOverloadReply(
       protocol::serverFrame("", "Error: the server has no free connection slots; try again later"));
   loop_.addBeforeSleepHook([this] {
@@ -412,10 +420,11 @@ bool ChatLoop::registerName(net::TcpConnection& connection, Session& session,
   if (hub_.claim(name, connection.id()) == ClaimResult::kTaken) {
     if (!session.claimRetried) {
       // Its owner may have closed already, with the close not yet read by the owner's
-      // loop: try once more after closes in flight are done, replaying the handshake.
+      // loop: the owner's loop checks, releases the name if the old peer is gone, and then
+      // the handshake is replayed for one more try.
       session.phase = Session::Phase::kClaiming;
       session.claimRetried = true;
-      hub_.afterPendingCloses([this, id = connection.id()] { replayHandshake(id); });
+      hub_.checkOwnerGone(name, [this, id = connection.id()] { replayHandshake(id); });
       return false;
     }
     refuse(connection, session, name, fmt::format("username '{}' is already taken", name),
@@ -704,7 +713,9 @@ bool ChatLoop::withinBudget(net::TcpConnection& connection, Session& session, To
     session.lastRateLimitReply = now;
     sendError(connection, session,
               fmt::format("rate limit: at most {:g} {} per second; {} dropped", rate, what,
-                          what == "shouts" ? "shout" : "message"));
+                          what == "shouts"     ? "shout"
+                          : what == "messages" ? "message"
+                                               : "/list"));
   }
   return false;
 }
@@ -740,6 +751,41 @@ void ChatLoop::deliverLocal(net::ConnectionId id, std::string_view frame) {
   if (connection == nullptr || sessionOf(*connection).phase != Session::Phase::kRegistered) return;
   metrics_.deliveries.add();
   connection->send(frame);
+}
+
+bool ChatLoop::releaseIfPeerGone(net::ConnectionId id) {
+  using State = net::TcpConnection::State;
+  net::TcpConnection* connection = tcp_.find(id);
+  // Not here any more: its name was released when it closed.
+  if (connection == nullptr) return false;
+  Session& session = sessionOf(*connection);
+  if (session.phase != Session::Phase::kRegistered) return false;
+  // Reads what the peer sent (a bounded number of reads) until the kernel can tell: the
+  // peer hung up (its end of stream may sit behind input, or behind data its kernel has
+  // not sent yet for want of window), or nothing more is waiting, so it is still there.
+  // What a leaving peer sent before leaving still counts as sent.
+  constexpr int kMaxCatchUpReads = 64;
+  for (int reads = 0;; ++reads) {
+    if (connection->state() == State::kClosed) break;
+    const net::TcpConnection::PeerStatus status = connection->peerStatus();
+    if (status.hungUp) {
+      for (; reads < kMaxCatchUpReads && connection->state() == State::kOpen; ++reads) {
+        connection->handleEvent(EPOLLIN);  // the last read sees the end and starts the close
+      }
+      if (connection->state() == State::kOpen) {
+        connection->close("peer closed the connection (input left unread)");
+      }
+      break;
+    }
+    if (!status.inputWaiting || reads >= kMaxCatchUpReads || connection->state() != State::kOpen) {
+      return false;
+    }
+    connection->handleEvent(EPOLLIN);
+  }
+  spdlog::info("conn {} ({}) left before its close was read; name released for a reconnect", id,
+               session.name);
+  hub_.release(session.name, id);  // onClosed releases again later, which is harmless
+  return true;
 }
 
 void ChatLoop::deliverToAllLocal(std::string_view frame, net::ConnectionId except) {

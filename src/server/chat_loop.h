@@ -53,6 +53,7 @@ class ChatLoop final : public net::ConnectionHandler, public LocalDelivery {
   // After the accounts file was reloaded: sessions logged in to an account that no longer
   // exists are disconnected. Runs on the loop's thread.
   void dropRemovedAccounts();
+  bool releaseIfPeerGone(net::ConnectionId connection) override;
 
  private:
   class Dispatch;  // handles the frames of one read for one session

@@ -1,5 +1,7 @@
 #include "server/chat_server.h"
 
+#include <sys/resource.h>
+
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -11,9 +13,64 @@
 #include "net/acceptor.h"
 
 namespace classchat::server {
+namespace {
+
+std::uint64_t openFileLimit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur == RLIM_INFINITY) return 0;
+  return limit.rlim_cur;
+}
+
+// Resolves --max-connections against the open-file limit, and logs the choice.
+ServerOptions withConnectionCap(ServerOptions options) {
+  std::string note;
+  bool lowered = false;
+  options.maxConnections = resolveMaxConnections(options.maxConnections, openFileLimit(),
+                                                 options.threads, note, lowered);
+  if (lowered) {
+    spdlog::warn("{}", note);
+  } else {
+    spdlog::info("{}", note);
+  }
+  return options;
+}
+
+}  // namespace
+
+std::size_t reservedDescriptors(unsigned threads) {
+  constexpr std::size_t kStandardStreams = 3, kPerLoop = 4, kMargin = 32;
+  return kStandardStreams + kPerLoop * threads + kMargin;
+}
+
+std::size_t resolveMaxConnections(std::size_t requested, std::uint64_t openFileLimit,
+                                  unsigned threads, std::string& note, bool& lowered) {
+  lowered = false;
+  if (openFileLimit == 0) {
+    note = requested == 0 ? std::string("max connections: unlimited (no open-file limit)")
+                          : fmt::format("max connections: {} (no open-file limit)", requested);
+    return requested;
+  }
+  const std::size_t reserved = reservedDescriptors(threads);
+  const std::size_t fit = openFileLimit > reserved + 1 ? openFileLimit - reserved : 1;
+  if (requested == 0) {
+    note = fmt::format("max connections: {} (open-file limit {} less {} for the server itself)",
+                       fit, openFileLimit, reserved);
+    return fit;
+  }
+  if (requested > fit) {
+    lowered = true;
+    note = fmt::format(
+        "--max-connections {} is above what the open-file limit {} allows; lowered to {} ({} "
+        "descriptors kept for the server itself; raise the limit with ulimit -n)",
+        requested, openFileLimit, fit, reserved);
+    return fit;
+  }
+  note = fmt::format("max connections: {} (open-file limit {})", requested, openFileLimit);
+  return requested;
+}
 
 ChatServer::ChatServer(ServerOptions options)
-    : options_(std::move(options)),
+    : options_(withConnectionCap(std::move(options))),
       limiter_(options_.maxConnections, options_.maxConnectionsPerIp),
       moderation_(options_.bansPath),
       verifier_(std::make_unique<PasswordVerifier>()) {}

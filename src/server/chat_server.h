@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -19,6 +20,18 @@
 #include "transport/http_endpoint.h"
 
 namespace classchat::server {
+
+// Descriptors the server keeps for itself besides its connections: stdin, stdout and
+// stderr; per loop a listener, an epoll instance, an eventfd and the spare for EMFILE; and a
+// margin (as Redis keeps 32) for refusals in progress, log files and the like.
+std::size_t reservedDescriptors(unsigned threads);
+
+// What --max-connections becomes, as Redis sizes maxclients: 0 (the default) is the
+// open-file limit less reservedDescriptors(), so that the clean "server is full" refusal,
+// not EMFILE, is the normal path; a request above that is lowered to it. `note` says what
+// was chosen and why, for the log; `lowered` is set when a request was cut.
+std::size_t resolveMaxConnections(std::size_t requested, std::uint64_t openFileLimit,
+                                  unsigned threads, std::string& note, bool& lowered);
 
 // Owns the loops and their threads. start(), port() and shutdown() are called from the
 // main thread only.

@@ -1,5 +1,6 @@
 #include "server/commands.h"
 
+#include <algorithm>
 #include <array>
 #include <charconv>
 #include <chrono>
@@ -19,13 +20,33 @@
 namespace classchat::server {
 namespace {
 
+// O(log N + page): the page's place follows from its number (listPaging), and the hub's
+// ordered index gives its names by rank, so nobody else online is looked at.
 void listCommand(CommandContext& context, const protocol::ClientMessage& message) {
-  std::vector<std::string_view> others = context.hub().onlineNamesSorted();
-  std::erase_if(others, [&](std::string_view name) {
-    return protocol::namesEqual(name, context.senderName());
-  });
-  context.reply(
-      userListText(others, message.msg.value_or(""), smallReplyBudget(context.senderName())));
+  const Hub& hub = context.hub();
+  const std::string_view self = context.senderName();
+  const std::optional<std::size_t> selfRank = hub.rankOf(self);
+  const std::size_t others = hub.onlineCount() - (selfRank ? 1 : 0);
+  if (others == 0) {
+    context.reply(kAloneListText);
+    return;
+  }
+  const std::size_t othersBytes = hub.onlineNameBytes() - (selfRank ? self.size() : 0);
+  const ListPaging paging = listPaging(others, othersBytes, smallReplyBudget(self));
+  const std::size_t page = parsePageRequest(message.msg.value_or("")).value_or(1);
+  if (page > paging.pages) {
+    context.reply(missingPageText(page, paging.pages));
+    return;
+  }
+  // The page's first name among the others, then among everyone (the requester, if
+  // online, sits in the list at selfRank); one extra name covers the requester.
+  const std::size_t first = (page - 1) * paging.perPage;
+  const std::size_t count = std::min(paging.perPage, others - first);
+  const std::size_t start = first + (selfRank && first >= *selfRank ? 1 : 0);
+  std::vector<std::string_view> names = hub.onlineNamesFrom(start, count + 1);
+  std::erase_if(names, [&](std::string_view name) { return protocol::namesEqual(name, self); });
+  if (names.size() > count) names.resize(count);
+  context.reply(userListPageText(names, others, page, paging));
 }
 
 void timeCommand(CommandContext& context, const protocol::ClientMessage&) {
@@ -43,7 +64,12 @@ void shoutCommand(CommandContext& context, const protocol::ClientMessage& messag
                                *message.msg);
   Hub& hub = context.hub();
   const std::size_t others = hub.onlineCount() > 0 ? hub.onlineCount() - 1 : 0;
-  hub.broadcast(frame, context.senderConnection());
+  if (hub.broadcast(frame, context.senderConnection()) == SendResult::kShed) {
+    context.reply(
+        "Error: the server is too busy to reach everyone; your shout reached only "
+        "some users");
+    return;
+  }
   context.reply(fmt::format("Message sent to {} users", others));
 }
 
@@ -282,7 +308,10 @@ void standardCommand(CommandContext& context, const protocol::ClientMessage&) {
 }
 
 constexpr std::array kCommands = {
-    Command{"/list", "[page]", "who else is online (msg 2 for page 2 of a long list)", listCommand},
+    // /list draws from the shout budget too: a page is cheap now, but a flood of them is
+    // still the largest reply a client can ask for.
+    Command{"/list", "[page]", "who else is online (msg 2 for page 2 of a long list)", listCommand,
+            RateClass::kShout},
     Command{"/time", "", "the server's local time", timeCommand},
     Command{"/shout", "<text>", "send msg to everyone online", shoutCommand, RateClass::kShout},
     Command{"/ping", "[token]", "answers pong, the server's Unix time and your token", pingCommand},

@@ -31,7 +31,7 @@ class CommandContext {
 using CommandHandler = void (*)(CommandContext& context, const protocol::ClientMessage& message);
 
 // Which per-connection budget a command draws from, besides the message budget every
-// message uses (see --rate-limit and --shout-rate).
+// message uses (see --rate-limit and --shout-rate). /shout and /list use kShout.
 enum class RateClass { kMessage, kShout };
 
 struct Command {

@@ -1,20 +1,32 @@
 #include "server/local_hub.h"
 
 #include <algorithm>
-#include <atomic>
 #include <memory>
+
+#include <spdlog/spdlog.h>
 
 namespace classchat::server {
 
 LocalHub::LocalHub(net::EventLoop& loop, std::uint32_t loopIndex, NameRegistry& registry,
-                   LocalDelivery& delivery)
-    : loop_(loop), loopIndex_(loopIndex), registry_(registry), delivery_(delivery) {
+                   LocalDelivery& delivery, LocalHubOptions options)
+    : loop_(loop),
+      loopIndex_(loopIndex),
+      registry_(registry),
+      delivery_(delivery),
+      options_(options) {
   loop_.addBeforeSleepHook([this] { postBatches(); });
 }
 
 void LocalHub::connectPeers(std::vector<LocalHub*> hubsByLoopIndex) {
   peers_ = std::move(hubsByLoopIndex);
   outgoing_.resize(peers_.size());
+  inFlight_ = std::make_unique<std::atomic<std::size_t>[]>(peers_.size());
+  // Every other loop gets an equal share of a target's queue, so one loop's flood cannot
+  // crowd out the others' traffic towards that target.
+  const std::size_t others = peers_.size() > 1 ? peers_.size() - 1 : 1;
+  sharePerPeer_ = options_.maxQueuedBytesPerLoop == 0
+                      ? 0
+                      : std::max<std::size_t>(1, options_.maxQueuedBytesPerLoop / others);
 }
 
 ClaimResult LocalHub::claim(std::string_view name, net::ConnectionId connection) {
@@ -38,67 +50,46 @@ void LocalHub::release(std::string_view name, net::ConnectionId connection) {
   }
 }
 
-void LocalHub::afterPendingCloses(std::function<void()> then) {
-  // Each loop passes three hops: the first task may run before that loop polls again, the
-  // second runs before the I/O of an iteration whose poll started after the first (so a
-  // close that already arrived is read in that iteration, and its name released in the
-  // iteration's before-sleep), and the third runs after all of that.
-  auto remaining = std::make_shared<std::atomic<std::size_t>>(peers_.size());
-  auto done = std::make_shared<std::function<void()>>(std::move(then));
-  LocalHub* origin = this;
-  for (LocalHub* peer : peers_) {
-    net::EventLoop* loop = &peer->loop_;
-    loop->post([loop, origin, remaining, done] {
-      loop->post([loop, origin, remaining, done] {
-        loop->post([origin, remaining, done] {
-          if (remaining->fetch_sub(1) == 1) origin->loop_.post([done] { (*done)(); });
-        });
-      });
-    });
+void LocalHub::checkOwnerGone(std::string_view name, std::function<void()> then) {
+  // Decided by the fact, on the loop that owns the old connection: is its peer gone? Not by
+  // counting iterations, which a close behind unread input outlasts.
+  const std::optional<net::ConnectionId> owner = registry_.ownerOf(name);
+  const std::uint32_t holderIndex = owner ? net::loopIndexOf(*owner) : 0;
+  if (!owner || holderIndex >= peers_.size()) {
+    loop_.post(std::move(then));  // already free: the retry will tell
+    return;
   }
+  LocalHub* holder = peers_[holderIndex];
+  LocalHub* origin = this;
+  holder->loop_.post([holder, origin, connection = *owner, then = std::move(then)]() mutable {
+    if (holder->delivery_.releaseIfPeerGone(connection)) {
+      holder->ownerGoneReleases_.fetch_add(1, std::memory_order_relaxed);
+    }
+    origin->loop_.post(std::move(then));
+  });
 }
 
 void LocalHub::applyJoin(const std::string& name, net::ConnectionId connection) {
   // A join may overtake the leave of the name's previous owner (they are posted from
   // different loops), so the newer registration simply replaces the entry.
-  if (const auto found = replica_.find(name); found != replica_.end()) {
-    firstNamesRemove(found->first);
-    replica_.erase(found);
-  }
+  if (const auto found = replica_.find(name); found != replica_.end()) eraseFromReplica(found);
   const auto [added, inserted] = replica_.emplace(name, connection);
-  firstNamesAdd(added->first);
+  index_.insert(&added->first);
+  nameBytes_ += added->first.size();
 }
 
 void LocalHub::applyLeave(const std::string& name, net::ConnectionId connection) {
   const auto found = replica_.find(name);
   if (found == replica_.end() || found->second != connection) return;
-  firstNamesRemove(found->first);
-  replica_.erase(found);
+  eraseFromReplica(found);
 }
 
-void LocalHub::firstNamesAdd(std::string_view name) {
-  if (firstNamesStale_) return;  // the rebuild will see it
-  // The kept names are the smallest of all; `name` belongs among them if they are all
-  // there is or it sorts before the last.
-  if (firstNames_.size() == kFirstNamesKept && !protocol::nameLess(name, firstNames_.back())) {
-    return;
-  }
-  firstNames_.insert(
-      std::upper_bound(firstNames_.begin(), firstNames_.end(), name, protocol::nameLess), name);
-  if (firstNames_.size() > kFirstNamesKept) firstNames_.pop_back();
-}
-
-void LocalHub::firstNamesRemove(std::string_view name) {
-  // Called while the replica still holds `name`; the view compared is its key.
-  const auto kept = std::find_if(firstNames_.begin(), firstNames_.end(),
-                                 [&](std::string_view n) { return n.data() == name.data(); });
-  if (kept == firstNames_.end()) return;
-  firstNames_.erase(kept);
-  // Unless they were all the names there are, the next smallest is not known here.
-  if (replica_.size() - 1 > firstNames_.size()) {
-    firstNamesStale_ = true;
-    firstNames_.clear();
-  }
+void LocalHub::eraseFromReplica(
+    std::unordered_map<std::string, net::ConnectionId, protocol::NameHash,
+                       protocol::NameEqual>::iterator entry) {
+  index_.erase(entry->first);  // first: the index compares through the key
+  nameBytes_ -= entry->first.size();
+  replica_.erase(entry);
 }
 
 std::optional<OnlineUser> LocalHub::find(std::string_view name) const {
@@ -107,51 +98,57 @@ std::optional<OnlineUser> LocalHub::find(std::string_view name) const {
   return OnlineUser{found->first, found->second};
 }
 
-std::vector<std::string_view> LocalHub::onlineNamesSorted() const {
+std::optional<std::size_t> LocalHub::rankOf(std::string_view name) const {
+  return index_.rankOf(name);
+}
+
+std::vector<std::string_view> LocalHub::onlineNamesFrom(std::size_t first,
+                                                        std::size_t count) const {
   std::vector<std::string_view> names;
-  names.reserve(replica_.size());
-  for (const auto& [name, connection] : replica_) names.push_back(name);
-  std::sort(names.begin(), names.end(), protocol::nameLess);
+  if (first >= index_.size()) return names;
+  names.reserve(std::min(count, index_.size() - first));
+  index_.collect(first, count, names);
   return names;
 }
 
-std::vector<std::string_view> LocalHub::firstOnlineNames(std::size_t limit) const {
-  if (limit <= kFirstNamesKept) {
-    if (firstNamesStale_) {
-      firstNames_ = firstOnlineNamesBySorting(kFirstNamesKept);
-      firstNamesStale_ = false;
-    }
-    return {firstNames_.begin(),
-            firstNames_.begin() + static_cast<std::ptrdiff_t>(std::min(limit, firstNames_.size()))};
-  }
-  return firstOnlineNamesBySorting(limit);
+std::size_t LocalHub::queuedBytesTowards(std::uint32_t target) const {
+  if (target >= peers_.size()) return 0;
+  return inFlight_[target].load(std::memory_order_relaxed);
 }
 
-std::vector<std::string_view> LocalHub::firstOnlineNamesBySorting(std::size_t limit) const {
-  std::vector<std::string_view> names;
-  names.reserve(replica_.size());
-  for (const auto& [name, connection] : replica_) names.push_back(name);
-  const std::size_t shown = std::min(limit, names.size());
-  std::partial_sort(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(shown), names.end(),
-                    protocol::nameLess);
-  names.resize(shown);
-  return names;
-}
-
-void LocalHub::sendTo(const OnlineUser& user, std::string_view frame) {
+SendResult LocalHub::sendTo(const OnlineUser& user, std::string_view frame) {
   const std::uint32_t target = net::loopIndexOf(user.connection);
   if (target == loopIndex_) {
     delivery_.deliverLocal(user.connection, frame);
-  } else if (target < outgoing_.size()) {
-    outgoing_[target].add(user.connection, frame, false);
+    return SendResult::kQueued;
   }
+  if (target >= outgoing_.size()) return SendResult::kQueued;  // no such loop: nobody to tell
+  return enqueue(target, user.connection, frame, false) ? SendResult::kQueued : SendResult::kShed;
 }
 
-void LocalHub::broadcast(std::string_view frame, net::ConnectionId except) {
+SendResult LocalHub::broadcast(std::string_view frame, net::ConnectionId except) {
   delivery_.deliverToAllLocal(frame, except);
+  SendResult result = SendResult::kQueued;
   for (std::uint32_t target = 0; target < outgoing_.size(); ++target) {
-    if (target != loopIndex_) outgoing_[target].add(except, frame, true);
+    if (target != loopIndex_ && !enqueue(target, except, frame, true)) result = SendResult::kShed;
   }
+  return result;
+}
+
+bool LocalHub::enqueue(std::uint32_t target, net::ConnectionId connection, std::string_view frame,
+                       bool isBroadcast) {
+  Batch& batch = outgoing_[target];
+  if (sharePerPeer_ != 0) {
+    const std::size_t wouldHold = inFlight_[target].load(std::memory_order_relaxed) + batch.cost() +
+                                  frame.size() + sizeof(Batch::Item);
+    if (wouldHold > sharePerPeer_) {
+      shedFrames_.fetch_add(1, std::memory_order_relaxed);
+      shedBytes_.fetch_add(frame.size(), std::memory_order_relaxed);
+      return false;
+    }
+  }
+  batch.add(connection, frame, isBroadcast);
+  return true;
 }
 
 void LocalHub::Batch::add(net::ConnectionId connection, std::string_view frame, bool isBroadcast) {
@@ -164,10 +161,27 @@ void LocalHub::postBatches() {
   for (std::uint32_t target = 0; target < outgoing_.size(); ++target) {
     Batch& batch = outgoing_[target];
     if (batch.items.empty()) continue;
+    const std::size_t cost = batch.cost();
     auto handed = std::make_shared<Batch>(std::move(batch));
     batch = Batch{};
     LocalHub* peer = peers_[target];
-    peer->loop_.post([peer, handed] { peer->deliverBatch(*handed); });
+    std::atomic<std::size_t>* inFlight = &inFlight_[target];
+    inFlight->fetch_add(cost, std::memory_order_relaxed);
+    const bool posted = peer->loop_.tryPost(
+        [peer, handed, inFlight, cost] {
+          peer->deliverBatch(*handed);
+          inFlight->fetch_sub(cost, std::memory_order_relaxed);
+        },
+        cost);
+    if (!posted) {
+      // The target's own bound is a backstop above the shares (ChatServer sizes it so), so
+      // this means a loop is far behind. The senders were already answered; count the loss.
+      inFlight->fetch_sub(cost, std::memory_order_relaxed);
+      shedFrames_.fetch_add(handed->items.size(), std::memory_order_relaxed);
+      shedBytes_.fetch_add(handed->bytes.size(), std::memory_order_relaxed);
+      spdlog::warn("loop {} is not keeping up: {} frames for it dropped", target,
+                   handed->items.size());
+    }
   }
 }
 

@@ -1,6 +1,7 @@
 // The in-process Hub: one per loop, sharing a NameRegistry.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -8,40 +9,67 @@
 #include <vector>
 
 #include "net/event_loop.h"
+#include "protocol/names.h"
 #include "server/hub.h"
+#include "server/name_index.h"
 #include "server/name_registry.h"
 
 namespace classchat::server {
 
+struct LocalHubOptions {
+  // Frame bytes that may wait for one loop, from all the other loops together: each other
+  // loop may have an equal share in flight towards it (gathered this iteration, or handed
+  // over and not yet delivered). Past its share, a frame is shed and the sender told. 0: no
+  // bound.
+  std::size_t maxQueuedBytesPerLoop = 64 << 20;
+};
+
 // Each loop's LocalHub keeps a replica of the directory (name -> connection), so lookups
 // on the message path touch only loop-local memory. Joins and leaves are decided by the
-// shared NameRegistry and then posted to every other loop's replica.
+// shared NameRegistry and then posted to every other loop's replica. Beside the replica,
+// an ordered index of its names (NameIndex: nameLess order, with ranks) makes a /list
+// page or a welcome cost about N/100 + the names shown, instead of a sort of everyone.
 //
 // Frames for connections on other loops are collected per target loop during an
 // iteration and handed over in one posted batch at its end: one wake-up per target loop
 // per iteration, however many messages. Frames from one sender to one recipient keep
-// their order because they always travel the same loop-to-loop queue.
+// their order because they always travel the same loop-to-loop queue. What one loop may
+// have in flight towards another is bounded (LocalHubOptions); the excess is shed.
 //
-// Thread-safety: use a LocalHub only on its loop's thread, except where noted.
+// Thread-safety: use a LocalHub only on its loop's thread, except the counters, which any
+// thread may read.
 class LocalHub final : public Hub {
  public:
   LocalHub(net::EventLoop& loop, std::uint32_t loopIndex, NameRegistry& registry,
-           LocalDelivery& delivery);
+           LocalDelivery& delivery, LocalHubOptions options = {});
 
   // Wires the hubs of all loops together; call once on every hub before the loops run.
   void connectPeers(std::vector<LocalHub*> hubsByLoopIndex);
 
   ClaimResult claim(std::string_view name, net::ConnectionId connection) override;
   void release(std::string_view name, net::ConnectionId connection) override;
-  void afterPendingCloses(std::function<void()> then) override;
+  void checkOwnerGone(std::string_view name, std::function<void()> then) override;
   std::optional<OnlineUser> find(std::string_view name) const override;
   std::size_t onlineCount() const override { return replica_.size(); }
-  std::vector<std::string_view> onlineNamesSorted() const override;
-  std::vector<std::string_view> firstOnlineNames(std::size_t limit) const override;
-  void sendTo(const OnlineUser& user, std::string_view frame) override;
-  void broadcast(std::string_view frame, net::ConnectionId except) override;
+  std::size_t onlineNameBytes() const override { return nameBytes_; }
+  std::optional<std::size_t> rankOf(std::string_view name) const override;
+  std::vector<std::string_view> onlineNamesFrom(std::size_t first,
+                                                std::size_t count) const override;
+  SendResult sendTo(const OnlineUser& user, std::string_view frame) override;
+  SendResult broadcast(std::string_view frame, net::ConnectionId except) override;
   void act(const OnlineUser& user, SessionAction action) override;
   void actOnAddress(std::string address, SessionAction action) override;
+
+  // Thread-safe counters, for tests and logs (a later /metrics exports them).
+  // Frames this loop shed because the queue towards another loop was full.
+  std::uint64_t shedFrames() const { return shedFrames_.load(std::memory_order_relaxed); }
+  std::uint64_t shedBytes() const { return shedBytes_.load(std::memory_order_relaxed); }
+  // Names this loop released early for a reconnect because their old peer was gone.
+  std::uint64_t ownerGoneReleases() const {
+    return ownerGoneReleases_.load(std::memory_order_relaxed);
+  }
+  // Bytes this loop has in flight towards loop `target`.
+  std::size_t queuedBytesTowards(std::uint32_t target) const;
 
  private:
   // Frames bound for one other loop, gathered during one iteration.
@@ -54,34 +82,38 @@ class LocalHub final : public Hub {
     };
     std::string bytes;
     std::vector<Item> items;
+    std::size_t cost() const { return bytes.size() + items.size() * sizeof(Item); }
     void add(net::ConnectionId connection, std::string_view frame, bool broadcast);
   };
-
   void applyJoin(const std::string& name, net::ConnectionId connection);
   void applyLeave(const std::string& name, net::ConnectionId connection);
-  // Keeps firstNames_ right when `name` enters or leaves the replica.
-  void firstNamesAdd(std::string_view name);
-  void firstNamesRemove(std::string_view name);
+  void eraseFromReplica(std::unordered_map<std::string, net::ConnectionId, protocol::NameHash,
+                                           protocol::NameEqual>::iterator entry);
+  // Appends to the batch for `target` unless that would pass this loop's share of the
+  // target's queue; false (and counted) if shed.
+  bool enqueue(std::uint32_t target, net::ConnectionId connection, std::string_view frame,
+               bool broadcast);
   void deliverBatch(const Batch& batch);
-  std::vector<std::string_view> firstOnlineNamesBySorting(std::size_t limit) const;
   void postBatches();
 
   net::EventLoop& loop_;
   std::uint32_t loopIndex_;
   NameRegistry& registry_;
   LocalDelivery& delivery_;
+  LocalHubOptions options_;
+  std::size_t sharePerPeer_ = 0;  // 0: no bound
   std::vector<LocalHub*> peers_;  // indexed by loop; peers_[loopIndex_] == this
   std::vector<Batch> outgoing_;   // indexed by target loop
+  // Bytes handed to each target loop and not yet delivered there; decremented by the
+  // target's thread.
+  std::unique_ptr<std::atomic<std::size_t>[]> inFlight_;
   std::unordered_map<std::string, net::ConnectionId, protocol::NameHash, protocol::NameEqual>
       replica_;
-  // The kFirstNamesKept smallest names of the replica in nameLess order (views of its
-  // keys), kept on every join and leave so that a welcome costs O(1), not a pass over
-  // everyone online (62% of the server's CPU while 2,000 clients joined at 16,000
-  // online). When one of them leaves and more names exist than it holds, the next
-  // lookup rebuilds it with one partial sort.
-  static constexpr std::size_t kFirstNamesKept = 16;
-  mutable std::vector<std::string_view> firstNames_;
-  mutable bool firstNamesStale_ = false;
+  NameIndex index_;  // points to replica_'s keys
+  std::size_t nameBytes_ = 0;
+  std::atomic<std::uint64_t> shedFrames_{0};
+  std::atomic<std::uint64_t> shedBytes_{0};
+  std::atomic<std::uint64_t> ownerGoneReleases_{0};
 };
 
 }  // namespace classchat::server

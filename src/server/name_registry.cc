@@ -13,6 +13,13 @@ void NameRegistry::release(std::string_view name, net::ConnectionId connection) 
   if (found != owners_.end() && found->second == connection) owners_.erase(found);
 }
 
+std::optional<net::ConnectionId> NameRegistry::ownerOf(std::string_view name) const {
+  std::lock_guard lock(mutex_);
+  const auto found = owners_.find(name);
+  if (found == owners_.end()) return std::nullopt;
+  return found->second;
+}
+
 std::size_t NameRegistry::size() const {
   std::lock_guard lock(mutex_);
   return owners_.size();

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -11,7 +12,8 @@
 
 namespace classchat::server {
 
-// Thread-safe. Taken only on register and disconnect, never per message: the message
+// Thread-safe. Taken only on register and disconnect (and ownerOf when a taken name is
+// retried), never per message: the message
 // path reads each loop's own replica of the directory instead (see LocalHub).
 class NameRegistry {
  public:
@@ -19,6 +21,9 @@ class NameRegistry {
   bool claim(std::string_view name, net::ConnectionId connection);
   // Frees `name` if `connection` holds it.
   void release(std::string_view name, net::ConnectionId connection);
+  // The connection holding `name`, or nullopt if it is free. Only a snapshot: another loop
+  // may change it at any time.
+  std::optional<net::ConnectionId> ownerOf(std::string_view name) const;
   std::size_t size() const;
 
  private:

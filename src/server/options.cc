@@ -78,6 +78,7 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
   double handshakeSeconds = 10.0;
   double idleSeconds = 0.0;
   double shutdownSeconds = 3.0;
+  double drainSeconds = 3.0;
   bool noKeepAlive = false;
   CLI::App app{
       "classchatd: the classchat server. Clients connect over TCP, send their username, then "
@@ -129,11 +130,11 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
       ->capture_default_str()
       ->check(kBurst);
   app.add_option("--shout-rate", options.shoutRate,
-                 "Shouts per second per connection, sustained (0 = unlimited)")
+                 "Shouts and /list requests per second per connection, sustained (0 = unlimited)")
       ->capture_default_str()
       ->check(kRate);
   app.add_option("--shout-burst", options.shoutBurst,
-                 "Shouts a connection may send at once before --shout-rate applies")
+                 "Shouts and /list requests sent at once before --shout-rate applies")
       ->capture_default_str()
       ->check(kBurst);
   app.add_option("--flood-disconnect", options.floodDisconnect,
@@ -141,7 +142,8 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
                  "limits within 10 s (0 = never)")
       ->capture_default_str();
   app.add_option("--max-connections", options.maxConnections,
-                 "Open connections allowed in total (0 = unlimited, up to the open-file limit)")
+                 "Open connections allowed in total (0 = the open-file limit less what the "
+                 "server keeps for itself; more than that is lowered to it)")
       ->capture_default_str();
   app.add_option("--max-connections-per-ip", options.maxConnectionsPerIp,
                  "Open connections allowed from one address (0 = unlimited)")
@@ -180,6 +182,15 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
   app.add_flag("--reuse-port", options.reusePort,
                "Start even if another server already listens on --port, and share it "
                "(SO_REUSEPORT: the kernel splits new connections between the servers)");
+  app.add_option("--drain-timeout", drainSeconds,
+                 "Seconds a closing connection (refused, flooding, idle, or at its end of "
+                 "stream) may take to read its last output before it is closed anyway")
+      ->capture_default_str()
+      ->check(kSeconds);
+  app.add_option("--max-loop-queue-bytes", options.maxLoopQueueBytes,
+                 "Message bytes that may wait for one event loop from the others; past it, "
+                 "messages to its users are dropped and the sender told (0 = no bound)")
+      ->capture_default_str();
   app.add_option("--log-level", options.logLevel, "trace, debug, info, warn, error or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
@@ -194,6 +205,7 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
   options.handshakeTimeout = fromSeconds(handshakeSeconds);
   options.idleTimeout = fromSeconds(idleSeconds);
   options.shutdownGrace = fromSeconds(shutdownSeconds);
+  options.drainTimeout = fromSeconds(drainSeconds);
   options.nameWait = std::chrono::milliseconds(nameWaitMs);
   if (const std::string problem = unworkableSetting(options); !problem.empty()) {
     exitCode = usageExit(app, CLI::ValidationError(problem));

@@ -29,7 +29,7 @@ struct ServerOptions {
   double shoutBurst = 40;
   // Messages dropped by the rate limits within 10 s before the client is disconnected.
   std::size_t floodDisconnect = 1000;   // 0: never
-  std::size_t maxConnections = 0;       // 0: unlimited
+  std::size_t maxConnections = 0;       // 0: from the open-file limit (ChatServer)
   std::size_t maxConnectionsPerIp = 0;  // 0: unlimited
   std::chrono::milliseconds shutdownGrace{3'000};
   // SO_SNDBUF per connection (0: the kernel's autotuning); see net::TcpServerOptions.
@@ -37,6 +37,11 @@ struct ServerOptions {
   // Listen even if another server already listens on the port (SO_REUSEPORT: the kernel
   // then splits the connections between the servers). Off: such a start is refused.
   bool reusePort = false;
+  // How long a closing connection (refused, flooding, idle, EOF) may take to read its last
+  // output before it is closed anyway.
+  std::chrono::milliseconds drainTimeout{3'000};
+  // Frame bytes that may wait for one loop from the others (LocalHubOptions); 0: no bound.
+  std::size_t maxLoopQueueBytes = 64 << 20;
   std::string logLevel = "info";
   // Trust (README, "Protected names and moderation").
   std::string accountsPath;  // --accounts: empty, no protected names

@@ -1,5 +1,6 @@
 #include "server/replies.h"
 
+#include <algorithm>
 #include <charconv>
 #include <ctime>
 #include <optional>
@@ -9,6 +10,7 @@
 
 #include "protocol/json_whitespace.h"
 #include "protocol/json_writer.h"
+#include "protocol/names.h"
 #include "protocol/wire.h"
 
 namespace classchat::server {
@@ -17,6 +19,12 @@ namespace {
 // Room kept at the end of a /list page for "(page 12/345, 6789 more; send /list with
 // msg 13 for the next page)".
 constexpr std::size_t kPageSuffixReserve = 96;
+
+std::string listPrefix(std::size_t othersCount) {
+  return fmt::format("Online users ({}): ", othersCount);
+}
+
+}  // namespace
 
 // Parses "7", " page 7 " (any case) into 7; nullopt for anything else.
 std::optional<std::size_t> parsePageRequest(std::string_view text) {
@@ -36,8 +44,6 @@ std::optional<std::size_t> parsePageRequest(std::string_view text) {
   if (ec != std::errc() || end != text.data() + text.size() || page == 0) return std::nullopt;
   return page;
 }
-
-}  // namespace
 
 std::size_t smallReplyBudget(std::string_view to) {
   const std::size_t fixed = protocol::frameOverheadBytes() + protocol::kServerName.size() +
@@ -66,57 +72,53 @@ std::string welcomeText(std::string_view name, std::span<const std::string_view>
   return text;
 }
 
-std::string userListText(std::span<const std::string_view> othersSorted, std::string_view request,
-                         std::size_t budget) {
-  if (othersSorted.empty()) return "You are the only active user!";
-  const std::string prefix = fmt::format("Online users ({}): ", othersSorted.size());
-
-  // Pages are filled greedily in sorted order; page k is found by filling pages 1..k.
+ListPaging listPaging(std::size_t othersCount, std::size_t othersNameBytes, std::size_t budget) {
+  if (othersCount == 0) return {};
+  const std::size_t prefix = listPrefix(othersCount).size();
+  const std::size_t allBytes = prefix + othersNameBytes + 2 * (othersCount - 1);
+  if (allBytes <= budget) return {othersCount, 1};
   const std::size_t pageBudget =
-      budget > prefix.size() + kPageSuffixReserve ? budget - prefix.size() - kPageSuffixReserve : 0;
-  std::size_t firstOfPage = 0;
-  std::vector<std::size_t> pageStarts;
-  while (firstOfPage < othersSorted.size()) {
-    pageStarts.push_back(firstOfPage);
-    std::size_t used = 0;
-    std::size_t i = firstOfPage;
-    for (; i < othersSorted.size(); ++i) {
-      const std::size_t cost = othersSorted[i].size() + (i > firstOfPage ? 2 : 0);
-      // Every page takes at least one name, so listing always makes progress.
-      if (i > firstOfPage && used + cost > pageBudget) break;
-      used += cost;
-    }
-    firstOfPage = i;
-  }
-  // Everything fits on one page when no suffix is needed.
-  std::size_t allBytes = prefix.size();
-  for (std::size_t i = 0; i < othersSorted.size(); ++i) {
-    allBytes += othersSorted[i].size() + (i > 0 ? 2 : 0);
-  }
-  if (allBytes <= budget) pageStarts = {0};
+      budget > prefix + kPageSuffixReserve ? budget - prefix - kPageSuffixReserve : 0;
+  // Every page takes at least one name, so listing always makes progress.
+  const std::size_t perPage = std::max<std::size_t>(1, pageBudget / (protocol::kMaxNameLength + 2));
+  return {perPage, (othersCount + perPage - 1) / perPage};
+}
 
-  const std::size_t pages = pageStarts.size();
-  const std::size_t page = parsePageRequest(request).value_or(1);
-  if (page > pages) {
-    return fmt::format("Error: page {} does not exist: the list has {} page{}", page, pages,
-                       pages == 1 ? "" : "s");
+std::string userListPageText(std::span<const std::string_view> pageNames, std::size_t othersCount,
+                             std::size_t page, const ListPaging& paging) {
+  if (othersCount == 0) return std::string(kAloneListText);
+  std::string text = listPrefix(othersCount);
+  for (std::size_t i = 0; i < pageNames.size(); ++i) {
+    if (i > 0) text += ", ";
+    text += pageNames[i];
   }
-  const std::size_t begin = pageStarts[page - 1];
-  const std::size_t end = page < pages ? pageStarts[page] : othersSorted.size();
-  std::string text = prefix;
-  for (std::size_t i = begin; i < end; ++i) {
-    if (i > begin) text += ", ";
-    text += othersSorted[i];
-  }
-  if (pages > 1) {
-    if (page < pages) {
+  if (paging.pages > 1) {
+    if (page < paging.pages) {
       text += fmt::format(" (page {}/{}, {} more; send /list with msg {} for the next page)", page,
-                          pages, othersSorted.size() - end, page + 1);
+                          paging.pages, othersCount - page * paging.perPage, page + 1);
     } else {
-      text += fmt::format(" (page {}/{})", page, pages);
+      text += fmt::format(" (page {}/{})", page, paging.pages);
     }
   }
   return text;
+}
+
+std::string missingPageText(std::size_t page, std::size_t pages) {
+  return fmt::format("Error: page {} does not exist: the list has {} page{}", page, pages,
+                     pages == 1 ? "" : "s");
+}
+
+std::string userListText(std::span<const std::string_view> othersSorted, std::string_view request,
+                         std::size_t budget) {
+  if (othersSorted.empty()) return std::string(kAloneListText);
+  std::size_t nameBytes = 0;
+  for (std::string_view name : othersSorted) nameBytes += name.size();
+  const ListPaging paging = listPaging(othersSorted.size(), nameBytes, budget);
+  const std::size_t page = parsePageRequest(request).value_or(1);
+  if (page > paging.pages) return missingPageText(page, paging.pages);
+  const std::size_t first = (page - 1) * paging.perPage;
+  const std::size_t count = std::min(paging.perPage, othersSorted.size() - first);
+  return userListPageText(othersSorted.subspan(first, count), othersSorted.size(), page, paging);
 }
 
 std::string timeText(std::chrono::system_clock::time_point now) {

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -27,9 +28,35 @@ inline std::string welcomeText(std::string_view name,
   return welcomeText(name, othersSorted, othersSorted.size());
 }
 
-// The /list reply for `othersSorted` (everyone but the requester). `request` is the
-// message's msg: a page number ("2", "page 2") or anything else for page 1. The result
-// is at most `budget` bytes. Starts with "Error:" when the page does not exist.
+// How /list splits the others (everyone but the requester) into pages. A page's place in
+// the list follows from its number alone, so a page costs O(page) with an ordered index
+// (LocalHub), not a pass over everyone online.
+struct ListPaging {
+  std::size_t perPage = 0;  // names on every page but the last
+  std::size_t pages = 0;
+};
+// `othersNameBytes` is the sum of the others' name lengths. Everything is one page when it
+// fits `budget`; otherwise every page holds as many names as fit when all of them are of
+// the longest length allowed, so any page fits whatever the names.
+ListPaging listPaging(std::size_t othersCount, std::size_t othersNameBytes, std::size_t budget);
+
+// The page a /list msg asks for: "7", " page 7 " (any case); nullopt for anything else,
+// which means page 1.
+std::optional<std::size_t> parsePageRequest(std::string_view text);
+
+// The /list reply for page `page` (1-based, at most paging.pages) of `othersCount` names,
+// given the names on that page in nameLess order.
+std::string userListPageText(std::span<const std::string_view> pageNames, std::size_t othersCount,
+                             std::size_t page, const ListPaging& paging);
+// The reply when only one user is online.
+inline constexpr std::string_view kAloneListText = "You are the only active user!";
+// The reply to a page past the last.
+std::string missingPageText(std::size_t page, std::size_t pages);
+
+// The whole /list reply for `othersSorted` (everyone but the requester), for a `request`
+// (the message's msg), in at most `budget` bytes. Starts with "Error:" when the page does
+// not exist. The server builds pages from its index instead; this is the same reply from
+// the full list.
 std::string userListText(std::span<const std::string_view> othersSorted, std::string_view request,
                          std::size_t budget);
 

@@ -28,8 +28,10 @@ def split_list(reply):
 
 
 class CommandTest(harness.ServerTestCase):
+    THREADS = 2
+
     def setUp(self):
-        self.server = self.start_server()
+        self.server = self.start_server(threads=self.THREADS)
         self.alice = self.register(self.server, "alice")
 
     def small_reply(self, client, to, msg=None):
@@ -231,6 +233,28 @@ class ListPagingTest(harness.ServerTestCase):
         self.assertCompactFrame(line)
         self.assertLessEqual(len(line) + 1, SMALL_REPLY_BYTES)
         self.assertTrue(json.loads(line)["msg"].startswith("Welcome late!"))
+
+
+class CommandFourLoopsTest(CommandTest):
+    """The same over four loops: /list and /shout see users on every loop."""
+    THREADS = 4
+
+
+class ListRateLimitTest(harness.ServerTestCase):
+    def test_list_draws_from_the_shout_budget(self):
+        server = self.start_server("--shout-rate", 0.5, "--shout-burst", 2)
+        alice = self.register(server, "alice")
+        bob = self.register(server, "bob")
+        self.assertEqual(self.request(alice, "/shout", "hi"), "Message sent to 1 users")
+        self.assertNextFrame(bob, frame_bytes("alice", "127.0.0.1", "Everyone", "hi"))
+        self.assertEqual(self.request(alice, "/list"), "Online users (1): bob")
+        # The burst of 2 is spent (one shout, one list): the next /list is dropped.
+        self.assertEqual(self.request(alice, "/list"),
+                         "Error: rate limit: at most 0.5 shouts and /list requests per second; "
+                         "/list dropped")
+        # Other commands and messages are not limited by it, nor is another user.
+        self.assertRegex(self.request(alice, "/time"), r"^Server time: ")
+        self.assertEqual(self.request(bob, "/list"), "Online users (1): alice")
 
 
 if __name__ == "__main__":

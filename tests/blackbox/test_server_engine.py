@@ -2,6 +2,8 @@
 clients that vanish mid-object, and shutdown on SIGTERM/SIGINT.
 """
 import json
+import re
+import resource
 import selectors
 import signal
 import socket
@@ -241,6 +243,73 @@ class ShutdownTest(harness.ServerTestCase):
         server.proc.send_signal(signal.SIGTERM)
         self.assertNextFrame(alice, server_frame_bytes("alice", "Server shutting down"))
         self.assertEqual(server.proc.wait(timeout=harness.TIMEOUT), 0, server.log()[-3000:])
+
+
+class ConnectionCapTest(harness.ServerTestCase):
+    """--max-connections defaults to the open-file limit less what the server keeps for
+    itself (3 + 4 per loop + 32), so a full server refuses cleanly instead of hitting
+    EMFILE; a larger value is lowered to it."""
+
+    FILE_LIMIT = 64
+    CAP = FILE_LIMIT - (3 + 4 * 2 + 32)  # 21 with 2 loops
+
+    def start_with_file_limit(self, *args):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (self.FILE_LIMIT, hard))
+        try:
+            return self.start_server(*args, threads=2)
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+    def fill_and_expect_full(self, server, cap):
+        clients = [self.register(server, "u%02d" % i) for i in range(cap)]
+        frames = self.connect(server, b"extra").expect_closed()
+        self.assertEqual(len(frames), 1, frames)
+        self.assertEqual(frames[0]["msg"],
+                         "Error: the server is full (%d connections); try again later" % cap)
+        # A freed slot is usable again.
+        clients.pop().close()
+        harness.wait_until(lambda: len(re.findall(r"\(u\d\d\) disconnected", server.log())) >= 1)
+        self.register(server, "again")
+
+    def test_default_is_the_open_file_limit_less_the_servers_own(self):
+        server = self.start_with_file_limit()
+        server.wait_for_log(r"max connections: %d \(open-file limit %d less 43 for the server "
+                            r"itself\)" % (self.CAP, self.FILE_LIMIT))
+        self.fill_and_expect_full(server, self.CAP)
+        self.assertNotIn("no free connection slots", server.log())
+
+    def test_a_value_above_the_limit_is_lowered_with_a_warning(self):
+        server = self.start_with_file_limit("--max-connections", 1000)
+        server.wait_for_log(r"warn.*--max-connections 1000 is above .* lowered to %d" % self.CAP)
+        self.fill_and_expect_full(server, self.CAP)
+
+    def test_a_value_below_the_limit_is_kept(self):
+        server = self.start_with_file_limit("--max-connections", 5)
+        server.wait_for_log(r"max connections: 5 \(open-file limit %d\)" % self.FILE_LIMIT)
+        self.fill_and_expect_full(server, 5)
+
+
+class DrainTimeoutTest(harness.ServerTestCase):
+    def test_closing_connection_that_does_not_read_is_closed_after_the_drain_timeout(self):
+        # Draining has its own deadline, not --shutdown-grace's (which is long here).
+        server = self.start_server("--drain-timeout", 0.5, "--shutdown-grace", 30,
+                                   "--max-output-bytes", 1 << 24, "--rate-limit", 0)
+        sock = harness.connect_raw(server.port, rcvbuf=4096)
+        self.addCleanup(sock.close)
+        sock.sendall(b"sloth")
+        self.assertTrue(json.loads(sock.recv(1024))["msg"].startswith("Welcome sloth!"))
+        flooder = self.register(server, "flooder")
+        flooder.send_raw(json.dumps({"to": "sloth", "msg": "F" * 30000}).encode() * 200)
+        self.assertRegex(self.request(flooder, "/time"), r"^Server time: ")
+        # sloth ends its input but never reads: its output cannot drain.
+        sock.shutdown(socket.SHUT_WR)
+        start = time.monotonic()
+        server.wait_for_log(r"\(sloth\) disconnected: peer closed the connection "
+                            r"\(peer did not read its last output in time\)")
+        elapsed = time.monotonic() - start
+        self.assertGreaterEqual(elapsed, 0.4)
+        self.assertLess(elapsed, 5.0)
 
 
 if __name__ == "__main__":

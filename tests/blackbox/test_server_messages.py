@@ -28,8 +28,10 @@ TEXTS = [
 
 
 class DirectMessageTest(harness.ServerTestCase):
+    THREADS = 2
+
     def setUp(self):
-        self.server = self.start_server()
+        self.server = self.start_server(threads=self.THREADS)
         self.alice = self.register(self.server, "alice")
         self.bob = self.register(self.server, "Bob")
 
@@ -128,6 +130,10 @@ class DirectMessageTest(harness.ServerTestCase):
         received = sorted(self.alice.recv_line() + b"\n" for _ in others)
         self.assertEqual(received, sorted(frame_bytes("peer%d" % i, "127.0.0.1", "alice",
                                                       "back %d" % i) for i in range(8)))
+
+
+class DirectMessageFourLoopsTest(DirectMessageTest):
+    THREADS = 4
 
 
 if __name__ == "__main__":

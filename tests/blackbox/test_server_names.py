@@ -5,6 +5,7 @@ Everyone and Guest (any case) and anything starting with '/' are refused. A refu
 gets exactly one `Error:` frame and is closed; nothing is half-registered.
 """
 import json
+import re
 import unittest
 
 import harness
@@ -42,8 +43,10 @@ INVALID_NAMES = [
 
 
 class NameRulesTest(harness.ServerTestCase):
+    THREADS = 2
+
     def setUp(self):
-        self.server = self.start_server()
+        self.server = self.start_server(threads=self.THREADS)
 
     def expect_refused(self, client):
         frames = client.expect_closed()
@@ -88,8 +91,11 @@ class NameRulesTest(harness.ServerTestCase):
 
 
 class UniquenessTest(harness.ServerTestCase):
+    THREADS = 2
+
     def setUp(self):
-        self.server = self.start_server()
+        # Unlimited message rate: the reconnect tests send a lot of filler at once.
+        self.server = self.start_server("--rate-limit", 0, threads=self.THREADS)
 
     def expect_refused(self, client):
         frames = client.expect_closed()
@@ -121,6 +127,10 @@ class UniquenessTest(harness.ServerTestCase):
         for i in range(30):
             with self.subTest(round=i):
                 alice = self.register(self.server, "alice")
+                # Something the old connection still had to say when it left: its end of
+                # stream sits behind unread input, which the server reads 64 KiB at a time.
+                alice.send_raw(b" " * (256 << 10)
+                               + json.dumps({"to": "observer", "msg": "bye %d" % i}).encode())
                 alice.close()
                 # No waiting: the next connection with the same name is accepted, in each
                 # form of handshake, and what came with the name is processed.
@@ -131,10 +141,33 @@ class UniquenessTest(harness.ServerTestCase):
                 self.assertTrue(json.loads(line)["msg"].startswith("Welcome alice!"), line)
                 if form > 0:
                     self.assertRegex(self.recv_reply(alice), r"^Server time: ")
+                # What the old connection sent before leaving was delivered, once.
+                self.assertNextFrame(observer, frame_bytes("alice", "127.0.0.1", "observer",
+                                                           "bye %d" % i))
+                # Exactly one alice is online, everywhere, and it is the new connection.
+                self.assertEqual(self.request(observer, "/list"), "Online users (1): alice")
                 observer.send("alice", "round %d" % i)
                 self.assertNextFrame(alice, frame_bytes("observer", "127.0.0.1", "alice",
                                                         "round %d" % i))
                 alice.close()
+                self.wait_for_log_count(self.server, r"\(alice\) disconnected", 2 * (i + 1))
+        log = self.server.log()
+        self.assertNotIn("already taken", log)
+        # The reconnects were not merely lucky: in some rounds the old close had not been
+        # read yet, and the owner's loop released the name because its peer was gone.
+        self.assertRegex(log, r"\(alice\) left before its close was read; name released")
+
+    def test_name_of_a_connected_owner_is_still_refused_after_the_check(self):
+        # The check must not release a name whose owner is still there, even one that
+        # keeps sending.
+        alice = self.register(self.server, "alice")
+        for _ in range(5):
+            alice.send_raw(b" " * (64 << 10))
+            frames = self.connect(self.server, b"alice").expect_closed()
+            self.assertEqual(len(frames), 1, frames)
+            self.assertIn("already taken", frames[0]["msg"])
+        self.assertEqual(self.request(alice, "/time")[:12], "Server time:")
+        self.assertNotRegex(self.server.log(), r"name released for a reconnect")
 
     def test_name_is_free_after_disconnect_in_another_case(self):
         alice = self.register(self.server, "alice")
@@ -151,6 +184,15 @@ class UniquenessTest(harness.ServerTestCase):
         # Once the owner leaves, the name is free: the refused attempt holds nothing.
         self.server.wait_for_log(r"\(Bob\) disconnected")
         self.register(self.server, "bob")
+
+
+class NameRulesFourLoopsTest(NameRulesTest):
+    THREADS = 4
+
+
+class UniquenessFourLoopsTest(UniquenessTest):
+    """Names across four loops: a name and its reconnect usually land on different ones."""
+    THREADS = 4
 
 
 if __name__ == "__main__":

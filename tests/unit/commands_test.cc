@@ -26,6 +26,7 @@ class FakeHub final : public Hub {
 
   ClaimResult claim(std::string_view, net::ConnectionId) override { return ClaimResult::kTaken; }
   void release(std::string_view, net::ConnectionId) override {}
+  void checkOwnerGone(std::string_view, std::function<void()>) override {}
   std::optional<OnlineUser> find(std::string_view name) const override {
     for (const auto& [user, connection] : users_) {
       if (protocol::namesEqual(user, name)) return OnlineUser{user, connection};
@@ -33,18 +34,36 @@ class FakeHub final : public Hub {
     return std::nullopt;
   }
   std::size_t onlineCount() const override { return users_.size(); }
-  std::vector<std::string_view> onlineNamesSorted() const override {
-    std::vector<std::string_view> names;
-    for (const auto& [name, connection] : users_) names.push_back(name);
-    std::sort(names.begin(), names.end(), protocol::nameLess);
+  std::size_t onlineNameBytes() const override {
+    std::size_t bytes = 0;
+    for (const auto& [name, connection] : users_) bytes += name.size();
+    return bytes;
+  }
+  std::optional<std::size_t> rankOf(std::string_view name) const override {
+    const std::vector<std::string_view> names = sorted();
+    for (std::size_t i = 0; i < names.size(); ++i) {
+      if (protocol::namesEqual(names[i], name)) return i;
+    }
+    return std::nullopt;
+  }
+  std::vector<std::string_view> onlineNamesFrom(std::size_t first,
+                                                std::size_t count) const override {
+    ++pageLookups;
+    std::vector<std::string_view> names = sorted();
+    if (first >= names.size()) return {};
+    names.erase(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(first));
+    if (names.size() > count) names.resize(count);
     return names;
   }
-  void sendTo(const OnlineUser& user, std::string_view frame) override {
+  SendResult sendTo(const OnlineUser& user, std::string_view frame) override {
     sent.emplace_back(user.connection, std::string(frame));
+    return SendResult::kQueued;
   }
-  void broadcast(std::string_view frame, net::ConnectionId except) override {
+  SendResult broadcast(std::string_view frame, net::ConnectionId except) override {
     broadcasts.emplace_back(except, std::string(frame));
+    return shedBroadcasts ? SendResult::kShed : SendResult::kQueued;
   }
+
   void act(const OnlineUser& user, SessionAction action) override {
     actions.emplace_back(std::to_string(user.connection), std::move(action));
   }
@@ -54,10 +73,18 @@ class FakeHub final : public Hub {
 
   // (connection id or address, action)
   std::vector<std::pair<std::string, SessionAction>> actions;
+  bool shedBroadcasts = false;
+  mutable int pageLookups = 0;
   std::vector<std::pair<net::ConnectionId, std::string>> sent;
   std::vector<std::pair<net::ConnectionId, std::string>> broadcasts;
 
  private:
+  std::vector<std::string_view> sorted() const {
+    std::vector<std::string_view> names;
+    for (const auto& [name, connection] : users_) names.push_back(name);
+    std::sort(names.begin(), names.end(), protocol::nameLess);
+    return names;
+  }
   std::map<std::string, net::ConnectionId> users_;
 };
 
@@ -232,6 +259,48 @@ TEST(Commands, ShoutWithoutTextIsAnError) {
   ASSERT_EQ(notString.replies.size(), 1u);
   EXPECT_EQ(notString.replies[0].rfind("Error:", 0), 0u) << notString.replies[0];
   EXPECT_TRUE(hub.broadcasts.empty());
+}
+
+TEST(Commands, ShoutThatCouldNotReachEveryLoopSaysSo) {
+  FakeHub hub;
+  hub.add("alice", 1);
+  hub.add("bob", 2);
+  hub.shedBroadcasts = true;
+  FakeContext context(hub, "alice", 1);
+  const std::vector<std::string> replies = run(context, "/shout", "hi");
+  ASSERT_EQ(replies.size(), 1u);
+  EXPECT_EQ(replies[0].rfind("Error: the server is too busy", 0), 0u) << replies[0];
+}
+
+TEST(Commands, ListAndShoutShareTheShoutBudget) {
+  EXPECT_EQ(findCommand("/list")->rateClass, RateClass::kShout);
+  EXPECT_EQ(findCommand("/shout")->rateClass, RateClass::kShout);
+  EXPECT_EQ(findCommand("/time")->rateClass, RateClass::kMessage);
+}
+
+// Every page, wherever the requester sorts, equals the page cut from the full list, and is
+// built from one lookup of the page's names rather than the whole directory.
+TEST(Commands, ListPagesMatchTheFullListWhereverTheRequesterSorts) {
+  FakeHub hub;
+  std::vector<std::string> everyone;
+  for (int i = 0; i < 300; ++i) everyone.push_back("user" + std::to_string(1000 + i));
+  for (std::size_t i = 0; i < everyone.size(); ++i) hub.add(everyone[i], i + 1);
+  for (const std::string& requester :
+       {everyone.front(), everyone[37], everyone[150], everyone.back()}) {
+    std::vector<std::string_view> others;
+    for (const std::string& name : everyone) {
+      if (name != requester) others.push_back(name);
+    }
+    for (int page = 1; page <= 20; ++page) {
+      FakeContext context(hub, requester, 1);
+      const int lookupsBefore = hub.pageLookups;
+      const std::vector<std::string> replies = run(context, "/list", std::to_string(page));
+      ASSERT_EQ(replies.size(), 1u);
+      EXPECT_EQ(replies[0], userListText(others, std::to_string(page), smallReplyBudget(requester)))
+          << requester << " page " << page;
+      EXPECT_LE(hub.pageLookups - lookupsBefore, 1);
+    }
+  }
 }
 
 TEST(Commands, ShoutWhenAloneReachesNobody) {

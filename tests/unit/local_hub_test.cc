@@ -45,6 +45,14 @@ class RecordingDelivery final : public LocalDelivery {
   void actOnAddressLocal(std::string_view address, const SessionAction& action) override {
     record(0, "address:" + std::string(address) + ":" + action.notice, true);
   }
+  bool releaseIfPeerGone(net::ConnectionId connection) override {
+    if (!loop_.isInLoopThread()) wrongThread = true;
+    ownerChecks.push_back(connection);
+    return peersGone;
+  }
+
+  std::vector<net::ConnectionId> ownerChecks;
+  bool peersGone = false;
 
   std::vector<Delivery> deliveries;
   bool wrongThread = false;
@@ -60,7 +68,9 @@ class RecordingDelivery final : public LocalDelivery {
 // Two loops, each with a LocalHub, sharing one registry; the loops run on their own threads.
 class LocalHubTest : public ::testing::Test {
  protected:
-  LocalHubTest() {
+  explicit LocalHubTest(LocalHubOptions options = {}) {
+    hubs_[0] = std::make_unique<LocalHub>(loops_[0], 0, registry_, delivery0_, options);
+    hubs_[1] = std::make_unique<LocalHub>(loops_[1], 1, registry_, delivery1_, options);
     hubs_[0]->connectPeers({hubs_[0].get(), hubs_[1].get()});
     hubs_[1]->connectPeers({hubs_[0].get(), hubs_[1].get()});
     for (auto& loop : loops_) threads_.emplace_back([&loop] { loop.run(); });
@@ -98,9 +108,7 @@ class LocalHubTest : public ::testing::Test {
   RecordingDelivery delivery0_{loops_[0]};
   RecordingDelivery delivery1_{loops_[1]};
   RecordingDelivery* deliveries_[2] = {&delivery0_, &delivery1_};
-  std::unique_ptr<LocalHub> hubs_[2] = {
-      std::make_unique<LocalHub>(loops_[0], 0, registry_, delivery0_),
-      std::make_unique<LocalHub>(loops_[1], 1, registry_, delivery1_)};
+  std::unique_ptr<LocalHub> hubs_[2];
   std::vector<std::thread> threads_;
 };
 
@@ -241,7 +249,8 @@ TEST_F(LocalHubTest, FirstOnlineNamesStayRightThroughJoinsAndLeaves) {
         });
         online.erase(online.begin() + static_cast<std::ptrdiff_t>(index));
       } else {
-        std::string name = "u" + std::to_string(random() % 500);
+        std::string name = "u";  // appended: "u" + string trips GCC 12's -Wrestrict at -O3
+        name += std::to_string(random() % 500);
         if (random() % 2 == 0) name[0] = 'U';
         const net::ConnectionId connection = connectionOn(loop, sequence++);
         const bool claimed = on(loop, [&](LocalHub& hub, RecordingDelivery&) {
@@ -286,7 +295,11 @@ TEST_F(LocalHubTest, SendToTheOtherLoopArrivesThereInOrderInOneBatch) {
   const net::ConnectionId bob = connectionOn(1, 3);
   constexpr int kFrames = 500;
   on(0, [&](LocalHub& hub, RecordingDelivery&) {
-    for (int i = 0; i < kFrames; ++i) hub.sendTo(OnlineUser{"bob", bob}, "m" + std::to_string(i));
+    for (int i = 0; i < kFrames; ++i) {
+      std::string frame = "m";
+      frame += std::to_string(i);
+      hub.sendTo(OnlineUser{"bob", bob}, frame);
+    }
     return 0;
   });
   finishIteration(0);
@@ -295,7 +308,7 @@ TEST_F(LocalHubTest, SendToTheOtherLoopArrivesThereInOrderInOneBatch) {
   ASSERT_EQ(onOne.size(), static_cast<std::size_t>(kFrames));
   for (int i = 0; i < kFrames; ++i) {
     EXPECT_EQ(onOne[i].connection, bob);
-    EXPECT_EQ(onOne[i].frame, "m" + std::to_string(i));
+    EXPECT_EQ(onOne[i].frame, std::string("m") += std::to_string(i));
     EXPECT_FALSE(onOne[i].broadcast);
   }
   // Frames sent during one iteration travel as one hand-off: loop 1 runs them together.
@@ -350,6 +363,151 @@ TEST_F(LocalHubTest, DirectMessagesAndBroadcastsKeepTheirRelativeOrder) {
   EXPECT_EQ(onOne[1].frame, "2");
   EXPECT_TRUE(onOne[1].broadcast);
   EXPECT_EQ(onOne[2].frame, "3");
+}
+
+TEST_F(LocalHubTest, NamesFromARankArePagesOfTheSortedList) {
+  std::vector<std::string> expected;
+  on(0, [&](LocalHub& hub, RecordingDelivery&) {
+    for (int i = 0; i < 200; ++i) {
+      std::string name(1, i % 2 == 0 ? 'u' : 'U');
+      name += std::to_string(1000 + (i * 37) % 200);
+      hub.claim(name, connectionOn(0, static_cast<std::uint64_t>(i + 1)));
+      expected.push_back(name);
+    }
+    return 0;
+  });
+  std::sort(expected.begin(), expected.end(), protocol::nameLess);
+  const auto fetch = [&](std::size_t first, std::size_t count) {
+    return on(0, [&](LocalHub& hub, RecordingDelivery&) {
+      std::vector<std::string> copy;
+      for (std::string_view name : hub.onlineNamesFrom(first, count)) copy.emplace_back(name);
+      return copy;
+    });
+  };
+  EXPECT_EQ(fetch(0, 3), std::vector<std::string>(expected.begin(), expected.begin() + 3));
+  EXPECT_EQ(fetch(50, 25), std::vector<std::string>(expected.begin() + 50, expected.begin() + 75));
+  EXPECT_EQ(fetch(190, 25), std::vector<std::string>(expected.begin() + 190, expected.end()));
+  EXPECT_TRUE(fetch(200, 5).empty());
+  const auto [rank, missing, bytes] = on(0, [&](LocalHub& hub, RecordingDelivery&) {
+    return std::make_tuple(hub.rankOf(expected[123]), hub.rankOf("nobody"), hub.onlineNameBytes());
+  });
+  EXPECT_EQ(rank, std::optional<std::size_t>(123));
+  EXPECT_FALSE(missing);
+  EXPECT_EQ(bytes, 200u * 5u);
+}
+
+TEST_F(LocalHubTest, TakenNameIsCheckedOnTheOwnersLoopAndTheAnswerComesLater) {
+  const net::ConnectionId owner = connectionOn(1, 9);
+  on(1, [&](LocalHub& hub, RecordingDelivery&) { return hub.claim("erin", owner); });
+  for (const bool gone : {false, true}) {
+    on(1, [&](LocalHub&, RecordingDelivery& delivery) {
+      delivery.peersGone = gone;
+      return 0;
+    });
+    std::promise<bool> answered;
+    const bool ranInside = on(0, [&](LocalHub& hub, RecordingDelivery&) {
+      bool ran = false;
+      hub.checkOwnerGone("ERIN", [&] {
+        ran = true;
+        answered.set_value(loops_[0].isInLoopThread());
+      });
+      return ran;
+    });
+    EXPECT_FALSE(ranInside) << "the continuation must not run inside the call";
+    EXPECT_TRUE(answered.get_future().get()) << "the continuation runs on the asking loop";
+    const auto checks = on(1, [](LocalHub&, RecordingDelivery& delivery) {
+      EXPECT_FALSE(delivery.wrongThread);
+      return delivery.ownerChecks;
+    });
+    ASSERT_FALSE(checks.empty());
+    EXPECT_EQ(checks.back(), owner);
+    EXPECT_EQ(hubs_[1]->ownerGoneReleases(), gone ? 1u : 0u);
+  }
+}
+
+TEST_F(LocalHubTest, CheckOfAFreeNameAnswersWithoutAskingAnyone) {
+  std::promise<void> answered;
+  on(0, [&](LocalHub& hub, RecordingDelivery&) {
+    hub.checkOwnerGone("nobody", [&] { answered.set_value(); });
+    return 0;
+  });
+  answered.get_future().get();
+  EXPECT_TRUE(on(1, [](LocalHub&, RecordingDelivery& d) { return d.ownerChecks.empty(); }));
+}
+
+// A hub whose loops may have at most 4 KiB in flight towards each other.
+class SmallQueueLocalHubTest : public LocalHubTest {
+ protected:
+  SmallQueueLocalHubTest() : LocalHubTest(LocalHubOptions{4096}) {}
+};
+
+TEST_F(SmallQueueLocalHubTest, FramesPastTheBoundAreShedAndCountedWhileTheTargetIsStalled) {
+  // Loop 1 is deliberately stalled: it runs a task that waits until the test lets it go.
+  std::promise<void> letGo;
+  std::shared_future<void> goSignal = letGo.get_future().share();
+  std::promise<void> stalled;
+  loops_[1].post([&stalled, goSignal] {
+    stalled.set_value();
+    goSignal.wait();
+  });
+  stalled.get_future().wait();
+
+  const net::ConnectionId bob = connectionOn(1, 3);
+  const std::string pad(90, 'x');
+  std::vector<bool> queued;
+  for (int round = 0; round < 20; ++round) {
+    on(0, [&](LocalHub& hub, RecordingDelivery&) {
+      for (int i = 0; i < 10; ++i) {
+        const std::string frame = std::to_string(round * 10 + i) + pad;
+        queued.push_back(hub.sendTo(OnlineUser{"bob", bob}, frame) == SendResult::kQueued);
+      }
+      return 0;
+    });
+  }
+  finishIteration(0);
+  const auto accepted = static_cast<std::size_t>(std::count(queued.begin(), queued.end(), true));
+  EXPECT_GT(accepted, 0u);
+  EXPECT_LT(accepted, queued.size());
+  // Once full, the queue stays full while loop 1 is stalled: what was accepted is a prefix.
+  EXPECT_TRUE(std::is_partitioned(queued.begin(), queued.end(), [](bool q) { return q; }));
+  EXPECT_EQ(hubs_[0]->shedFrames(), queued.size() - accepted);
+  EXPECT_LE(hubs_[0]->queuedBytesTowards(1), 4096u);
+  EXPECT_LE(loops_[1].pendingBytes(), 4096u);
+  EXPECT_GT(loops_[1].pendingBytes(), 0u);
+
+  letGo.set_value();
+  const auto onOne = deliveredOn(1);
+  ASSERT_EQ(onOne.size(), accepted);
+  for (std::size_t i = 0; i < accepted; ++i) EXPECT_EQ(onOne[i].frame, std::to_string(i) + pad);
+  EXPECT_EQ(hubs_[0]->queuedBytesTowards(1), 0u);
+  // With the target caught up, frames flow again.
+  EXPECT_EQ(on(0,
+               [&](LocalHub& hub, RecordingDelivery&) {
+                 return hub.sendTo(OnlineUser{"bob", bob}, "again");
+               }),
+            SendResult::kQueued);
+}
+
+TEST_F(SmallQueueLocalHubTest, BroadcastPastTheBoundIsShedForThatLoopButDeliveredLocally) {
+  std::promise<void> letGo;
+  std::shared_future<void> goSignal = letGo.get_future().share();
+  std::promise<void> stalled;
+  loops_[1].post([&stalled, goSignal] {
+    stalled.set_value();
+    goSignal.wait();
+  });
+  stalled.get_future().wait();
+  const std::string big(5000, 's');  // larger than the whole share
+  const auto [result, localDeliveries] = on(0, [&](LocalHub& hub, RecordingDelivery& delivery) {
+    const SendResult r = hub.broadcast(big, connectionOn(0, 1));
+    return std::make_pair(r, delivery.deliveries.size());
+  });
+  EXPECT_EQ(result, SendResult::kShed);
+  EXPECT_EQ(localDeliveries, 1u);
+  EXPECT_EQ(hubs_[0]->shedFrames(), 1u);
+  EXPECT_EQ(hubs_[0]->shedBytes(), big.size());
+  letGo.set_value();
+  EXPECT_TRUE(deliveredOn(1).empty());
 }
 
 }  // namespace
