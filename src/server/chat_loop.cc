@@ -447,10 +447,10 @@ bool ChatLoop::registerName(net::TcpConnection& connection, Session& session,
     spdlog::info("conn {} claimed protected name {}; waiting for /login", connection.id(),
                  session.name);
     const auto seconds = std::chrono::duration<double>(options_.loginTimeout).count();
-    connection.send(protocol::serverFrame(
-        session.name, fmt::format("'{}' is a protected name: log in within {:g} s with "
-                                  "{{\"to\":\"/login\",\"msg\":\"PASSWORD\"}}",
-                                  session.name, seconds)));
+    sendServerReply(connection, session.name,
+                    fmt::format("'{}' is a protected name: log in within {:g} s with "
+                                "{{\"to\":\"/login\",\"msg\":\"PASSWORD\"}}",
+                                session.name, seconds));
     session.handshakeTimer = loop_.runAfter(
         options_.loginTimeout, [this, id = connection.id()] { handleHandshakeTimeout(id); });
     return true;
@@ -472,15 +472,13 @@ void ChatLoop::sendWelcome(net::TcpConnection& connection, Session& session,
   std::erase_if(others, [&](std::string_view other) { return protocol::namesEqual(other, name); });
   const bool selfListed = others.size() < before || hub_.find(name).has_value();
   const std::size_t othersCount = hub_.onlineCount() - (selfListed ? 1 : 0);
-  connection.send(protocol::serverFrame(
-      session.name, std::string(prefix) + welcomeText(session.name, others, othersCount)));
+  sendServerReply(connection, session.name,
+                  std::string(prefix) + welcomeText(session.name, others, othersCount));
 }
 
 void ChatLoop::startLogin(net::TcpConnection& connection, Session& session,
                           std::string_view password) {
-  auto reply = [&](std::string_view text) {
-    connection.send(protocol::serverFrame(session.name, text));
-  };
+  auto reply = [&](std::string_view text) { sendServerReply(connection, session.name, text); };
   if (session.phase != Session::Phase::kAwaitingLogin) {
     reply(session.loggedIn ? "Error: you are already logged in"
                            : fmt::format("Error: '{}' is not a protected name; there is nothing "
@@ -534,7 +532,7 @@ void ChatLoop::finishLogin(net::ConnectionId id, bool ok) {
       net::TcpConnection* c = tcp_.find(id);
       if (c == nullptr || c->state() != net::TcpConnection::State::kOpen) return;
       Session& s = sessionOf(*c);
-      c->send(protocol::serverFrame(s.name, fmt::format("Error: wrong password for '{}'", s.name)));
+      sendServerReply(*c, s.name, fmt::format("Error: wrong password for '{}'", s.name));
     });
     return;
   }
@@ -571,17 +569,17 @@ void ChatLoop::applyAction(net::TcpConnection& connection, Session& session,
                            const SessionAction& action) {
   switch (action.kind) {
     case SessionAction::Kind::kDisconnect:
-      connection.send(protocol::serverFrame(session.name, action.notice));
+      sendServerReply(connection, session.name, action.notice);
       session.disconnectReason = DisconnectReason::kKicked;
       connection.closeAfterFlush(action.logReason);
       return;
     case SessionAction::Kind::kMute:
       session.mutedUntil = action.until;
-      connection.send(protocol::serverFrame(session.name, action.notice));
+      sendServerReply(connection, session.name, action.notice);
       return;
     case SessionAction::Kind::kUnmute:
       session.mutedUntil = {};
-      connection.send(protocol::serverFrame(session.name, action.notice));
+      sendServerReply(connection, session.name, action.notice);
       return;
   }
 }

@@ -168,6 +168,9 @@ transport::HttpResponse ChatServer::serveHttp(const transport::HttpRequest& requ
       loops.push_back(&unit.chat->metrics());
       figures.bytesSentByLoop.push_back(unit.chat->tcp().bytesWritten());
       figures.postedTasksByLoop.push_back(unit.loop->pendingTaskCount());
+      figures.postedBytesByLoop.push_back(unit.loop->pendingBytes());
+      figures.shedFrames += unit.chat->hub().shedFrames();
+      figures.shedBytes += unit.chat->hub().shedBytes();
     }
     figures.uptimeSeconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - startedAt_).count();

@@ -101,6 +101,20 @@ std::string renderPrometheus(const std::vector<const LoopMetrics*>& loops,
                static_cast<std::uint64_t>(figures.postedTasksByLoop[i]));
   }
 
+  out.family("classchat_loop_queue_bytes", "gauge",
+             "Message bytes waiting in each event loop's cross-loop queue (bounded by "
+             "--max-loop-queue-bytes).");
+  for (std::size_t i = 0; i < figures.postedBytesByLoop.size(); ++i) {
+    out.sample("classchat_loop_queue_bytes", fmt::format("loop=\"{}\"", i),
+               static_cast<std::uint64_t>(figures.postedBytesByLoop[i]));
+  }
+  out.family("classchat_shed_frames_total", "counter",
+             "Messages dropped (and their senders told) because the queue towards another "
+             "event loop was full.");
+  out.sample("classchat_shed_frames_total", figures.shedFrames);
+  out.family("classchat_shed_bytes_total", "counter", "Bytes of those dropped messages.");
+  out.sample("classchat_shed_bytes_total", figures.shedBytes);
+
   out.family("classchat_event_loops", "gauge", "Event loops (threads) serving clients.");
   out.sample("classchat_event_loops", static_cast<std::uint64_t>(loops.size()));
   out.family("classchat_uptime_seconds", "gauge", "Seconds since the server started.");

@@ -45,8 +45,9 @@ class UnpromptedMessagesTest(unittest.TestCase):
         rows = re.findall(r"^\| `(Error: [^`]*|Server shutting down)`", section("9."), re.M)
         self.assertGreaterEqual(len(rows), 10, rows)
         for text in rows:
-            # The fixed words before the first number or placeholder, as in the source.
-            fixed = re.split(r"\d|N\b", text.removeprefix("Error: "))[0]
+            # The fixed words before the first number or placeholder (N, <name>), as in the
+            # source.
+            fixed = re.split(r"\d|N\b|<", text.removeprefix("Error: "))[0]
             with self.subTest(text=text):
                 self.assertIn(fixed, sources)
 

@@ -29,6 +29,8 @@ TEST(Metrics, SumsEveryLoopsCounters) {
   ServerFigures figures;
   figures.bytesSentByLoop = {10, 32};
   figures.postedTasksByLoop = {0, 7};
+  figures.postedBytesByLoop = {0, 700};
+  figures.shedFrames = 3;
   const std::string text = renderPrometheus({&a, &b}, figures);
   EXPECT_EQ(sampleValue(text, "classchat_messages_total{kind=\"direct\"}"), "7");
   EXPECT_EQ(sampleValue(text, "classchat_connections{transport=\"tcp\"}"), "6");
@@ -38,6 +40,8 @@ TEST(Metrics, SumsEveryLoopsCounters) {
   EXPECT_EQ(sampleValue(text, "classchat_bytes_sent_total"), "42");
   EXPECT_EQ(sampleValue(text, "classchat_loop_queue_depth{loop=\"1\"}"), "7");
   EXPECT_EQ(sampleValue(text, "classchat_event_loops"), "2");
+  EXPECT_EQ(sampleValue(text, "classchat_loop_queue_bytes{loop=\"1\"}"), "700");
+  EXPECT_EQ(sampleValue(text, "classchat_shed_frames_total"), "3");
 }
 
 TEST(Metrics, EveryFamilyHasHelpAndTypeAndEveryNameThePrefix) {
