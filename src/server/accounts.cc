@@ -2,10 +2,9 @@
 
 #include <sodium.h>
 
-#include <fstream>
-#include <sstream>
-
 #include <fmt/format.h>
+
+#include "server/config_file.h"
 
 namespace classchat::server {
 namespace {
@@ -18,15 +17,10 @@ bool ensureSodium() {
 }  // namespace
 
 bool Accounts::load(const std::string& path, std::string& error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = fmt::format("{}: cannot read it", path);
-    return false;
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
+  const std::optional<std::string> text = readConfigFile(path, false, error);
+  if (!text) return false;
   std::string parseError;
-  std::optional<AccountTable> table = AccountTable::parse(text.str(), parseError);
+  std::optional<AccountTable> table = AccountTable::parse(*text, parseError);
   if (!table) {
     error = fmt::format("{}: {}", path, parseError);
     return false;

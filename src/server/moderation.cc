@@ -5,13 +5,12 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "protocol/utf8.h"
+#include "server/config_file.h"
 
 namespace classchat::server {
 namespace {
@@ -57,16 +56,11 @@ bool writeAtomically(const std::string& path, const std::string& text, std::stri
 
 bool Moderation::load(std::string& error) {
   if (bansPath_.empty()) return true;
-  std::ifstream in(bansPath_, std::ios::binary);
-  if (!in) {
-    if (::access(bansPath_.c_str(), F_OK) != 0) return true;  // no bans yet
-    error = fmt::format("{}: cannot read it", bansPath_);
-    return false;
-  }
-  std::ostringstream text;
-  text << in.rdbuf();
+  // No file yet is no bans: the first /ban creates it.
+  const std::optional<std::string> text = readConfigFile(bansPath_, true, error);
+  if (!text) return false;
   std::string parseError;
-  std::optional<BanList> list = BanList::parse(text.str(), parseError);
+  std::optional<BanList> list = BanList::parse(*text, parseError);
   if (!list) {
     error = fmt::format("{}: {}", bansPath_, parseError);
     return false;

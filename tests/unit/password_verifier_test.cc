@@ -42,7 +42,7 @@ TEST(Accounts, LoadKeepsTheOldTableWhenTheFileIsBad) {
   Accounts accounts;
   std::string error;
   EXPECT_FALSE(accounts.load("/nonexistent/accounts", error));
-  EXPECT_EQ(error, "/nonexistent/accounts: cannot read it");
+  EXPECT_EQ(error, "/nonexistent/accounts: cannot read it (No such file or directory)");
   EXPECT_EQ(accounts.snapshot()->size(), 0u);
 }
 
