@@ -4,6 +4,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -22,6 +23,23 @@ TcpConnection::TcpConnection(TcpServer& server, Fd socket, ConnectionId id, std:
 TcpConnection::~TcpConnection() = default;
 
 TcpConnection::SendStatus TcpConnection::send(std::string_view bytes) {
+  if (framing_ == nullptr) return sendUnframed(bytes);
+  if (state_ != State::kOpen) return SendStatus::kDropped;
+  // A frame header is at most 14 bytes; the limit is a cut-off, not an exact budget.
+  if (output_.size() + bytes.size() > server_.options().maxOutputBytes) {
+    close(fmt::format("slow consumer: more than {} bytes of output queued",
+                      server_.options().maxOutputBytes));
+    return SendStatus::kOverflow;
+  }
+  framing_->frame(bytes, output_);
+  if (!dirty_) {
+    dirty_ = true;
+    server_.markDirty(*this);
+  }
+  return SendStatus::kQueued;
+}
+
+TcpConnection::SendStatus TcpConnection::sendUnframed(std::string_view bytes) {
   if (state_ != State::kOpen) return SendStatus::kDropped;
   if (output_.size() + bytes.size() > server_.options().maxOutputBytes) {
     close(fmt::format("slow consumer: more than {} bytes of output queued",
@@ -38,6 +56,12 @@ TcpConnection::SendStatus TcpConnection::send(std::string_view bytes) {
 
 void TcpConnection::closeAfterFlush(std::string reason) {
   if (state_ != State::kOpen) return;
+  if (framing_ != nullptr) {
+    // Once only: the framing may itself call closeAfterFlush.
+    OutputFraming* framing = std::exchange(framing_, nullptr);
+    framing->beforeDrain(*this, reason);
+    if (state_ != State::kOpen) return;
+  }
   state_ = State::kDraining;
   closeReason_ = std::move(reason);
   if (output_.empty()) {

@@ -14,9 +14,12 @@
 namespace classchat::net {
 
 class TcpServer;
+class TcpConnection;
 
 // Identifies a connection across the process: the low 8 bits are the index of the
-// owning loop, the rest a per-loop sequence number. Never reused during a run.
+// owning loop, bit 8 the owning server's tag (TcpServerOptions::idTag, so that two servers
+// on one loop never hand out the same id), the rest a per-server sequence number. Never
+// reused during a run.
 using ConnectionId = std::uint64_t;
 inline std::uint32_t loopIndexOf(ConnectionId id) {
   return static_cast<std::uint32_t>(id & 0xFF);
@@ -27,6 +30,20 @@ inline std::uint32_t loopIndexOf(ConnectionId id) {
 class ConnectionContext {
  public:
   virtual ~ConnectionContext() = default;
+};
+
+// An optional framing applied to what the application sends, for a transport layered on
+// the byte stream (a WebSocket wraps every send() as one text frame). Owned by the
+// application (typically by the connection's context, which outlives every send);
+// net knows nothing of what the framing is.
+class OutputFraming {
+ public:
+  virtual ~OutputFraming() = default;
+  // Appends `payload`, wrapped as one frame, to `out`.
+  virtual void frame(std::string_view payload, Buffer& out) = 0;
+  // Called once by closeAfterFlush, while the connection can still send: a last word
+  // (a WebSocket close frame) may be sent with sendUnframed().
+  virtual void beforeDrain(TcpConnection& connection, std::string_view reason) = 0;
 };
 
 // Thread-safety: none. A connection belongs to its loop; other threads reach it only by
@@ -61,6 +78,10 @@ class TcpConnection final : public IoHandler {
   // Queues bytes; they are written once per loop iteration (batched). Exceeding the
   // server's output limit closes the connection as a slow consumer.
   SendStatus send(std::string_view bytes);
+  // As send(), but never through the OutputFraming (the framing's own control frames).
+  SendStatus sendUnframed(std::string_view bytes);
+  // nullptr (the default) sends bytes as they are. Not owned.
+  void setOutputFraming(OutputFraming* framing) { framing_ = framing; }
   // Stops reading; closes after queued output is written, or when the drain deadline passes.
   void closeAfterFlush(std::string reason);
   // Closes now; queued output is discarded.
@@ -85,6 +106,7 @@ class TcpConnection final : public IoHandler {
   ConnectionId id_;
   Buffer output_;
   std::unique_ptr<ConnectionContext> context_;
+  OutputFraming* framing_ = nullptr;
   std::string peerIp_;
   std::string closeReason_;
   std::uint16_t peerPort_;

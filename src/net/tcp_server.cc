@@ -51,7 +51,8 @@ void TcpServer::handleNewConnection(Fd socket, const InetAddress& peer) {
                  sizeof intervalSeconds);
     ::setsockopt(socket.get(), IPPROTO_TCP, TCP_KEEPCNT, &probes, sizeof probes);
   }
-  const ConnectionId id = (nextSequence_++ << 8) | loopIndex_;
+  const ConnectionId id =
+      (nextSequence_++ << 9) | (ConnectionId{options_.idTag & 1u} << 8) | loopIndex_;
   const int fd = socket.get();
   auto connection =
       std::make_unique<TcpConnection>(*this, std::move(socket), id, peer.ip(), peer.port());

@@ -34,6 +34,9 @@ struct TcpServerOptions {
   // TCP keepalive probes, so a peer that vanished without FIN or RST (cable pulled,
   // laptop asleep) is eventually noticed even if the server never writes to it.
   bool keepAlive = true;
+  // 0 or 1, put in every ConnectionId this server hands out (see ConnectionId): a second
+  // server on the same loop (the HTTP port) uses 1, so ids stay unique per loop.
+  std::uint8_t idTag = 0;
 };
 
 // One per event loop: listens (with SO_REUSEPORT, so every loop accepts on the same

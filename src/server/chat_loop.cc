@@ -10,6 +10,7 @@
 #include "protocol/wire.h"
 #include "server/commands.h"
 #include "server/replies.h"
+#include "transport/websocket_session.h"
 
 namespace classchat::server {
 namespace {
@@ -245,22 +246,100 @@ ChatLoop::ChatLoop(net::EventLoop& loop, std::uint32_t loopIndex, const net::Ine
   tcp_.setOverloadReply(
       protocol::serverFrame("", "Error: the server has no free connection slots; try again later"));
   loop_.addBeforeSleepHook([this] {
-    if (shuttingDown_ && tcp_.connectionCount() == 0) loop_.quit();
+    if (shuttingDown_ && tcp_.connectionCount() == 0 && webSockets_.empty()) loop_.quit();
   });
   if (options_.idleTimeout.count() > 0) scheduleIdleSweep();
+  if (options_.http && options_.webSocketPingInterval.count() > 0) scheduleWebSocketPings();
+}
+
+net::TcpConnection* ChatLoop::findConnection(net::ConnectionId id) const {
+  if (net::TcpConnection* connection = tcp_.find(id)) return connection;
+  if (webSockets_.empty()) return nullptr;
+  const auto found = webSockets_.find(id);
+  return found == webSockets_.end() ? nullptr : found->second;
+}
+
+void ChatLoop::adoptWebSocket(net::TcpConnection& connection, std::string_view early) {
+  // From here on the connection is a chat connection like a TCP one, whose bytes are
+  // WebSocket frames: the WebSocketSession turns them into text messages for
+  // onChatBytes, and frames everything the chat sends.
+  auto owned = std::make_unique<Session>(options_.maxMessageBytes);
+  owned->webSocket =
+      std::make_unique<transport::WebSocketSession>(connection, *this, options_.maxMessageBytes);
+  connection.setContext(std::move(owned));
+  webSockets_.emplace(connection.id(), &connection);
+  metrics_.webSocketConnections.add();
+  admit(connection, sessionOf(connection));
+  if (!early.empty()) onAdoptedData(connection, early);
+}
+
+void ChatLoop::onAdoptedData(net::TcpConnection& connection, std::string_view bytes) {
+  metrics_.bytesReceived.add(bytes.size());
+  sessionOf(connection).webSocket->receive(bytes);
+}
+
+void ChatLoop::onAdoptedClosed(net::TcpConnection& connection) {
+  onClosed(connection);
+  webSockets_.erase(connection.id());
+}
+
+void ChatLoop::onWebSocketText(net::TcpConnection& connection, std::string_view text) {
+  Session& session = sessionOf(connection);
+  onChatBytes(connection, session, text);
+  // Each text frame carries whole JSON objects: an unfinished one is not carried over to
+  // the next frame, where it would swallow a well-formed message.
+  if (session.decoder.insideObject() && connection.state() == net::TcpConnection::State::kOpen &&
+      session.phase != Session::Phase::kClaiming) {
+    session.decoder = protocol::FrameDecoder(options_.maxMessageBytes);
+    sendError(connection, session, "a text frame must hold one whole JSON object; skipped");
+  }
+}
+
+std::uint16_t ChatLoop::webSocketCloseCode(const net::TcpConnection& connection) {
+  switch (sessionOf(connection).disconnectReason) {
+    case DisconnectReason::kShutdown:
+      return transport::kWsGoingAway;
+    case DisconnectReason::kRefused:
+    case DisconnectReason::kKicked:
+    case DisconnectReason::kFlood:
+    case DisconnectReason::kIdle:
+    case DisconnectReason::kSlowConsumer:
+      return transport::kWsPolicy;
+    case DisconnectReason::kError:
+    case DisconnectReason::kCount:
+      return transport::kWsInternalError;
+    case DisconnectReason::kClient:
+      break;
+  }
+  return transport::kWsNormal;
+}
+
+void ChatLoop::scheduleWebSocketPings() {
+  loop_.runAfter(options_.webSocketPingInterval, [this] {
+    if (shuttingDown_) return;
+    for (const auto& [id, connection] : webSockets_) {
+      if (connection->state() != net::TcpConnection::State::kOpen) continue;
+      if (!sessionOf(*connection).webSocket->heartbeat()) {
+        connection->closeAfterFlush("websocket: no answer to a ping");
+      }
+    }
+    scheduleWebSocketPings();
+  });
 }
 
 void ChatLoop::onConnected(net::TcpConnection& connection) {
-  const auto now = Session::Clock::now();
-  auto owned = std::make_unique<Session>(options_.maxMessageBytes);
-  Session& session = *owned;
-  connection.setContext(std::move(owned));
+  connection.setContext(std::make_unique<Session>(options_.maxMessageBytes));
   metrics_.tcpConnections.add();
+  admit(connection, sessionOf(connection));
+}
+
+void ChatLoop::admit(net::TcpConnection& connection, Session& session) {
+  const auto now = Session::Clock::now();
   session.lastActivity = now;
   session.messageBudget = TokenBucket(options_.messageRate, options_.messageBurst, now);
   session.shoutBudget = TokenBucket(options_.shoutRate, options_.shoutBurst, now);
-  spdlog::info("conn {} connected from {}:{}", connection.id(), connection.peerIp(),
-               connection.peerPort());
+  spdlog::info("conn {} connected from {}:{}{}", connection.id(), connection.peerIp(),
+               connection.peerPort(), session.webSocket ? " (WebSocket)" : "");
 
   switch (limiter_.admit(connection.peerIp())) {
     case Admission::kAdmitted:
@@ -293,8 +372,12 @@ void ChatLoop::onConnected(net::TcpConnection& connection) {
 }
 
 void ChatLoop::onData(net::TcpConnection& connection, std::string_view bytes) {
-  Session& session = sessionOf(connection);
   metrics_.bytesReceived.add(bytes.size());
+  onChatBytes(connection, sessionOf(connection), bytes);
+}
+
+void ChatLoop::onChatBytes(net::TcpConnection& connection, Session& session,
+                           std::string_view bytes) {
   if (session.phase == Session::Phase::kRefused) return;
   now_ = Session::Clock::now();
   session.lastActivity = now_;
@@ -322,7 +405,7 @@ void ChatLoop::onClosed(net::TcpConnection& connection) {
   Session& session = sessionOf(connection);
   if (session.handshakeTimer != 0) loop_.cancelTimer(session.handshakeTimer);
   if (session.counted) limiter_.release(connection.peerIp());
-  metrics_.tcpConnections.subtract();
+  (session.webSocket ? metrics_.webSocketConnections : metrics_.tcpConnections).subtract();
   metrics_.disconnected(disconnectReasonOf(session, connection.closeReason()));
   if (session.phase == Session::Phase::kAwaitingLogin) {
     hub_.release(session.name, connection.id());
@@ -457,7 +540,7 @@ void ChatLoop::startLogin(net::TcpConnection& connection, Session& session,
 }
 
 void ChatLoop::finishLogin(net::ConnectionId id, bool ok) {
-  net::TcpConnection* connection = tcp_.find(id);
+  net::TcpConnection* connection = findConnection(id);
   if (connection == nullptr || connection->state() != net::TcpConnection::State::kOpen) return;
   Session& session = sessionOf(*connection);
   session.loginPending = false;
@@ -467,7 +550,7 @@ void ChatLoop::finishLogin(net::ConnectionId id, bool ok) {
     spdlog::warn("conn {}: wrong password for {} from {}", id, session.name, connection->peerIp());
     // The answer waits, so guessing costs the guesser time as well as attempts.
     loop_.runAfter(kWrongPasswordDelay, [this, id] {
-      net::TcpConnection* c = tcp_.find(id);
+      net::TcpConnection* c = findConnection(id);
       if (c == nullptr || c->state() != net::TcpConnection::State::kOpen) return;
       Session& s = sessionOf(*c);
       c->send(protocol::serverFrame(s.name, fmt::format("Error: wrong password for '{}'", s.name)));
@@ -490,13 +573,13 @@ void ChatLoop::finishLogin(net::ConnectionId id, bool ok) {
 }
 
 void ChatLoop::actLocal(net::ConnectionId id, const SessionAction& action) {
-  net::TcpConnection* connection = tcp_.find(id);
+  net::TcpConnection* connection = findConnection(id);
   if (connection == nullptr || connection->state() != net::TcpConnection::State::kOpen) return;
   applyAction(*connection, sessionOf(*connection), action);
 }
 
 void ChatLoop::actOnAddressLocal(std::string_view address, const SessionAction& action) {
-  tcp_.forEachConnection([&](net::TcpConnection& connection) {
+  forEachConnection([&](net::TcpConnection& connection) {
     if (connection.peerIp() == address && connection.state() == net::TcpConnection::State::kOpen) {
       applyAction(connection, sessionOf(connection), action);
     }
@@ -524,7 +607,7 @@ void ChatLoop::applyAction(net::TcpConnection& connection, Session& session,
 
 void ChatLoop::dropRemovedAccounts() {
   const auto table = accounts_.snapshot();
-  tcp_.forEachConnection([&](net::TcpConnection& connection) {
+  forEachConnection([&](net::TcpConnection& connection) {
     Session& session = sessionOf(connection);
     const bool holdsAccount = session.loggedIn || session.phase == Session::Phase::kAwaitingLogin;
     if (!holdsAccount || table->find(session.name) != nullptr) return;
@@ -563,7 +646,7 @@ bool ChatLoop::keepHandshakeRead(net::TcpConnection& connection, Session& sessio
 }
 
 void ChatLoop::replayHandshake(net::ConnectionId id) {
-  net::TcpConnection* connection = tcp_.find(id);
+  net::TcpConnection* connection = findConnection(id);
   if (connection == nullptr) return;
   Session& session = sessionOf(*connection);
   if (session.phase != Session::Phase::kClaiming) return;
@@ -575,7 +658,7 @@ void ChatLoop::replayHandshake(net::ConnectionId id) {
   session.decoder = protocol::FrameDecoder(options_.maxMessageBytes);
   for (const std::string& read : reads) {
     if (connection->state() != net::TcpConnection::State::kOpen) break;
-    onData(*connection, read);
+    onChatBytes(*connection, session, read);
   }
 }
 
@@ -600,7 +683,7 @@ void ChatLoop::sendError(net::TcpConnection& connection, const Session& session,
 }
 
 void ChatLoop::handleHandshakeTimeout(net::ConnectionId id) {
-  net::TcpConnection* connection = tcp_.find(id);
+  net::TcpConnection* connection = findConnection(id);
   if (connection == nullptr) return;
   Session& session = sessionOf(*connection);
   session.handshakeTimer = 0;
@@ -664,7 +747,7 @@ void ChatLoop::scheduleIdleSweep() {
 
 void ChatLoop::closeIdleConnections() {
   const auto deadline = Session::Clock::now() - options_.idleTimeout;
-  tcp_.forEachConnection([&](net::TcpConnection& connection) {
+  forEachConnection([&](net::TcpConnection& connection) {
     Session& session = sessionOf(connection);
     if (session.phase != Session::Phase::kRegistered || session.lastActivity >= deadline) return;
     const auto seconds = std::chrono::duration<double>(options_.idleTimeout).count();
@@ -676,14 +759,14 @@ void ChatLoop::closeIdleConnections() {
 }
 
 void ChatLoop::deliverLocal(net::ConnectionId id, std::string_view frame) {
-  net::TcpConnection* connection = tcp_.find(id);
+  net::TcpConnection* connection = findConnection(id);
   if (connection == nullptr || sessionOf(*connection).phase != Session::Phase::kRegistered) return;
   metrics_.deliveries.add();
   connection->send(frame);
 }
 
 void ChatLoop::deliverToAllLocal(std::string_view frame, net::ConnectionId except) {
-  tcp_.forEachConnection([&](net::TcpConnection& connection) {
+  forEachConnection([&](net::TcpConnection& connection) {
     if (connection.id() != except && sessionOf(connection).phase == Session::Phase::kRegistered) {
       metrics_.deliveries.add();
       connection.send(frame);
@@ -694,7 +777,7 @@ void ChatLoop::deliverToAllLocal(std::string_view frame, net::ConnectionId excep
 void ChatLoop::beginShutdown() {
   shuttingDown_ = true;
   tcp_.stopAccepting();
-  tcp_.forEachConnection([&](net::TcpConnection& connection) {
+  forEachConnection([&](net::TcpConnection& connection) {
     Session& session = sessionOf(connection);
     session.disconnectReason = DisconnectReason::kShutdown;
     if (session.phase == Session::Phase::kRegistered) {

@@ -39,17 +39,22 @@ void ChatServer::start() {
   }
   if (options_.http) {
     auto httpAddress = net::InetAddress::parse(options_.httpHost, options_.httpPort);
-    if (!httpAddress) throw std::runtime_error("--http-host must be a numeric IPv4 or IPv6 address");
+    if (!httpAddress)
+      throw std::runtime_error("--http-host must be a numeric IPv4 or IPv6 address");
     transport::HttpEndpointOptions httpOptions;
     httpOptions.requestTimeout = options_.httpRequestTimeout;
+    // WebSocket chat connections live on the HTTP port: the chat's output limit applies.
+    httpOptions.maxOutputBytes = options_.maxOutputBytes;
+    httpOptions.origins.allowed = options_.httpAllowedOrigins;
     for (std::uint32_t i = 0; i < units_.size(); ++i) {
       units_[i].http = std::make_unique<transport::HttpEndpoint>(
           *units_[i].loop, i, *httpAddress,
           [this](const transport::HttpRequest& request) { return serveHttp(request); },
           httpOptions);
+      units_[i].http->setWebSocketAdopter(units_[i].chat.get());
       if (i == 0) {
-        httpAddress = net::InetAddress::parse(options_.httpHost,
-                                              units_[0].http->localAddress().port());
+        httpAddress =
+            net::InetAddress::parse(options_.httpHost, units_[0].http->localAddress().port());
       }
     }
   }
@@ -69,8 +74,7 @@ std::uint16_t ChatServer::port() const {
 }
 
 std::uint16_t ChatServer::httpPort() const {
-  return units_.empty() || !units_.front().http ? 0
-                                                 : units_.front().http->localAddress().port();
+  return units_.empty() || !units_.front().http ? 0 : units_.front().http->localAddress().port();
 }
 
 transport::HttpResponse ChatServer::serveHttp(const transport::HttpRequest& request) const {
@@ -83,7 +87,9 @@ transport::HttpResponse ChatServer::serveHttp(const transport::HttpRequest& requ
     ServerFigures figures;
     for (const Unit& unit : units_) {
       loops.push_back(&unit.chat->metrics());
-      figures.bytesSentByLoop.push_back(unit.chat->tcp().bytesWritten());
+      // WebSocket chat frames are written by the loop's HTTP endpoint.
+      figures.bytesSentByLoop.push_back(unit.chat->tcp().bytesWritten() +
+                                        (unit.http ? unit.http->bytesWritten() : 0));
       figures.postedTasksByLoop.push_back(unit.loop->pendingTaskCount());
     }
     figures.uptimeSeconds =
@@ -92,8 +98,10 @@ transport::HttpResponse ChatServer::serveHttp(const transport::HttpRequest& requ
     return {200, "text/plain; version=0.0.4; charset=utf-8", renderPrometheus(loops, figures), {}};
   }
   if (request.path == "/") {
-    return {200, "text/plain; charset=utf-8",
-            "classchatd: chat over TCP (see PROTOCOL.md). Here: /healthz and /metrics.\n", {}};
+    return {200,
+            "text/plain; charset=utf-8",
+            "classchatd: chat over TCP (see PROTOCOL.md). Here: /healthz and /metrics.\n",
+            {}};
   }
   return {404, "text/plain; charset=utf-8", "not found: try /healthz or /metrics\n", {}};
 }

@@ -1,0 +1,90 @@
+// One WebSocket connection's framing (RFC 6455), on our own buffers: wslay's event API
+// parses what arrives (fragments, masking, control frames, limits) and queues its control
+// replies; text frames the application sends are written directly, one frame per send().
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "net/buffer.h"
+#include "net/tcp_connection.h"
+
+struct wslay_event_context;
+
+namespace classchat::transport {
+
+// Close codes (RFC 6455 section 7.4.1) the server sends.
+enum WebSocketCloseCode : std::uint16_t {
+  kWsNormal = 1000,
+  kWsGoingAway = 1001,  // the server is shutting down
+  kWsProtocolError = 1002,
+  kWsUnsupportedData = 1003,  // a binary message: the chat is text
+  kWsInvalidPayload = 1007,   // a text message that is not UTF-8
+  kWsPolicy = 1008,           // refused, kicked, flooding, idle
+  kWsTooBig = 1009,           // a message over --max-message-bytes
+  kWsInternalError = 1011,
+};
+
+// The application above the framing: the chat session.
+class WebSocketListener {
+ public:
+  virtual ~WebSocketListener() = default;
+  // One whole text message. The view is valid only during the call.
+  virtual void onWebSocketText(net::TcpConnection& connection, std::string_view text) = 0;
+  // The close code for a close the application started (closeAfterFlush).
+  virtual std::uint16_t webSocketCloseCode(const net::TcpConnection& connection) = 0;
+};
+
+// Owned by the connection's context (it must outlive every send on the connection), and
+// installed as the connection's OutputFraming, so everything the application send()s goes
+// out as one unmasked text frame. Thread-safety: none; the connection's loop only.
+class WebSocketSession final : public net::OutputFraming {
+ public:
+  WebSocketSession(net::TcpConnection& connection, WebSocketListener& listener,
+                   std::size_t maxMessageBytes);
+  ~WebSocketSession() override;
+  WebSocketSession(const WebSocketSession&) = delete;
+  WebSocketSession& operator=(const WebSocketSession&) = delete;
+
+  // Bytes read from the socket: whole text messages go to the listener, pings are
+  // answered, and a close, a protocol error, a binary message or one over the limit ends
+  // the connection with the matching close frame.
+  void receive(std::string_view bytes);
+  // Called every ping interval. A connection silent since the last call is pinged, so
+  // that it (and any proxy on its way) stays alive; false if it stayed silent through
+  // the previous ping too: the peer is gone.
+  bool heartbeat();
+
+  // net::OutputFraming
+  void frame(std::string_view payload, net::Buffer& out) override;
+  void beforeDrain(net::TcpConnection& connection, std::string_view reason) override;
+
+  // Appends one unmasked frame (FIN set) of `opcode` to `out`: what a server sends.
+  static void appendFrame(std::uint8_t opcode, std::string_view payload, std::string& out);
+  // A close frame's payload: the code and at most 123 bytes of reason, cut on a UTF-8
+  // boundary.
+  static std::string closePayload(std::uint16_t code, std::string_view reason);
+
+ private:
+  static ssize_t recvCallback(wslay_event_context* ctx, std::uint8_t* buf, std::size_t len,
+                              int flags, void* user);
+  static ssize_t sendCallback(wslay_event_context* ctx, const std::uint8_t* data, std::size_t len,
+                              int flags, void* user);
+  static void onMessage(wslay_event_context* ctx, const void* arg, void* user);
+  // Writes what wslay queued (pongs, close replies) and closes once wslay is done.
+  void flushControl();
+  void closeWith(std::uint16_t code, std::string_view reason);
+
+  net::TcpConnection& connection_;
+  WebSocketListener& listener_;
+  wslay_event_context* ctx_ = nullptr;
+  std::string_view input_;    // the read being parsed, during receive()
+  bool heardFrom_ = false;    // bytes arrived since the last heartbeat
+  bool pingPending_ = false;  // a ping went out and nothing arrived since
+  std::string scratch_;       // reused for control frames
+};
+
+}  // namespace classchat::transport
