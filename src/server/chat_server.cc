@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "web/web_assets.h"
+
 namespace classchat::server {
 
 ChatServer::ChatServer(ServerOptions options)
@@ -97,13 +99,19 @@ transport::HttpResponse ChatServer::serveHttp(const transport::HttpRequest& requ
     figures.shuttingDown = shuttingDown_.load();
     return {200, "text/plain; version=0.0.4; charset=utf-8", renderPrometheus(loops, figures), {}};
   }
-  if (request.path == "/") {
-    return {200,
-            "text/plain; charset=utf-8",
-            "classchatd: chat over TCP (see PROTOCOL.md). Here: /healthz and /metrics.\n",
-            {}};
+  if (const web::WebAsset* asset = web::findWebAsset(request.path)) {
+    transport::HttpResponse response{
+        200, std::string(asset->contentType), std::string(asset->body), {}};
+    // The page loads only its own files and talks only to this server; names and
+    // messages are inserted as text, and this forbids inline script as a second guard.
+    response.headers.emplace_back("Content-Security-Policy",
+                                  "default-src 'none'; script-src 'self'; style-src 'self'; "
+                                  "img-src 'self' data:; connect-src 'self'; "
+                                  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+    response.headers.emplace_back("Referrer-Policy", "no-referrer");
+    return response;
   }
-  return {404, "text/plain; charset=utf-8", "not found: try /healthz or /metrics\n", {}};
+  return {404, "text/plain; charset=utf-8", "not found: try /, /ws, /healthz or /metrics\n", {}};
 }
 
 void ChatServer::reload() {
