@@ -269,6 +269,12 @@ void ChatLoop::adoptWebSocket(net::TcpConnection& connection, std::string_view e
   connection.setContext(std::move(owned));
   webSockets_.emplace(connection.id(), &connection);
   metrics_.webSocketConnections.add();
+  if (shuttingDown_) {
+    // The HTTP port still answers while the chat drains; a new chat session is not begun.
+    sessionOf(connection).disconnectReason = DisconnectReason::kShutdown;
+    connection.closeAfterFlush("server shutting down");
+    return;
+  }
   admit(connection, sessionOf(connection));
   if (!early.empty()) onAdoptedData(connection, early);
 }
@@ -281,6 +287,9 @@ void ChatLoop::onAdoptedData(net::TcpConnection& connection, std::string_view by
 void ChatLoop::onAdoptedClosed(net::TcpConnection& connection) {
   onClosed(connection);
   webSockets_.erase(connection.id());
+  // The HTTP server's before-sleep hook runs after the one that checks whether the loop
+  // may quit: wake the loop once more so that the check sees this close.
+  if (shuttingDown_ && webSockets_.empty()) loop_.post([] {});
 }
 
 void ChatLoop::onWebSocketText(net::TcpConnection& connection, std::string_view text) {

@@ -90,8 +90,15 @@ class BrowserTest(unittest.TestCase):
         self.server = FixedPortServer(free_port(), free_port())
         self.server.start()
         self.addCleanup(os.unlink, self.server.log_file.name)
-        self.addCleanup(self.server.stop)
+        self.addCleanup(self.stop_server)
         self.url = f"http://127.0.0.1:{self.server.http_port}/"
+
+    def stop_server(self):
+        """Stops the server; a crash or a sanitizer report (exit code not 0) fails the test."""
+        self.server.stop()
+        if self.server.proc.returncode != 0:
+            self.fail(f"classchatd exited with {self.server.proc.returncode}:\n"
+                      f"{self.server.log()[-4000:]}")
 
     def browser(self, width=1200, height=850, phone=False):
         options = webdriver.ChromeOptions()

@@ -280,13 +280,18 @@ class WebSocketTest(harness.ServerTestCase):
         alive.send("/time")
         self.assertIn("Server time", alive.recv_msg())
 
-    def test_shutdown_says_goodbye_and_closes_with_1001(self):
-        server = self.start_server()
+    def test_shutdown_says_goodbye_closes_with_1001_and_does_not_wait_for_the_grace(self):
+        server = self.start_server("--shutdown-grace", "8")
         web = self.ws(server, "wendy")
+        started = time.monotonic()
         server.proc.send_signal(2)  # SIGINT
         code, _, texts = web.expect_close()
         self.assertEqual(code, 1001)
         self.assertEqual(json.loads(texts[-1])["msg"], "Server shutting down")
+        # The client keeps its socket open: the server exits once its goodbye is written,
+        # not when a timer happens to wake the loop (the HTTP drain deadline, 2 s).
+        server.proc.wait(timeout=harness.TIMEOUT)
+        self.assertLess(time.monotonic() - started, 1.5 * harness.TIMEOUT / 10)
 
     def test_metrics_count_websocket_connections(self):
         server = self.start_server()
