@@ -36,9 +36,46 @@ std::size_t frameHeader(std::uint8_t opcode, std::size_t size, char* out) {
 
 }  // namespace
 
+void WebSocketFrameBoundary::feed(std::string_view bytes) {
+  while (!bytes.empty()) {
+    if (payloadLeft_ > 0) {
+      const std::size_t n =
+          static_cast<std::size_t>(std::min<std::uint64_t>(payloadLeft_, bytes.size()));
+      payloadLeft_ -= n;
+      bytes.remove_prefix(n);
+      continue;
+    }
+    header_[headerSize_++] = static_cast<std::uint8_t>(bytes.front());
+    bytes.remove_prefix(1);
+    if (headerSize_ < 2) continue;
+    const std::uint8_t lengthCode = header_[1] & 0x7F;
+    const std::size_t extended = lengthCode == 126 ? 2 : lengthCode == 127 ? 8 : 0;
+    const std::size_t needed = 2 + extended + ((header_[1] & 0x80) != 0 ? 4 : 0);
+    if (headerSize_ < needed) continue;
+    std::uint64_t length = lengthCode;
+    if (extended > 0) {
+      length = 0;
+      for (std::size_t i = 0; i < extended; ++i) length = length << 8 | header_[2 + i];
+    }
+    const bool fin = (header_[0] & 0x80) != 0;
+    const std::uint8_t opcode = header_[0] & 0x0F;
+    if (opcode == WSLAY_TEXT_FRAME || opcode == WSLAY_BINARY_FRAME) {
+      fragmented_ = !fin;
+    } else if (opcode == WSLAY_CONTINUATION_FRAME && fin) {
+      fragmented_ = false;
+    }
+    payloadLeft_ = length;
+    headerSize_ = 0;
+  }
+}
+
 WebSocketSession::WebSocketSession(net::TcpConnection& connection, WebSocketListener& listener,
                                    std::size_t maxMessageBytes)
-    : connection_(connection), listener_(listener) {
+    : connection_(connection), listener_(listener), maxMessageBytes_(maxMessageBytes) {
+  connection_.setOutputFraming(this);
+}
+
+bool WebSocketSession::createParser() {
   wslay_event_callbacks callbacks{};
   callbacks.recv_callback = [](wslay_event_context_ptr ctx, std::uint8_t* buf, std::size_t len,
                                int flags, void* user) -> ssize_t {
@@ -51,9 +88,12 @@ WebSocketSession::WebSocketSession(net::TcpConnection& connection, WebSocketList
   callbacks.on_msg_recv_callback = [](wslay_event_context_ptr ctx,
                                       const wslay_event_on_msg_recv_arg* arg,
                                       void* user) { onMessage(ctx, arg, user); };
-  if (wslay_event_context_server_init(&ctx_, &callbacks, this) != 0) ctx_ = nullptr;
-  if (ctx_ != nullptr) wslay_event_config_set_max_recv_msg_length(ctx_, maxMessageBytes);
-  connection_.setOutputFraming(this);
+  if (wslay_event_context_server_init(&ctx_, &callbacks, this) != 0) {
+    ctx_ = nullptr;
+    return false;
+  }
+  wslay_event_config_set_max_recv_msg_length(ctx_, maxMessageBytes_);
+  return true;
 }
 
 WebSocketSession::~WebSocketSession() {
@@ -101,11 +141,12 @@ void WebSocketSession::onMessage(wslay_event_context* /*ctx*/, const void* rawAr
 }
 
 void WebSocketSession::receive(std::string_view bytes) {
-  if (ctx_ == nullptr) {
+  if (ctx_ == nullptr && !createParser()) {
     connection_.close("websocket: out of memory");
     return;
   }
   heardFrom_ = true;
+  boundary_.feed(bytes);
   input_ = bytes;
   const int rv = wslay_event_recv(ctx_);
   input_ = {};
@@ -117,7 +158,7 @@ void WebSocketSession::receive(std::string_view bytes) {
 }
 
 void WebSocketSession::flushControl() {
-  if (connection_.state() != net::TcpConnection::State::kOpen) return;
+  if (connection_.state() != net::TcpConnection::State::kOpen || ctx_ == nullptr) return;
   if (wslay_event_want_write(ctx_)) wslay_event_send(ctx_);
   if (connection_.state() != net::TcpConnection::State::kOpen) return;
   if (wslay_event_get_close_sent(ctx_)) {
@@ -133,6 +174,13 @@ void WebSocketSession::flushControl() {
 }
 
 bool WebSocketSession::heartbeat() {
+  // wslay keeps no state between messages that matters to us: release its buffers, and
+  // start a fresh context with the next byte.
+  if (ctx_ != nullptr && boundary_.atMessageBoundary() && !wslay_event_want_write(ctx_) &&
+      !wslay_event_get_close_received(ctx_) && !wslay_event_get_close_sent(ctx_)) {
+    wslay_event_context_free(ctx_);
+    ctx_ = nullptr;
+  }
   if (std::exchange(heardFrom_, false)) {
     pingPending_ = false;
     return true;

@@ -5,6 +5,7 @@
 
 #include <sys/types.h>
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -38,6 +39,22 @@ class WebSocketListener {
   virtual std::uint16_t webSocketCloseCode(const net::TcpConnection& connection) = 0;
 };
 
+// Follows a client's frame headers, only to know whether the bytes seen so far end
+// between messages: then a WebSocketSession may drop its wslay context (several KiB)
+// and start a fresh one with the next byte. Not a validator: wslay checks the frames.
+class WebSocketFrameBoundary {
+ public:
+  void feed(std::string_view bytes);
+  // No partial header or payload, and no fragmented message left open.
+  bool atMessageBoundary() const { return headerSize_ == 0 && payloadLeft_ == 0 && !fragmented_; }
+
+ private:
+  std::array<std::uint8_t, 14> header_{};
+  std::size_t headerSize_ = 0;
+  std::uint64_t payloadLeft_ = 0;
+  bool fragmented_ = false;  // a data frame without FIN was seen, its last part not yet
+};
+
 // Owned by the connection's context (it must outlive every send on the connection), and
 // installed as the connection's OutputFraming, so everything the application send()s goes
 // out as one unmasked text frame. Thread-safety: none; the connection's loop only.
@@ -55,8 +72,11 @@ class WebSocketSession final : public net::OutputFraming {
   void receive(std::string_view bytes);
   // Called every ping interval. A connection silent since the last call is pinged, so
   // that it (and any proxy on its way) stays alive; false if it stayed silent through
-  // the previous ping too: the peer is gone.
+  // the previous ping too: the peer is gone. Between messages, the wslay context is
+  // released, so an idle WebSocket holds no parser state.
   bool heartbeat();
+  // Whether a wslay context is held (for tests and memory accounting).
+  bool holdsParser() const { return ctx_ != nullptr; }
 
   // net::OutputFraming
   void frame(std::string_view payload, net::Buffer& out) override;
@@ -77,10 +97,13 @@ class WebSocketSession final : public net::OutputFraming {
   // Writes what wslay queued (pongs, close replies) and closes once wslay is done.
   void flushControl();
   void closeWith(std::uint16_t code, std::string_view reason);
+  bool createParser();
 
   net::TcpConnection& connection_;
   WebSocketListener& listener_;
-  wslay_event_context* ctx_ = nullptr;
+  wslay_event_context* ctx_ = nullptr;  // created on demand, released when idle
+  std::size_t maxMessageBytes_;
+  WebSocketFrameBoundary boundary_;
   std::string_view input_;    // the read being parsed, during receive()
   bool heardFrom_ = false;    // bytes arrived since the last heartbeat
   bool pingPending_ = false;  // a ping went out and nothing arrived since
