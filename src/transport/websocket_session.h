@@ -68,12 +68,12 @@ class WebSocketSession final : public net::OutputFraming {
 
   // Bytes read from the socket: whole text messages go to the listener, pings are
   // answered, and a close, a protocol error, a binary message or one over the limit ends
-  // the connection with the matching close frame.
+  // the connection with the matching close frame. A read that ends between messages
+  // releases the wslay context, so an idle WebSocket holds no parser state.
   void receive(std::string_view bytes);
   // Called every ping interval. A connection silent since the last call is pinged, so
   // that it (and any proxy on its way) stays alive; false if it stayed silent through
-  // the previous ping too: the peer is gone. Between messages, the wslay context is
-  // released, so an idle WebSocket holds no parser state.
+  // the previous ping too: the peer is gone.
   bool heartbeat();
   // Whether a wslay context is held (for tests and memory accounting).
   bool holdsParser() const { return ctx_ != nullptr; }
@@ -98,6 +98,7 @@ class WebSocketSession final : public net::OutputFraming {
   void flushControl();
   void closeWith(std::uint16_t code, std::string_view reason);
   bool createParser();
+  void releaseParserIfIdle();
 
   net::TcpConnection& connection_;
   WebSocketListener& listener_;

@@ -311,6 +311,28 @@ class WebSocketTest(harness.ServerTestCase):
         self.assertEqual(metric(text, 'classchat_messages_total{kind="direct"}'), 1)
         self.assertEqual(metric(text, "classchat_registered_users"), 2)
 
+    @unittest.skipUnless(harness.MEMORY_CHECKS, "RSS means little under a sanitizer")
+    def test_an_idle_websocket_costs_under_2_kib_of_server_memory(self):
+        server = self.start_server()
+        port = server.http_port()
+        clients = []
+
+        def open_clients(prefix, n):
+            for i in range(n):
+                client = WsClient(port)
+                self.addCleanup(client.close)
+                client.send_text(f"{prefix}{i}")
+                self.assertTrue(client.recv_msg().startswith("Welcome"))
+                clients.append(client)
+
+        open_clients("warm", 50)  # the loops' first allocations are not per connection
+        rss_before = harness.process_status(server.proc.pid, "VmRSS")
+        open_clients("idle", 1000)
+        rss_after = harness.process_status(server.proc.pid, "VmRSS")
+        per_connection = (rss_after - rss_before) * 1024 / 1000
+        # An idle session holds no wslay context (8.8 KiB each when it did).
+        self.assertLess(per_connection, 2048, f"{per_connection:.0f} bytes per connection")
+
     def test_max_connections_counts_websocket_sessions_too(self):
         server = self.start_server("--max-connections", "1")
         self.ws(server, "wendy")

@@ -136,24 +136,26 @@ TEST_F(WebSocketSessionOnConnectionTest, SendsAreFramedAsText) {
   EXPECT_EQ(connection_->queuedBytes(), 5u);  // 0x81 0x03 "abc"
 }
 
-TEST_F(WebSocketSessionOnConnectionTest, AnIdleSessionReleasesItsParserOnlyBetweenMessages) {
+TEST_F(WebSocketSessionOnConnectionTest, TheParserIsHeldOnlyWithinAMessage) {
   EXPECT_FALSE(session_->holdsParser());  // nothing received yet: nothing held
   session_->receive(clientFrame(0x81, "one"));
-  EXPECT_TRUE(session_->holdsParser());
-  EXPECT_TRUE(session_->heartbeat());
-  EXPECT_FALSE(session_->holdsParser());
+  EXPECT_FALSE(session_->holdsParser());  // a whole message: released at once
 
-  // Half a fragmented message: the parser is kept across the heartbeat.
+  // Half a fragmented message: the parser is kept, across heartbeats too.
   session_->receive(clientFrame(0x01, "tw"));
+  EXPECT_TRUE(session_->holdsParser());
   EXPECT_TRUE(session_->heartbeat());
   EXPECT_TRUE(session_->holdsParser());
   const std::string last = clientFrame(0x80, "o");
   session_->receive(std::string_view(last).substr(0, 3));  // and half a header
-  EXPECT_TRUE(session_->heartbeat());
   EXPECT_TRUE(session_->holdsParser());
   session_->receive(std::string_view(last).substr(3));
-  EXPECT_TRUE(session_->heartbeat());
   EXPECT_FALSE(session_->holdsParser());
+
+  // A ping between messages is answered, then released too.
+  session_->receive(clientFrame(0x89, "p"));
+  EXPECT_FALSE(session_->holdsParser());
+  EXPECT_EQ(connection_->queuedBytes(), 3u);  // the pong: 0x8A 0x01 "p"
 
   session_->receive(clientFrame(0x81, "three"));
   EXPECT_EQ(recorder_.texts, (std::vector<std::string>{"one", "two", "three"}));
