@@ -280,6 +280,17 @@ class WebSocketTest(harness.ServerTestCase):
         alive.send("/time")
         self.assertIn("Server time", alive.recv_msg())
 
+    def test_idle_timeout_applies_and_answered_pings_do_not_count_as_activity(self):
+        server = self.start_server("--idle-timeout", "0.6", "--ws-ping-interval", "0.1")
+        web = self.ws(server, "wendy")
+        started = time.monotonic()
+        code, _, texts = web.expect_close()  # answers every ping while it waits
+        self.assertEqual(code, 1008)
+        self.assertGreaterEqual(web.pings, 2)
+        self.assertGreaterEqual(time.monotonic() - started, 0.5)
+        self.assertEqual(json.loads(texts[-1])["msg"],
+                         "Error: idle for more than 0.6 s; disconnecting")
+
     def test_shutdown_says_goodbye_closes_with_1001_and_does_not_wait_for_the_grace(self):
         server = self.start_server("--shutdown-grace", "8")
         web = self.ws(server, "wendy")
