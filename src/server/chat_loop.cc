@@ -281,6 +281,8 @@ void ChatLoop::adoptWebSocket(net::TcpConnection& connection, std::string_view e
 
 void ChatLoop::onAdoptedData(net::TcpConnection& connection, std::string_view bytes) {
   metrics_.bytesReceived.add(bytes.size());
+  // One clock read per read, shared by the messages in it (as on TCP).
+  now_ = Session::Clock::now();
   sessionOf(connection).webSocket->receive(bytes);
 }
 
@@ -382,13 +384,13 @@ void ChatLoop::admit(net::TcpConnection& connection, Session& session) {
 
 void ChatLoop::onData(net::TcpConnection& connection, std::string_view bytes) {
   metrics_.bytesReceived.add(bytes.size());
+  now_ = Session::Clock::now();
   onChatBytes(connection, sessionOf(connection), bytes);
 }
 
 void ChatLoop::onChatBytes(net::TcpConnection& connection, Session& session,
                            std::string_view bytes) {
   if (session.phase == Session::Phase::kRefused) return;
-  now_ = Session::Clock::now();
   session.lastActivity = now_;
   if (session.phase == Session::Phase::kAwaitingName ||
       session.phase == Session::Phase::kClaiming) {
@@ -665,6 +667,7 @@ void ChatLoop::replayHandshake(net::ConnectionId id) {
   session.phase = Session::Phase::kAwaitingName;
   session.jsonFirst = false;
   session.decoder = protocol::FrameDecoder(options_.maxMessageBytes);
+  now_ = Session::Clock::now();
   for (const std::string& read : reads) {
     if (connection->state() != net::TcpConnection::State::kOpen) break;
     onChatBytes(*connection, session, read);
