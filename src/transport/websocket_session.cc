@@ -8,7 +8,7 @@
 #include <utility>
 
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
+#include <simdjson.h>
 
 namespace classchat::transport {
 namespace {
@@ -76,68 +76,34 @@ WebSocketSession::WebSocketSession(net::TcpConnection& connection, WebSocketList
 }
 
 bool WebSocketSession::createParser() {
-  wslay_event_callbacks callbacks{};
-  callbacks.recv_callback = [](wslay_event_context_ptr ctx, std::uint8_t* buf, std::size_t len,
-                               int flags, void* user) -> ssize_t {
-    return recvCallback(ctx, buf, len, flags, user);
+  wslay_frame_callbacks callbacks{};
+  callbacks.recv_callback = [](std::uint8_t* buf, std::size_t len, int flags,
+                               void* user) -> ssize_t {
+    return recvCallback(buf, len, flags, user);
   };
-  callbacks.send_callback = [](wslay_event_context_ptr ctx, const std::uint8_t* data,
-                               std::size_t len, int flags, void* user) -> ssize_t {
-    return sendCallback(ctx, data, len, flags, user);
+  // Never called: the server writes its frames itself.
+  callbacks.send_callback = [](const std::uint8_t*, std::size_t, int, void*) -> ssize_t {
+    return WSLAY_ERR_WANT_WRITE;
   };
-  callbacks.on_msg_recv_callback = [](wslay_event_context_ptr ctx,
-                                      const wslay_event_on_msg_recv_arg* arg,
-                                      void* user) { onMessage(ctx, arg, user); };
-  if (wslay_event_context_server_init(&ctx_, &callbacks, this) != 0) {
+  if (wslay_frame_context_init(&ctx_, &callbacks, this) != 0) {
     ctx_ = nullptr;
     return false;
   }
-  wslay_event_config_set_max_recv_msg_length(ctx_, maxMessageBytes_);
   return true;
 }
 
 WebSocketSession::~WebSocketSession() {
-  if (ctx_ != nullptr) wslay_event_context_free(ctx_);
+  if (ctx_ != nullptr) wslay_frame_context_free(ctx_);
 }
 
-ssize_t WebSocketSession::recvCallback(wslay_event_context* ctx, std::uint8_t* buf, std::size_t len,
-                                       int /*flags*/, void* user) {
+ssize_t WebSocketSession::recvCallback(std::uint8_t* buf, std::size_t len, int /*flags*/,
+                                       void* user) {
   auto* self = static_cast<WebSocketSession*>(user);
-  if (self->input_.empty()) {
-    wslay_event_set_error(ctx, WSLAY_ERR_WOULDBLOCK);
-    return -1;
-  }
+  if (self->input_.empty()) return -1;  // wslay_frame_recv answers WSLAY_ERR_WANT_READ
   const std::size_t n = std::min(len, self->input_.size());
   std::memcpy(buf, self->input_.data(), n);
   self->input_.remove_prefix(n);
   return static_cast<ssize_t>(n);
-}
-
-ssize_t WebSocketSession::sendCallback(wslay_event_context* ctx, const std::uint8_t* data,
-                                       std::size_t len, int /*flags*/, void* user) {
-  auto* self = static_cast<WebSocketSession*>(user);
-  // The connection's output queue takes everything (or the connection is gone): wslay
-  // never holds half a frame, so our own frames can follow its control frames directly.
-  if (self->connection_.sendUnframed(std::string_view(reinterpret_cast<const char*>(data), len)) !=
-      net::TcpConnection::SendStatus::kQueued) {
-    wslay_event_set_error(ctx, WSLAY_ERR_CALLBACK_FAILURE);
-    return -1;
-  }
-  return static_cast<ssize_t>(len);
-}
-
-void WebSocketSession::onMessage(wslay_event_context* /*ctx*/, const void* rawArg, void* user) {
-  auto* self = static_cast<WebSocketSession*>(user);
-  const auto* arg = static_cast<const wslay_event_on_msg_recv_arg*>(rawArg);
-  if (self->connection_.state() != net::TcpConnection::State::kOpen) return;
-  if (arg->opcode == WSLAY_TEXT_FRAME) {
-    self->listener_.onWebSocketText(
-        self->connection_,
-        std::string_view(reinterpret_cast<const char*>(arg->msg), arg->msg_length));
-  } else if (arg->opcode == WSLAY_BINARY_FRAME) {
-    self->closeWith(kWsUnsupportedData, "binary messages are not accepted: send JSON as text");
-  }
-  // Ping (answered by wslay), pong and close (answered by wslay) need nothing more here.
 }
 
 void WebSocketSession::receive(std::string_view bytes) {
@@ -148,41 +114,153 @@ void WebSocketSession::receive(std::string_view bytes) {
   heardFrom_ = true;
   boundary_.feed(bytes);
   input_ = bytes;
-  const int rv = wslay_event_recv(ctx_);
-  input_ = {};
-  if (rv != 0 && connection_.state() == net::TcpConnection::State::kOpen) {
-    closeWith(kWsInternalError, "websocket: cannot read");
-    return;
+  while (connection_.state() == net::TcpConnection::State::kOpen) {
+    wslay_frame_iocb iocb{};
+    const ssize_t n = wslay_frame_recv(ctx_, &iocb);
+    if (n == WSLAY_ERR_WANT_READ) break;
+    if (n < 0) {  // a control frame that is fragmented or over 125 bytes, a bad length
+      closeWith(kWsProtocolError, "websocket: malformed frame");
+      break;
+    }
+    const std::string_view data(reinterpret_cast<const char*>(iocb.data), iocb.data_length);
+    if (!onChunk(iocb.opcode, iocb.fin != 0, iocb.rsv, iocb.mask != 0, iocb.payload_length, data)) {
+      break;
+    }
   }
-  flushControl();
+  input_ = {};
   releaseParserIfIdle();
 }
 
-void WebSocketSession::releaseParserIfIdle() {
-  // Between messages wslay holds nothing we need: give its buffers back (about 8.8 KiB)
-  // and start a fresh context with the next byte. Done after every read that ends
-  // between messages, so an idle WebSocket holds no parser, and the allocator hands the
-  // same warm block to the next connection that reads.
-  if (ctx_ != nullptr && boundary_.atMessageBoundary() && !wslay_event_want_write(ctx_) &&
-      !wslay_event_get_close_received(ctx_) && !wslay_event_get_close_sent(ctx_)) {
-    wslay_event_context_free(ctx_);
-    ctx_ = nullptr;
+bool WebSocketSession::startFrame(std::uint8_t opcode, bool /*fin*/, std::uint8_t rsv, bool masked,
+                                  std::uint64_t payloadLength) {
+  // RFC 6455 section 5: no extension was negotiated, clients mask, and only six opcodes
+  // exist; control frames may come between a message's fragments, data frames may not.
+  if (rsv != 0 || !masked) {
+    closeWith(kWsProtocolError, rsv != 0 ? "websocket: reserved bits set"
+                                         : "websocket: client frames must be masked");
+    return false;
   }
+  switch (opcode) {
+    case WSLAY_CONNECTION_CLOSE:
+    case WSLAY_PING:
+    case WSLAY_PONG:
+      control_.clear();
+      return true;
+    case WSLAY_BINARY_FRAME:
+      closeWith(kWsUnsupportedData, "binary messages are not accepted: send JSON as text");
+      return false;
+    case WSLAY_TEXT_FRAME:
+      if (messageOpcode_ != 0) {
+        closeWith(kWsProtocolError, "websocket: a new message inside a fragmented one");
+        return false;
+      }
+      messageOpcode_ = opcode;
+      messageBytes_ = 0;
+      break;
+    case WSLAY_CONTINUATION_FRAME:
+      if (messageOpcode_ == 0) {
+        closeWith(kWsProtocolError, "websocket: a continuation frame with no message");
+        return false;
+      }
+      break;
+    default:
+      closeWith(kWsProtocolError, "websocket: unknown opcode");
+      return false;
+  }
+  // Checked on the announced length, before any of the payload is kept.
+  messageBytes_ += payloadLength;
+  if (messageBytes_ > maxMessageBytes_) {
+    closeWith(kWsTooBig, fmt::format("message larger than {} bytes", maxMessageBytes_));
+    return false;
+  }
+  return true;
 }
 
-void WebSocketSession::flushControl() {
-  if (connection_.state() != net::TcpConnection::State::kOpen || ctx_ == nullptr) return;
-  if (wslay_event_want_write(ctx_)) wslay_event_send(ctx_);
-  if (connection_.state() != net::TcpConnection::State::kOpen) return;
-  if (wslay_event_get_close_sent(ctx_)) {
-    // wslay answered a close, or closed on a protocol error (1002), an oversized message
-    // (1009) or bad UTF-8 (1007): nothing more is read.
-    const std::uint16_t received = wslay_event_get_status_code_received(ctx_);
-    const std::uint16_t sent = wslay_event_get_status_code_sent(ctx_);
+bool WebSocketSession::onChunk(std::uint8_t opcode, bool fin, std::uint8_t rsv, bool masked,
+                               std::uint64_t payloadLength, std::string_view data) {
+  const bool frameStart = frameLeft_ == 0;
+  if (frameStart) {
+    if (!startFrame(opcode, fin, rsv, masked, payloadLength)) return false;
+    frameLeft_ = payloadLength;
+  }
+  frameLeft_ -= data.size();
+  const bool frameEnd = frameLeft_ == 0;
+  if ((opcode & 0x8) != 0) {  // a control frame
+    control_.append(data);
+    if (frameEnd) onControl(opcode);
+    return connection_.state() == net::TcpConnection::State::kOpen;
+  }
+  if (frameStart && frameEnd && fin && message_.empty()) {
+    deliver(data);  // a message in one frame, whole in wslay's buffer: no copy
+  } else {
+    message_.append(data);
+    if (frameEnd && fin) {
+      deliver(message_);
+      // Keep a small buffer for the next fragmented message; give back a large one.
+      if (message_.capacity() > 4096) {
+        std::string().swap(message_);
+      } else {
+        message_.clear();
+      }
+    }
+  }
+  return connection_.state() == net::TcpConnection::State::kOpen;
+}
+
+void WebSocketSession::deliver(std::string_view text) {
+  messageOpcode_ = 0;
+  if (!simdjson::validate_utf8(text.data(), text.size())) {
+    closeWith(kWsInvalidPayload, "websocket: text that is not UTF-8");
+    return;
+  }
+  listener_.onWebSocketText(connection_, text);
+}
+
+void WebSocketSession::onControl(std::uint8_t opcode) {
+  if (opcode == WSLAY_PING) {
+    scratch_.clear();
+    appendFrame(WSLAY_PONG, control_, scratch_);
+    (void)connection_.sendUnframed(scratch_);
+  } else if (opcode == WSLAY_CONNECTION_CLOSE) {
+    // Echo the peer's code (RFC 6455 5.5.1), after checking it is one a peer may send.
+    if (control_.size() == 1) {
+      closeWith(kWsProtocolError, "websocket: a close frame of one byte");
+      return;
+    }
+    std::uint16_t code = kWsNormal;
+    if (control_.size() >= 2) {
+      code = static_cast<std::uint16_t>(static_cast<unsigned char>(control_[0]) << 8 |
+                                        static_cast<unsigned char>(control_[1]));
+      const bool valid = (code >= 1000 && code <= 1003) || (code >= 1007 && code <= 1011) ||
+                         (code >= 3000 && code <= 4999);
+      if (!valid) {
+        closeWith(kWsProtocolError, "websocket: an invalid close code");
+        return;
+      }
+      if (!simdjson::validate_utf8(control_.data() + 2, control_.size() - 2)) {
+        closeWith(kWsInvalidPayload, "websocket: a close reason that is not UTF-8");
+        return;
+      }
+    }
+    scratch_.clear();
+    appendFrame(WSLAY_CONNECTION_CLOSE, closePayload(code, ""), scratch_);
+    (void)connection_.sendUnframed(scratch_);
     connection_.setOutputFraming(nullptr);  // the close frame is already out
-    connection_.closeAfterFlush(received != WSLAY_CODE_ABNORMAL_CLOSURE
-                                    ? fmt::format("websocket closed by the peer ({})", received)
-                                    : fmt::format("websocket closed by the server ({})", sent));
+    connection_.closeAfterFlush(control_.size() >= 2
+                                    ? fmt::format("websocket closed by the peer ({})", code)
+                                    : std::string("websocket closed by the peer"));
+  }
+  control_.clear();  // a pong needs nothing more
+}
+
+void WebSocketSession::releaseParserIfIdle() {
+  // Between messages the frame context holds nothing we need: give its buffer back and
+  // start a fresh context with the next byte. Done after every read that ends between
+  // messages, so an idle WebSocket holds no parser, and the allocator hands the same warm
+  // block to the next connection that reads.
+  if (ctx_ != nullptr && boundary_.atMessageBoundary() && frameLeft_ == 0 && messageOpcode_ == 0) {
+    wslay_frame_context_free(ctx_);
+    ctx_ = nullptr;
   }
 }
 

@@ -1,6 +1,7 @@
-// One WebSocket connection's framing (RFC 6455), on our own buffers: wslay's event API
-// parses what arrives (fragments, masking, control frames, limits) and queues its control
-// replies; text frames the application sends are written directly, one frame per send().
+// One WebSocket connection's framing (RFC 6455), on our own buffers: wslay's frame API
+// parses frame headers and unmasks payloads; this class assembles messages, enforces the
+// protocol's rules and our limits, answers control frames, and writes the text frames the
+// application sends, one frame per send().
 #pragma once
 
 #include <sys/types.h>
@@ -13,7 +14,7 @@
 #include "net/buffer.h"
 #include "net/tcp_connection.h"
 
-struct wslay_event_context;
+struct wslay_frame_context;
 
 namespace classchat::transport {
 
@@ -75,7 +76,7 @@ class WebSocketSession final : public net::OutputFraming {
   // that it (and any proxy on its way) stays alive; false if it stayed silent through
   // the previous ping too: the peer is gone.
   bool heartbeat();
-  // Whether a wslay context is held (for tests and memory accounting).
+  // Whether a wslay frame context is held (for tests and memory accounting).
   bool holdsParser() const { return ctx_ != nullptr; }
 
   // net::OutputFraming
@@ -89,26 +90,33 @@ class WebSocketSession final : public net::OutputFraming {
   static std::string closePayload(std::uint16_t code, std::string_view reason);
 
  private:
-  static ssize_t recvCallback(wslay_event_context* ctx, std::uint8_t* buf, std::size_t len,
-                              int flags, void* user);
-  static ssize_t sendCallback(wslay_event_context* ctx, const std::uint8_t* data, std::size_t len,
-                              int flags, void* user);
-  static void onMessage(wslay_event_context* ctx, const void* arg, void* user);
-  // Writes what wslay queued (pongs, close replies) and closes once wslay is done.
-  void flushControl();
+  static ssize_t recvCallback(std::uint8_t* buf, std::size_t len, int flags, void* user);
+  // One piece of a frame's payload from wslay (the whole frame when it fits): false once
+  // the connection is closing.
+  bool onChunk(std::uint8_t opcode, bool fin, std::uint8_t rsv, bool masked,
+               std::uint64_t payloadLength, std::string_view data);
+  bool startFrame(std::uint8_t opcode, bool fin, std::uint8_t rsv, bool masked,
+                  std::uint64_t payloadLength);
+  void deliver(std::string_view text);
+  void onControl(std::uint8_t opcode);
   void closeWith(std::uint16_t code, std::string_view reason);
   bool createParser();
   void releaseParserIfIdle();
 
   net::TcpConnection& connection_;
   WebSocketListener& listener_;
-  wslay_event_context* ctx_ = nullptr;  // created on demand, released when idle
+  wslay_frame_context* ctx_ = nullptr;  // created on demand, released when idle
   std::size_t maxMessageBytes_;
   WebSocketFrameBoundary boundary_;
-  std::string_view input_;    // the read being parsed, during receive()
-  bool heardFrom_ = false;    // bytes arrived since the last heartbeat
-  bool pingPending_ = false;  // a ping went out and nothing arrived since
-  std::string scratch_;       // reused for control frames
+  std::uint64_t frameLeft_ = 0;     // payload bytes of the current frame not yet seen
+  std::uint64_t messageBytes_ = 0;  // of the message being received, all fragments
+  std::uint8_t messageOpcode_ = 0;  // text while a message is open, 0 between messages
+  std::string message_;             // a message that did not arrive as one whole frame
+  std::string control_;             // a control frame's payload (at most 125 bytes)
+  std::string_view input_;          // the read being parsed, during receive()
+  bool heardFrom_ = false;          // bytes arrived since the last heartbeat
+  bool pingPending_ = false;        // a ping went out and nothing arrived since
+  std::string scratch_;             // reused for control frames
 };
 
 }  // namespace classchat::transport

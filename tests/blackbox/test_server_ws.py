@@ -210,6 +210,33 @@ class WebSocketTest(harness.ServerTestCase):
                 web.send_frame(opcode, "x", **kw)
                 self.assertEqual(web.expect_close()[0], 1002)
 
+    def test_frame_sequence_and_control_frame_errors_are_protocol_errors(self):
+        server = self.start_server()
+        cases = {
+            "continuation with no message": [(OP_CONT, "x", {})],
+            "text inside a fragmented text": [(OP_TEXT, "a", {"fin": False}), (OP_TEXT, "b", {})],
+            "ping over 125 bytes": [(OP_PING, "p" * 126, {})],
+            "fragmented ping": [(OP_PING, "p", {"fin": False})],
+            "close code 1005": [(OP_CLOSE, struct.pack("!H", 1005), {})],
+            "close of one byte": [(OP_CLOSE, b"\x03", {})],
+        }
+        for what, frames in cases.items():
+            with self.subTest(what):
+                web = self.ws(server)
+                for opcode, payload, kw in frames:
+                    web.send_frame(opcode, payload, **kw)
+                self.assertEqual(web.expect_close()[0], 1002)
+        web = self.ws(server)
+        web.send_frame(OP_CLOSE, struct.pack("!H", 1000) + b"\xff")
+        self.assertEqual(web.expect_close()[0], 1007)
+        # Empty frames are fine: an empty fragment, then the rest.
+        tcp = self.register(server, "tom")
+        web = self.ws(server, "wendy")
+        web.send_frame(OP_TEXT, "", fin=False)
+        web.send_frame(OP_CONT, json.dumps({"to": "tom", "msg": "after empty"}))
+        web.send_frame(OP_PONG, "")
+        self.assertEqual(tcp.recv_msg(), "after empty")
+
     def test_binary_messages_are_refused_with_1003(self):
         server = self.start_server()
         web = self.ws(server, "wendy")
