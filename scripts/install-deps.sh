@@ -15,6 +15,8 @@ packages=(
   libsimdjson-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libedit-dev tmux libsodium-dev
+  libwslay-dev libssl-dev
+  python3-websockets chromium chromium-driver python3-selenium
   clang libclang-rt-14-dev
 )
 peer_packages=(ngircd inspircd nats-server)

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -25,6 +26,26 @@ TcpConnection::~TcpConnection() = default;
 
 void TcpConnection::send(std::string_view bytes) {
   server_.loop().assertInLoopThread();
+  if (framing_ == nullptr) {
+    sendUnframed(bytes);
+    return;
+  }
+  if (state_ != State::kOpen) return;
+  // A frame header is at most 14 bytes; the limit is a cut-off, not an exact budget.
+  if (output_.size() + bytes.size() > server_.options().maxOutputBytes) {
+    abort(fmt::format("slow consumer: more than {} bytes of output queued",
+                      server_.options().maxOutputBytes));
+    return;
+  }
+  framing_->frame(bytes, output_);
+  if (!dirty_) {
+    dirty_ = true;
+    server_.markDirty(*this);
+  }
+}
+
+void TcpConnection::sendUnframed(std::string_view bytes) {
+  server_.loop().assertInLoopThread();
   if (state_ != State::kOpen) return;
   if (output_.size() + bytes.size() > server_.options().maxOutputBytes) {
     abort(fmt::format("slow consumer: more than {} bytes of output queued",
@@ -41,6 +62,12 @@ void TcpConnection::send(std::string_view bytes) {
 void TcpConnection::closeAfterFlush(std::string reason) {
   server_.loop().assertInLoopThread();
   if (state_ != State::kOpen) return;
+  if (framing_ != nullptr) {
+    // Once only: the framing may itself call closeAfterFlush.
+    OutputFraming* framing = std::exchange(framing_, nullptr);
+    framing->beforeDrain(*this, reason);
+    if (state_ != State::kOpen) return;
+  }
   state_ = State::kDraining;
   closeReason_ = std::move(reason);
   if (output_.empty()) {

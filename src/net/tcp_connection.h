@@ -14,9 +14,12 @@
 namespace classchat::net {
 
 class TcpServer;
+class TcpConnection;
 
 // Identifies a connection across the process: the low 8 bits are the index of the
-// owning loop, the rest a per-loop sequence number. Never reused during a run.
+// owning loop, bit 8 the owning server's tag (TcpServerOptions::idTag, so that two servers
+// on one loop never hand out the same id), the rest a per-server sequence number. Never
+// reused during a run.
 using ConnectionId = std::uint64_t;
 inline std::uint32_t loopIndexOf(ConnectionId id) {
   return static_cast<std::uint32_t>(id & 0xFF);
@@ -27,6 +30,20 @@ inline std::uint32_t loopIndexOf(ConnectionId id) {
 class ConnectionContext {
  public:
   virtual ~ConnectionContext() = default;
+};
+
+// An optional framing applied to what the application sends, for a transport layered on
+// the byte stream (a WebSocket wraps every send() as one text frame). Owned by the
+// application (typically by the connection's context, which outlives every send);
+// net knows nothing of what the framing is.
+class OutputFraming {
+ public:
+  virtual ~OutputFraming() = default;
+  // Appends `payload`, wrapped as one frame, to `out`.
+  virtual void frame(std::string_view payload, Buffer& out) = 0;
+  // Called once by closeAfterFlush, while the connection can still send: a last word
+  // (a WebSocket close frame) may be sent with sendUnframed().
+  virtual void beforeDrain(TcpConnection& connection, std::string_view reason) = 0;
 };
 
 // Thread-safety: none. A connection belongs to its loop; other threads reach it only by
@@ -62,13 +79,20 @@ class TcpConnection final : public IoHandler {
   const std::string& peerIp() const { return peerIp_; }
   std::uint16_t peerPort() const { return peerPort_; }
   State state() const { return state_; }
+  // Bytes queued and not yet written (tests, diagnostics).
+  std::size_t queuedBytes() const { return output_.size(); }
   // The socket, for diagnostics and tests; owned by the connection.
   int fd() const { return socket_.get(); }
 
-  // Queues bytes; they are written once per loop iteration (batched). Ignored unless the
-  // connection is open. Queuing more than the server's output limit aborts the connection
-  // as a slow consumer; callers that care see it in state().
+  // Queues bytes; they are written once per loop iteration (batched), through the
+  // OutputFraming if one is set. Ignored unless the connection is open. Queuing more than
+  // the server's output limit aborts the connection as a slow consumer; callers that care
+  // see it in state().
   void send(std::string_view bytes);
+  // As send(), but never through the OutputFraming (the framing's own control frames).
+  void sendUnframed(std::string_view bytes);
+  // nullptr (the default) sends bytes as they are. Not owned.
+  void setOutputFraming(OutputFraming* framing) { framing_ = framing; }
   // Stops delivering reads; writes what is queued, then closes with a lingering close, or
   // aborts when the drain deadline passes first.
   void closeAfterFlush(std::string reason);
@@ -107,6 +131,7 @@ class TcpConnection final : public IoHandler {
   ConnectionId id_;
   Buffer output_;
   std::unique_ptr<ConnectionContext> context_;
+  OutputFraming* framing_ = nullptr;
   std::string peerIp_;
   std::string closeReason_;
   std::uint16_t peerPort_;

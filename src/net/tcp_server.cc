@@ -64,7 +64,8 @@ void TcpServer::handleNewConnection(Fd socket, const InetAddress& peer) {
     const int bytes = static_cast<int>(options_.sendBufferBytes);
     ::setsockopt(socket.get(), SOL_SOCKET, SO_SNDBUF, &bytes, sizeof bytes);
   }
-  const ConnectionId id = (nextSequence_++ << 8) | loopIndex_;
+  const ConnectionId id =
+      (nextSequence_++ << 9) | (ConnectionId{options_.idTag & 1u} << 8) | loopIndex_;
   const int fd = socket.get();
   auto connection =
       std::make_unique<TcpConnection>(*this, std::move(socket), id, peer.ip(), peer.port());

@@ -43,6 +43,9 @@ struct TcpServerOptions {
   // to close its side, and how many such sockets this loop keeps at once.
   std::chrono::milliseconds lingerTimeout{2000};
   std::size_t maxLingering = 256;
+  // 0 or 1, put in every ConnectionId this server hands out (see ConnectionId): a second
+  // server on the same loop (the HTTP port) uses 1, so ids stay unique per loop.
+  std::uint8_t idTag = 0;
 };
 
 // One per event loop: listens (with SO_REUSEPORT, so every loop accepts on the same

@@ -10,6 +10,7 @@
 #include "protocol/wire.h"
 #include "server/commands.h"
 #include "server/replies.h"
+#include "transport/websocket_session.h"
 
 namespace classchat::server {
 namespace {
@@ -254,22 +255,117 @@ ChatLoop::ChatLoop(net::EventLoop& loop, std::uint32_t loopIndex, const net::Ine
   tcp_.setOverloadReply(
       protocol::serverFrame("", "Error: the server has no free connection slots; try again later"));
   loop_.addBeforeSleepHook([this] {
-    if (shuttingDown_ && tcp_.connectionCount() == 0 && tcp_.lingeringCount() == 0) loop_.quit();
+    if (shuttingDown_ && tcp_.connectionCount() == 0 && tcp_.lingeringCount() == 0 &&
+        webSockets_.empty()) {
+      loop_.quit();
+    }
   });
   if (options_.idleTimeout.count() > 0) scheduleIdleSweep();
+  if (options_.http && options_.webSocketPingInterval.count() > 0) scheduleWebSocketPings();
+}
+
+net::TcpConnection* ChatLoop::findConnection(net::ConnectionId id) const {
+  if (net::TcpConnection* connection = tcp_.find(id)) return connection;
+  if (webSockets_.empty()) return nullptr;
+  const auto found = webSockets_.find(id);
+  return found == webSockets_.end() ? nullptr : found->second;
+}
+
+void ChatLoop::adoptWebSocket(net::TcpConnection& connection, std::string_view early) {
+  // From here on the connection is a chat connection like a TCP one, whose bytes are
+  // WebSocket frames: the WebSocketSession turns them into text messages for
+  // onChatBytes, and frames everything the chat sends.
+  auto owned = std::make_unique<Session>(options_.maxMessageBytes);
+  owned->webSocket =
+      std::make_unique<transport::WebSocketSession>(connection, *this, options_.maxMessageBytes);
+  // A text message arrives whole: a name in it never waits for more pieces (--name-wait-ms
+  // is for byte streams).
+  owned->nameWaitOver = true;
+  connection.setContext(std::move(owned));
+  webSockets_.emplace(connection.id(), &connection);
+  metrics_.webSocketConnections.add();
+  if (shuttingDown_) {
+    // The HTTP port still answers while the chat drains; a new chat session is not begun.
+    sessionOf(connection).disconnectReason = DisconnectReason::kShutdown;
+    connection.closeAfterFlush("server shutting down");
+    return;
+  }
+  admit(connection, sessionOf(connection));
+  if (!early.empty()) onAdoptedData(connection, early);
+}
+
+void ChatLoop::onAdoptedData(net::TcpConnection& connection, std::string_view bytes) {
+  metrics_.bytesReceived.add(bytes.size());
+  // One clock read per read, shared by the messages in it (as on TCP).
+  now_ = Session::Clock::now();
+  sessionOf(connection).webSocket->receive(bytes);
+}
+
+void ChatLoop::onAdoptedClosed(net::TcpConnection& connection) {
+  onClosed(connection);
+  webSockets_.erase(connection.id());
+  // The HTTP server's before-sleep hook runs after the one that checks whether the loop
+  // may quit: wake the loop once more so that the check sees this close.
+  if (shuttingDown_ && webSockets_.empty()) loop_.post([] {});
+}
+
+void ChatLoop::onWebSocketText(net::TcpConnection& connection, std::string_view text) {
+  Session& session = sessionOf(connection);
+  onChatBytes(connection, session, text);
+  // Each text frame carries whole JSON objects: an unfinished one is not carried over to
+  // the next frame, where it would swallow a well-formed message.
+  if (session.decoder.insideObject() && connection.state() == net::TcpConnection::State::kOpen &&
+      session.phase != Session::Phase::kClaiming) {
+    session.decoder = protocol::FrameDecoder(options_.maxMessageBytes);
+    sendError(connection, session, "a text frame must hold one whole JSON object; skipped");
+  }
+}
+
+std::uint16_t ChatLoop::webSocketCloseCode(const net::TcpConnection& connection) {
+  switch (sessionOf(connection).disconnectReason) {
+    case DisconnectReason::kShutdown:
+      return transport::kWsGoingAway;
+    case DisconnectReason::kRefused:
+    case DisconnectReason::kKicked:
+    case DisconnectReason::kFlood:
+    case DisconnectReason::kIdle:
+    case DisconnectReason::kSlowConsumer:
+      return transport::kWsPolicy;
+    case DisconnectReason::kError:
+    case DisconnectReason::kCount:
+      return transport::kWsInternalError;
+    case DisconnectReason::kClient:
+      break;
+  }
+  return transport::kWsNormal;
+}
+
+void ChatLoop::scheduleWebSocketPings() {
+  loop_.runAfter(options_.webSocketPingInterval, [this] {
+    if (shuttingDown_) return;
+    for (const auto& [id, connection] : webSockets_) {
+      if (connection->state() != net::TcpConnection::State::kOpen) continue;
+      if (!sessionOf(*connection).webSocket->heartbeat()) {
+        connection->closeAfterFlush("websocket: no answer to a ping");
+      }
+    }
+    scheduleWebSocketPings();
+  });
 }
 
 void ChatLoop::onConnected(net::TcpConnection& connection) {
-  const auto now = Session::Clock::now();
-  auto owned = std::make_unique<Session>(options_.maxMessageBytes);
-  Session& session = *owned;
-  connection.setContext(std::move(owned));
+  connection.setContext(std::make_unique<Session>(options_.maxMessageBytes));
   metrics_.tcpConnections.add();
+  admit(connection, sessionOf(connection));
+}
+
+void ChatLoop::admit(net::TcpConnection& connection, Session& session) {
+  const auto now = Session::Clock::now();
   session.lastActivity = now;
   session.messageBudget = TokenBucket(options_.messageRate, options_.messageBurst, now);
   session.shoutBudget = TokenBucket(options_.shoutRate, options_.shoutBurst, now);
-  spdlog::info("conn {} connected from {}:{}", connection.id(), connection.peerIp(),
-               connection.peerPort());
+  spdlog::info("conn {} connected from {}:{}{}", connection.id(), connection.peerIp(),
+               connection.peerPort(), session.webSocket ? " (WebSocket)" : "");
 
   switch (limiter_.admit(connection.peerIp())) {
     case Admission::kAdmitted:
@@ -302,10 +398,14 @@ void ChatLoop::onConnected(net::TcpConnection& connection) {
 }
 
 void ChatLoop::onData(net::TcpConnection& connection, std::string_view bytes) {
-  Session& session = sessionOf(connection);
   metrics_.bytesReceived.add(bytes.size());
-  if (session.phase == Session::Phase::kRefused) return;
   now_ = Session::Clock::now();
+  onChatBytes(connection, sessionOf(connection), bytes);
+}
+
+void ChatLoop::onChatBytes(net::TcpConnection& connection, Session& session,
+                           std::string_view bytes) {
+  if (session.phase == Session::Phase::kRefused) return;
   session.lastActivity = now_;
   if (session.phase == Session::Phase::kAwaitingName ||
       session.phase == Session::Phase::kClaiming) {
@@ -362,7 +462,7 @@ bool ChatLoop::takeName(net::TcpConnection& connection, Session& session, std::s
 }
 
 void ChatLoop::handleNameWaitOver(net::ConnectionId id) {
-  net::TcpConnection* connection = tcp_.find(id);
+  net::TcpConnection* connection = findConnection(id);
   if (connection == nullptr) return;
   Session& session = sessionOf(*connection);
   session.nameWaitTimer = 0;
@@ -385,7 +485,7 @@ void ChatLoop::onClosed(net::TcpConnection& connection) {
   if (session.handshakeTimer != 0) loop_.cancelTimer(session.handshakeTimer);
   if (session.nameWaitTimer != 0) loop_.cancelTimer(session.nameWaitTimer);
   if (session.counted) limiter_.release(connection.peerIp());
-  metrics_.tcpConnections.subtract();
+  (session.webSocket ? metrics_.webSocketConnections : metrics_.tcpConnections).subtract();
   metrics_.disconnected(disconnectReasonOf(session, connection.closeReason()));
   if (session.phase == Session::Phase::kAwaitingLogin) {
     hub_.release(session.name, connection.id());
@@ -519,7 +619,7 @@ void ChatLoop::startLogin(net::TcpConnection& connection, Session& session,
 }
 
 void ChatLoop::finishLogin(net::ConnectionId id, bool ok) {
-  net::TcpConnection* connection = tcp_.find(id);
+  net::TcpConnection* connection = findConnection(id);
   if (connection == nullptr || connection->state() != net::TcpConnection::State::kOpen) return;
   Session& session = sessionOf(*connection);
   session.loginPending = false;
@@ -529,7 +629,7 @@ void ChatLoop::finishLogin(net::ConnectionId id, bool ok) {
     spdlog::warn("conn {}: wrong password for {} from {}", id, session.name, connection->peerIp());
     // The answer waits, so guessing costs the guesser time as well as attempts.
     loop_.runAfter(kWrongPasswordDelay, [this, id] {
-      net::TcpConnection* c = tcp_.find(id);
+      net::TcpConnection* c = findConnection(id);
       if (c == nullptr || c->state() != net::TcpConnection::State::kOpen) return;
       Session& s = sessionOf(*c);
       sendServerReply(*c, s.name, fmt::format("Error: wrong password for '{}'", s.name));
@@ -552,13 +652,13 @@ void ChatLoop::finishLogin(net::ConnectionId id, bool ok) {
 }
 
 void ChatLoop::actLocal(net::ConnectionId id, const SessionAction& action) {
-  net::TcpConnection* connection = tcp_.find(id);
+  net::TcpConnection* connection = findConnection(id);
   if (connection == nullptr || connection->state() != net::TcpConnection::State::kOpen) return;
   applyAction(*connection, sessionOf(*connection), action);
 }
 
 void ChatLoop::actOnAddressLocal(std::string_view address, const SessionAction& action) {
-  tcp_.forEachConnection([&](net::TcpConnection& connection) {
+  forEachConnection([&](net::TcpConnection& connection) {
     if (connection.peerIp() == address && connection.state() == net::TcpConnection::State::kOpen) {
       applyAction(connection, sessionOf(connection), action);
     }
@@ -586,7 +686,7 @@ void ChatLoop::applyAction(net::TcpConnection& connection, Session& session,
 
 void ChatLoop::dropRemovedAccounts() {
   const auto table = accounts_.snapshot();
-  tcp_.forEachConnection([&](net::TcpConnection& connection) {
+  forEachConnection([&](net::TcpConnection& connection) {
     Session& session = sessionOf(connection);
     const bool holdsAccount = session.loggedIn || session.phase == Session::Phase::kAwaitingLogin;
     if (!holdsAccount || table->find(session.name) != nullptr) return;
@@ -625,7 +725,7 @@ bool ChatLoop::keepHandshakeRead(net::TcpConnection& connection, Session& sessio
 }
 
 void ChatLoop::replayHandshake(net::ConnectionId id) {
-  net::TcpConnection* connection = tcp_.find(id);
+  net::TcpConnection* connection = findConnection(id);
   if (connection == nullptr) return;
   Session& session = sessionOf(*connection);
   if (session.phase != Session::Phase::kClaiming) return;
@@ -635,9 +735,10 @@ void ChatLoop::replayHandshake(net::ConnectionId id) {
   session.phase = Session::Phase::kAwaitingName;
   session.jsonFirst = false;
   session.decoder = protocol::FrameDecoder(options_.maxMessageBytes);
+  now_ = Session::Clock::now();
   for (const std::string& read : reads) {
     if (connection->state() != net::TcpConnection::State::kOpen) break;
-    onData(*connection, read);
+    onChatBytes(*connection, session, read);
   }
 }
 
@@ -665,7 +766,7 @@ void ChatLoop::sendServerReply(net::TcpConnection& connection, std::string_view 
 }
 
 void ChatLoop::handleHandshakeTimeout(net::ConnectionId id) {
-  net::TcpConnection* connection = tcp_.find(id);
+  net::TcpConnection* connection = findConnection(id);
   if (connection == nullptr) return;
   Session& session = sessionOf(*connection);
   session.handshakeTimer = 0;
@@ -698,13 +799,19 @@ bool ChatLoop::withinBudget(net::TcpConnection& connection, Session& session, To
   ++session.droppedInWindow;
   if (options_.floodDisconnect != 0 && session.droppedInWindow > options_.floodDisconnect) {
     // Aborted, not drained: a flooder is not owed its backlog. The error line goes out if
-    // the kernel takes it at once; onClosed frees the name as usual.
+    // the kernel takes it at once; onClosed frees the name as usual. A WebSocket is
+    // drained instead, so that its close frame (1008) says why; --drain-timeout still
+    // bounds how long it may take to read it.
     sendError(connection, session, "disconnected for flooding");
     session.disconnectReason = DisconnectReason::kFlood;
-    connection.abort(
-        fmt::format("flooding: more than {} messages over the rate "
-                    "limits within 10 s",
-                    options_.floodDisconnect));
+    std::string reason =
+        fmt::format("flooding: more than {} messages over the rate limits within 10 s",
+                    options_.floodDisconnect);
+    if (session.webSocket) {
+      connection.closeAfterFlush(std::move(reason));
+    } else {
+      connection.abort(std::move(reason));
+    }
     return false;
   }
   if (now - session.lastRateLimitReply >= std::chrono::seconds(1)) {
@@ -733,7 +840,7 @@ void ChatLoop::scheduleIdleSweep() {
 
 void ChatLoop::closeIdleConnections() {
   const auto deadline = Session::Clock::now() - options_.idleTimeout;
-  tcp_.forEachConnection([&](net::TcpConnection& connection) {
+  forEachConnection([&](net::TcpConnection& connection) {
     Session& session = sessionOf(connection);
     if (session.phase != Session::Phase::kRegistered || session.lastActivity >= deadline) return;
     const auto seconds = std::chrono::duration<double>(options_.idleTimeout).count();
@@ -745,7 +852,7 @@ void ChatLoop::closeIdleConnections() {
 }
 
 void ChatLoop::deliverLocal(net::ConnectionId id, std::string_view frame) {
-  net::TcpConnection* connection = tcp_.find(id);
+  net::TcpConnection* connection = findConnection(id);
   if (connection == nullptr || sessionOf(*connection).phase != Session::Phase::kRegistered) return;
   metrics_.deliveries.add();
   connection->send(frame);
@@ -787,7 +894,7 @@ bool ChatLoop::releaseIfPeerGone(net::ConnectionId id) {
 }
 
 void ChatLoop::deliverToAllLocal(std::string_view frame, net::ConnectionId except) {
-  tcp_.forEachConnection([&](net::TcpConnection& connection) {
+  forEachConnection([&](net::TcpConnection& connection) {
     if (connection.id() != except && sessionOf(connection).phase == Session::Phase::kRegistered) {
       metrics_.deliveries.add();
       connection.send(frame);
@@ -798,7 +905,7 @@ void ChatLoop::deliverToAllLocal(std::string_view frame, net::ConnectionId excep
 void ChatLoop::beginShutdown() {
   shuttingDown_ = true;
   tcp_.stopAccepting();
-  tcp_.forEachConnection([&](net::TcpConnection& connection) {
+  forEachConnection([&](net::TcpConnection& connection) {
     Session& session = sessionOf(connection);
     session.disconnectReason = DisconnectReason::kShutdown;
     if (session.phase == Session::Phase::kRegistered) {

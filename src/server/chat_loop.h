@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "net/event_loop.h"
 #include "net/tcp_server.h"
@@ -17,12 +18,23 @@
 #include "server/options.h"
 #include "server/password_verifier.h"
 #include "server/session.h"
+#include "transport/http_endpoint.h"
+#include "transport/websocket_session.h"
 
 namespace classchat::server {
 
 // Thread-safety: everything runs on the loop's thread, except construction and
 // LocalHub wiring, which happen before the loop runs.
-class ChatLoop final : public net::ConnectionHandler, public LocalDelivery {
+//
+// Transports: the loop's own TcpServer brings plain TCP connections; the HTTP endpoint of
+// the same loop hands over WebSocket connections after their upgrade (adoptWebSocket).
+// Both kinds share one Session type, one dispatch and one hub; a WebSocket session differs
+// only in its Session::webSocket, which decodes frames into onChatBytes and frames what is
+// sent.
+class ChatLoop final : public net::ConnectionHandler,
+                       public LocalDelivery,
+                       public transport::WebSocketAdopter,
+                       public transport::WebSocketListener {
  public:
   ChatLoop(net::EventLoop& loop, std::uint32_t loopIndex, const net::InetAddress& address,
            NameRegistry& registry, ConnectionLimiter& limiter, const ServerOptions& options,
@@ -44,6 +56,15 @@ class ChatLoop final : public net::ConnectionHandler, public LocalDelivery {
   void onData(net::TcpConnection& connection, std::string_view bytes) override;
   void onClosed(net::TcpConnection& connection) override;
 
+  // transport::WebSocketAdopter
+  void adoptWebSocket(net::TcpConnection& connection, std::string_view early) override;
+  void onAdoptedData(net::TcpConnection& connection, std::string_view bytes) override;
+  void onAdoptedClosed(net::TcpConnection& connection) override;
+
+  // transport::WebSocketListener
+  void onWebSocketText(net::TcpConnection& connection, std::string_view text) override;
+  std::uint16_t webSocketCloseCode(const net::TcpConnection& connection) override;
+
   // LocalDelivery
   void deliverLocal(net::ConnectionId connection, std::string_view frame) override;
   void deliverToAllLocal(std::string_view frame, net::ConnectionId except) override;
@@ -57,6 +78,19 @@ class ChatLoop final : public net::ConnectionHandler, public LocalDelivery {
 
  private:
   class Dispatch;  // handles the frames of one read for one session
+
+  // A chat connection of this loop, of either transport; nullptr if none.
+  net::TcpConnection* findConnection(net::ConnectionId id) const;
+  template <typename F>
+  void forEachConnection(F&& f) {
+    tcp_.forEachConnection(f);
+    for (const auto& [id, connection] : webSockets_) f(*connection);
+  }
+  // Limits, bans and the handshake timer for a new session of either transport.
+  void admit(net::TcpConnection& connection, Session& session);
+  // Chat bytes: a TCP read, or one WebSocket text message.
+  void onChatBytes(net::TcpConnection& connection, Session& session, std::string_view bytes);
+  void scheduleWebSocketPings();
 
   bool registerName(net::TcpConnection& connection, Session& session, std::string_view name);
   // Takes a bare name off the front of `bytes` and registers it, leaving `bytes` at what
@@ -103,6 +137,9 @@ class ChatLoop final : public net::ConnectionHandler, public LocalDelivery {
   Session::Clock::time_point now_{};  // read once per onData, shared by its messages
   bool shuttingDown_ = false;
   LoopMetrics metrics_;
+  // Adopted WebSocket connections, owned by the HTTP endpoint's TcpServer on this loop;
+  // removed in onAdoptedClosed, just before that server destroys them.
+  std::unordered_map<net::ConnectionId, net::TcpConnection*> webSockets_;
 };
 
 }  // namespace classchat::server

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "net/acceptor.h"
+#include "web/web_assets.h"
 
 namespace classchat::server {
 namespace {
@@ -125,14 +126,18 @@ void ChatServer::start() {
   if (options_.http) {
     transport::HttpEndpointOptions httpOptions;
     httpOptions.requestTimeout = options_.httpRequestTimeout;
+    // WebSocket chat connections live on the HTTP port: the chat's output limit applies.
+    httpOptions.maxOutputBytes = options_.maxOutputBytes;
+    httpOptions.origins.allowed = options_.httpAllowedOrigins;
     for (std::uint32_t i = 0; i < units_.size(); ++i) {
       units_[i].http = std::make_unique<transport::HttpEndpoint>(
           *units_[i].loop, i, *httpAddress,
           [this](const transport::HttpRequest& request) { return serveHttp(request); },
           httpOptions);
+      units_[i].http->setWebSocketAdopter(units_[i].chat.get());
       if (i == 0) {
-        httpAddress = net::InetAddress::parse(options_.httpHost,
-                                              units_[0].http->localAddress().port());
+        httpAddress =
+            net::InetAddress::parse(options_.httpHost, units_[0].http->localAddress().port());
       }
     }
   }
@@ -152,8 +157,7 @@ std::uint16_t ChatServer::port() const {
 }
 
 std::uint16_t ChatServer::httpPort() const {
-  return units_.empty() || !units_.front().http ? 0
-                                                 : units_.front().http->localAddress().port();
+  return units_.empty() || !units_.front().http ? 0 : units_.front().http->localAddress().port();
 }
 
 transport::HttpResponse ChatServer::serveHttp(const transport::HttpRequest& request) const {
@@ -166,7 +170,9 @@ transport::HttpResponse ChatServer::serveHttp(const transport::HttpRequest& requ
     ServerFigures figures;
     for (const Unit& unit : units_) {
       loops.push_back(&unit.chat->metrics());
-      figures.bytesSentByLoop.push_back(unit.chat->tcp().bytesWritten());
+      // WebSocket chat frames are written by the loop's HTTP endpoint.
+      figures.bytesSentByLoop.push_back(unit.chat->tcp().bytesWritten() +
+                                        (unit.http ? unit.http->bytesWritten() : 0));
       figures.postedTasksByLoop.push_back(unit.loop->pendingTaskCount());
       figures.postedBytesByLoop.push_back(unit.loop->pendingBytes());
       figures.shedFrames += unit.chat->hub().shedFrames();
@@ -177,11 +183,19 @@ transport::HttpResponse ChatServer::serveHttp(const transport::HttpRequest& requ
     figures.shuttingDown = shuttingDown_.load();
     return {200, "text/plain; version=0.0.4; charset=utf-8", renderPrometheus(loops, figures), {}};
   }
-  if (request.path == "/") {
-    return {200, "text/plain; charset=utf-8",
-            "classchatd: chat over TCP (see PROTOCOL.md). Here: /healthz and /metrics.\n", {}};
+  if (const web::WebAsset* asset = web::findWebAsset(request.path)) {
+    transport::HttpResponse response{
+        200, std::string(asset->contentType), std::string(asset->body), {}};
+    // The page loads only its own files and talks only to this server; names and
+    // messages are inserted as text, and this forbids inline script as a second guard.
+    response.headers.emplace_back("Content-Security-Policy",
+                                  "default-src 'none'; script-src 'self'; style-src 'self'; "
+                                  "img-src 'self' data:; connect-src 'self'; "
+                                  "base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+    response.headers.emplace_back("Referrer-Policy", "no-referrer");
+    return response;
   }
-  return {404, "text/plain; charset=utf-8", "not found: try /healthz or /metrics\n", {}};
+  return {404, "text/plain; charset=utf-8", "not found: try /, /ws, /healthz or /metrics\n", {}};
 }
 
 void ChatServer::reload() {

@@ -43,7 +43,10 @@ std::string renderPrometheus(const std::vector<const LoopMetrics*>& loops,
   out.sample(
       "classchat_connections", "transport=\"tcp\"",
       sum(loops, [](const LoopMetrics& m) -> const LoopCounter& { return m.tcpConnections; }));
-  out.sample("classchat_connections", "transport=\"websocket\"", 0);
+  out.sample("classchat_connections", "transport=\"websocket\"",
+             sum(loops, [](const LoopMetrics& m) -> const LoopCounter& {
+               return m.webSocketConnections;
+             }));
 
   out.family("classchat_registered_users", "gauge", "Users past the handshake, holding a name.");
   out.sample(

@@ -43,9 +43,8 @@ enum class RefusalReason : std::uint8_t {
   kCount,
 };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(RefusalReason::kCount)>
-    kRefusalNames{"server_full", "address_full",      "invalid_name",
-                  "name_taken",  "handshake_timeout", "handshake_too_large",
-                  "banned",      "login_timeout"};
+    kRefusalNames{"server_full",       "address_full",        "invalid_name", "name_taken",
+                  "handshake_timeout", "handshake_too_large", "banned",       "login_timeout"};
 
 // Why a connection ended (label `reason` of classchat_disconnects_total).
 enum class DisconnectReason : std::uint8_t {
@@ -60,12 +59,14 @@ enum class DisconnectReason : std::uint8_t {
   kCount,
 };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(DisconnectReason::kCount)>
-    kDisconnectNames{"client", "slow_consumer", "flood", "idle", "refused", "shutdown", "error", "kicked"};
+    kDisconnectNames{"client",  "slow_consumer", "flood", "idle",
+                     "refused", "shutdown",      "error", "kicked"};
 
 // The counters of one loop. Owned by its ChatLoop; written only on that loop's thread.
 struct LoopMetrics {
-  LoopCounter tcpConnections;   // gauge: open chat connections
-  LoopCounter registeredUsers;  // gauge: sessions past the handshake
+  LoopCounter tcpConnections;        // gauge: open chat connections over plain TCP
+  LoopCounter webSocketConnections;  // gauge: open chat connections over WebSocket
+  LoopCounter registeredUsers;       // gauge: sessions past the handshake
   LoopCounter directMessages;
   LoopCounter shouts;
   LoopCounter commands;    // every other /command, /shout excluded

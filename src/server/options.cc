@@ -155,16 +155,27 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
   bool noHttp = false;
   double httpRequestSeconds = 10.0;
   app.add_option("--http-port", options.httpPort,
-                 "HTTP port for /healthz and /metrics (0 picks a free one and logs it)")
+                 "HTTP port for the chat page, /ws, /healthz and /metrics (0 picks a free one and "
+                 "logs it)")
       ->capture_default_str();
   app.add_option("--http-host", options.httpHost,
                  "Numeric address for the HTTP port (default: the same as --host)");
-  app.add_flag("--no-http", noHttp, "Do not serve HTTP (/healthz, /metrics)");
+  app.add_flag("--no-http", noHttp, "Do not serve HTTP (the page, /ws, /healthz, /metrics)");
   app.add_option("--http-request-timeout", httpRequestSeconds,
                  "Seconds an HTTP client may take to send a whole request head, and may stay "
                  "idle between requests")
       ->capture_default_str()
       ->check(kSeconds & CLI::Range(0.01, 3600.0));
+  std::string allowedOrigins;
+  double wsPingSeconds = 30.0;
+  app.add_option("--http-allowed-origins", allowedOrigins,
+                 "Comma-separated origins of pages that may open /ws (e.g. "
+                 "https://chat.example.org), or *; default: only the server's own page");
+  app.add_option("--ws-ping-interval", wsPingSeconds,
+                 "Seconds of silence after which a WebSocket is pinged; one more interval "
+                 "without an answer closes it (0: never)")
+      ->capture_default_str()
+      ->check(kSeconds & CLI::Range(0.0, 3600.0));
   double loginSeconds = 30.0;
   app.add_option("--accounts", options.accountsPath,
                  "File of protected names, one 'NAME ROLE HASH' per line (ROLE user or admin; "
@@ -216,6 +227,15 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
   options.http = !noHttp;
   if (options.httpHost.empty()) options.httpHost = options.host;
   options.httpRequestTimeout = fromSeconds(httpRequestSeconds);
+  for (std::size_t start = 0; start < allowedOrigins.size();) {
+    const std::size_t comma = std::min(allowedOrigins.find(',', start), allowedOrigins.size());
+    std::string origin = allowedOrigins.substr(start, comma - start);
+    std::erase(origin, ' ');
+    while (!origin.empty() && origin.back() == '/') origin.pop_back();
+    if (!origin.empty()) options.httpAllowedOrigins.push_back(std::move(origin));
+    start = comma + 1;
+  }
+  options.webSocketPingInterval = fromSeconds(wsPingSeconds);
   return options;
 }
 

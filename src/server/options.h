@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace classchat::server {
 
@@ -53,6 +54,10 @@ struct ServerOptions {
   std::string httpHost;  // empty: the same as host
   std::uint16_t httpPort = 8080;
   std::chrono::milliseconds httpRequestTimeout{10'000};
+  // /ws (PROTOCOL.md, "WebSocket"): pages allowed to connect (empty: the server's own page)
+  // and how often a silent WebSocket is pinged (0: never).
+  std::vector<std::string> httpAllowedOrigins;
+  std::chrono::milliseconds webSocketPingInterval{30'000};
 };
 
 // Parses argv. On --help, prints it and returns nullopt with `exitCode` 0. On a usage

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -11,6 +12,7 @@
 #include "protocol/frame_decoder.h"
 #include "server/metrics.h"
 #include "server/token_bucket.h"
+#include "transport/websocket_session.h"
 
 namespace classchat::server {
 
@@ -19,8 +21,8 @@ struct Session final : net::ConnectionContext {
   using Clock = std::chrono::steady_clock;
 
   enum class Phase : std::uint8_t {
-    kAwaitingName,  // nothing read yet, or a JSON-first client's first object is incomplete
-    kClaiming,      // the name was taken: waiting for closes in flight, then one more try
+    kAwaitingName,   // nothing read yet, or a JSON-first client's first object is incomplete
+    kClaiming,       // the name was taken: waiting for closes in flight, then one more try
     kAwaitingLogin,  // holds a protected name; only /login is accepted (--accounts)
     kRegistered,
     kRefused,  // an error was sent; the connection is closing
@@ -58,6 +60,9 @@ struct Session final : net::ConnectionContext {
   std::string namePieces;
   net::TimerId nameWaitTimer = 0;
   bool nameWaitOver = false;  // the name was decided: never wait for it again
+  // Set for a WebSocket session (null on TCP): decodes its frames and frames what is sent.
+  // Destroyed with the session, after the connection's last send.
+  std::unique_ptr<transport::WebSocketSession> webSocket;
 };
 
 }  // namespace classchat::server

@@ -19,6 +19,19 @@ HttpSession& sessionOf(const net::TcpConnection& connection) {
 
 }  // namespace
 
+namespace {
+
+net::TcpServerOptions makeServerOptions(const HttpEndpointOptions& options) {
+  net::TcpServerOptions server;
+  server.maxOutputBytes = options.maxOutputBytes;
+  server.drainTimeout = std::chrono::milliseconds(2000);
+  server.reusePort = options.reusePort;
+  server.idTag = 1;  // the chat port's TcpServer on the same loop uses 0
+  return server;
+}
+
+}  // namespace
+
 HttpEndpoint::HttpEndpoint(net::EventLoop& loop, std::uint32_t loopIndex,
                            const net::InetAddress& address, HttpHandler handler,
                            HttpEndpointOptions options)
@@ -26,8 +39,7 @@ HttpEndpoint::HttpEndpoint(net::EventLoop& loop, std::uint32_t loopIndex,
       handler_(std::move(handler)),
       options_(options),
       tcp_(loop, loopIndex, address, *this,
-           net::TcpServerOptions{options.maxOutputBytes, std::chrono::milliseconds(2000),
-                                 options.reusePort, true}) {}
+           makeServerOptions(options)) {}
 
 std::string HttpEndpoint::serialize(const HttpResponse& response, bool keepAlive, bool headOnly) {
   std::string out = fmt::format(
@@ -45,7 +57,8 @@ std::string HttpEndpoint::serialize(const HttpResponse& response, bool keepAlive
 
 void HttpEndpoint::onConnected(net::TcpConnection& connection) {
   connection.setContext(std::make_unique<HttpSession>(options_.limits));
-  if (tcp_.connectionCount() > options_.maxConnections) {
+  // WebSocket chat connections count against the chat's limits, not this one.
+  if (tcp_.connectionCount() - adopted_.size() > options_.maxConnections) {
     answerError(connection, 503, "too many HTTP connections");
     return;
   }
@@ -69,11 +82,16 @@ void HttpEndpoint::answerError(net::TcpConnection& connection, int status,
   spdlog::info("http conn {} from {}: {} {}", connection.id(), connection.peerIp(), status, reason);
   HttpResponse response{status, "text/plain; charset=utf-8", reason + "\n", {}};
   if (status == 405) response.headers.emplace_back("Allow", "GET, HEAD");
-  (void)connection.send(serialize(response, false, false));
+  if (status == 426) response.headers.emplace_back("Sec-WebSocket-Version", "13");
+  connection.send(serialize(response, false, false));
   connection.closeAfterFlush(fmt::format("http {}: {}", status, reason));
 }
 
 void HttpEndpoint::onData(net::TcpConnection& connection, std::string_view bytes) {
+  if (!adopted_.empty() && adopted_.contains(connection.id())) {
+    adopter_->onAdoptedData(connection, bytes);
+    return;
+  }
   HttpSession& session = sessionOf(connection);
   session.reader.append(bytes);
   while (connection.state() == net::TcpConnection::State::kOpen) {
@@ -84,13 +102,17 @@ void HttpEndpoint::onData(net::TcpConnection& connection, std::string_view bytes
       return;
     }
     const HttpRequest& request = session.reader.request();
+    if (request.path == "/ws" && adopter_ != nullptr) {
+      upgrade(connection, request);
+      return;
+    }
     const bool head = request.method == "HEAD";
     if (request.method != "GET" && !head) {
       answerError(connection, 405, fmt::format("method {} not allowed", request.method));
       return;
     }
     const HttpResponse response = handler_(request);
-    (void)connection.send(serialize(response, request.keepAlive, head));
+    connection.send(serialize(response, request.keepAlive, head));
     if (!request.keepAlive) {
       connection.closeAfterFlush("http: the client asked to close");
       return;
@@ -99,7 +121,30 @@ void HttpEndpoint::onData(net::TcpConnection& connection, std::string_view bytes
   }
 }
 
+void HttpEndpoint::upgrade(net::TcpConnection& connection, const HttpRequest& request) {
+  const WebSocketHandshake handshake = checkWebSocketHandshake(request, options_.origins);
+  if (handshake.status != 101) {
+    answerError(connection, handshake.status, handshake.reason);
+    return;
+  }
+  HttpSession& session = sessionOf(connection);
+  if (session.requestTimer != 0) loop_.cancelTimer(session.requestTimer);
+  session.requestTimer = 0;
+  const std::string early = session.reader.takeBuffered();
+  connection.send(switchingProtocolsResponse(handshake.accept));
+  if (connection.state() != net::TcpConnection::State::kOpen) return;
+  spdlog::debug("http conn {} from {}: upgraded to WebSocket", connection.id(),
+                connection.peerIp());
+  adopted_.insert(connection.id());
+  // Replaces the context (and so `session`): nothing of it is used below.
+  adopter_->adoptWebSocket(connection, early);
+}
+
 void HttpEndpoint::onClosed(net::TcpConnection& connection) {
+  if (adopted_.erase(connection.id()) != 0) {
+    adopter_->onAdoptedClosed(connection);
+    return;
+  }
   HttpSession& session = sessionOf(connection);
   if (session.requestTimer != 0) loop_.cancelTimer(session.requestTimer);
 }

@@ -9,9 +9,12 @@
 #include <utility>
 #include <vector>
 
+#include <unordered_set>
 #include "net/event_loop.h"
 #include "net/tcp_server.h"
+
 #include "transport/http_request.h"
+#include "transport/websocket_handshake.h"
 
 namespace classchat::transport {
 
@@ -26,6 +29,19 @@ struct HttpResponse {
 // must not block (it is called on the same loop as that loop's chat connections).
 using HttpHandler = std::function<HttpResponse(const HttpRequest&)>;
 
+// Takes over a connection after a WebSocket upgrade on /ws: the chat loop of the same
+// event loop. The connection stays owned by the endpoint's TcpServer (so it is flushed
+// and destroyed like any other), but from the upgrade on its bytes and its close go to
+// the adopter, which replaces the connection's context. All calls on the loop's thread.
+class WebSocketAdopter {
+ public:
+  virtual ~WebSocketAdopter() = default;
+  // The 101 is queued; `early` holds bytes the client sent after the request head.
+  virtual void adoptWebSocket(net::TcpConnection& connection, std::string_view early) = 0;
+  virtual void onAdoptedData(net::TcpConnection& connection, std::string_view bytes) = 0;
+  virtual void onAdoptedClosed(net::TcpConnection& connection) = 0;
+};
+
 struct HttpEndpointOptions {
   HttpLimits limits;
   // Time allowed for the next whole request head: from the connection's start, and again
@@ -36,6 +52,7 @@ struct HttpEndpointOptions {
   std::size_t maxConnections = 64;
   std::size_t maxOutputBytes = 1 << 20;
   bool reusePort = true;
+  OriginPolicy origins;  // which pages may open /ws
 };
 
 // One per event loop, like the chat listener: every loop accepts on the same port
@@ -49,8 +66,13 @@ class HttpEndpoint final : public net::ConnectionHandler {
 
   void start() { tcp_.start(); }
   void stopAccepting() { tcp_.stopAccepting(); }
+  // Enables /ws: upgraded connections go to `adopter` (not owned; outlives the endpoint's
+  // connections). Call before start().
+  void setWebSocketAdopter(WebSocketAdopter* adopter) { adopter_ = adopter; }
   const net::InetAddress& localAddress() const { return tcp_.localAddress(); }
   std::size_t connectionCount() const { return tcp_.connectionCount(); }
+  // Bytes written on this port (responses, and WebSocket chat frames). Thread-safe.
+  std::uint64_t bytesWritten() const { return tcp_.bytesWritten(); }
 
   // net::ConnectionHandler
   void onConnected(net::TcpConnection& connection) override;
@@ -63,11 +85,15 @@ class HttpEndpoint final : public net::ConnectionHandler {
  private:
   void armRequestTimer(net::TcpConnection& connection);
   void answerError(net::TcpConnection& connection, int status, const std::string& reason);
+  // /ws: checks the handshake, answers 101 and hands the connection to the adopter.
+  void upgrade(net::TcpConnection& connection, const HttpRequest& request);
 
   net::EventLoop& loop_;
   HttpHandler handler_;
   HttpEndpointOptions options_;
   net::TcpServer tcp_;
+  WebSocketAdopter* adopter_ = nullptr;
+  std::unordered_set<net::ConnectionId> adopted_;  // connections now the adopter's
 };
 
 }  // namespace classchat::transport

@@ -61,6 +61,8 @@ class HttpRequestReader {
   const std::string& errorReason() const { return errorReason_; }
   // Bytes buffered and not yet part of a returned request.
   std::size_t buffered() const { return buffer_.size(); }
+  // Hands over the buffered bytes (after an upgrade they belong to another protocol).
+  std::string takeBuffered() { return std::exchange(buffer_, {}); }
 
  private:
   Status fail(int status, std::string reason);
