@@ -15,6 +15,7 @@ packages=(
   libsimdjson-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libedit-dev tmux libsodium-dev
+  libssl-dev openssl
   clang libclang-rt-14-dev
 )
 peer_packages=(ngircd inspircd nats-server)

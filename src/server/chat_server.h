@@ -17,6 +17,8 @@
 #include "server/name_registry.h"
 #include "server/options.h"
 #include "transport/http_endpoint.h"
+#include "transport/tls_context.h"
+#include "transport/tls_listener.h"
 
 namespace classchat::server {
 
@@ -30,7 +32,10 @@ class ChatServer {
   // Binds every loop's listener (throws std::runtime_error on failure) and starts the
   // loop threads.
   void start();
+  // The plain port (with --no-plain, the TLS port).
   std::uint16_t port() const;
+  // The TLS port (0 without TLS).
+  std::uint16_t tlsPort() const;
   // The HTTP port (0 with --no-http).
   std::uint16_t httpPort() const;
   // The answer to one HTTP request (/healthz, /metrics). Thread-safe: runs on whichever
@@ -48,14 +53,19 @@ class ChatServer {
     std::unique_ptr<net::EventLoop> loop;
     std::unique_ptr<ChatLoop> chat;
     std::unique_ptr<transport::HttpEndpoint> http;  // null with --no-http
+    std::unique_ptr<transport::TlsListener> tls;    // null without TLS
     std::thread thread;
   };
+  // Wires a TlsListener into the unit's TcpServer: a second listener on `address`, or
+  // (--no-plain) the TcpServer's only one.
+  void attachTls(Unit& unit, const net::InetAddress& address);
 
   ServerOptions options_;
   NameRegistry registry_;
   ConnectionLimiter limiter_;
   Accounts accounts_;
   Moderation moderation_;
+  transport::TlsContextSlot tlsContexts_;  // outlives the loops: their SSLs were made from it
   // Stopped before the loops are destroyed: its callbacks post to them.
   std::unique_ptr<PasswordVerifier> verifier_;
   std::vector<Unit> units_;

@@ -45,6 +45,14 @@ struct ServerOptions {
   std::string httpHost;  // empty: the same as host
   std::uint16_t httpPort = 8080;
   std::chrono::milliseconds httpRequestTimeout{10'000};
+  // TLS (README, "TLS"): on when both files are given.
+  std::string tlsCert;
+  std::string tlsKey;
+  std::uint16_t tlsPort = 65433;
+  bool plain = true;                   // --no-plain: the TLS port only
+  std::size_t tlsMaxHandshakes = 256;  // per event loop
+  std::chrono::milliseconds tlsHandshakeTimeout{10'000};
+  bool tls() const { return !tlsCert.empty(); }
 };
 
 // Parses argv. On --help or a bad flag, prints the message and returns the exit code in

@@ -1,0 +1,165 @@
+#include "transport/tls_stream.h"
+
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace classchat::transport {
+namespace {
+
+int clampToInt(std::size_t size) {
+  return size > static_cast<std::size_t>(INT_MAX) ? INT_MAX : static_cast<int>(size);
+}
+
+bool isIpAddress(const std::string& host) {
+  unsigned char scratch[sizeof(in6_addr)];
+  return ::inet_pton(AF_INET, host.c_str(), scratch) == 1 ||
+         ::inet_pton(AF_INET6, host.c_str(), scratch) == 1;
+}
+
+}  // namespace
+
+std::unique_ptr<TlsStream> TlsStream::accept(const TlsContext& context, int fd,
+                                             HandshakeGauge gauge) {
+  ERR_clear_error();
+  SSL* ssl = SSL_new(context.get());
+  if (ssl == nullptr) return nullptr;
+  if (SSL_set_fd(ssl, fd) != 1) {
+    SSL_free(ssl);
+    return nullptr;
+  }
+  SSL_set_accept_state(ssl);
+  return std::unique_ptr<TlsStream>(new TlsStream(ssl, std::move(gauge)));
+}
+
+std::unique_ptr<TlsStream> TlsStream::connect(const TlsContext& context, int fd,
+                                              const std::string& host) {
+  ERR_clear_error();
+  SSL* ssl = SSL_new(context.get());
+  if (ssl == nullptr) return nullptr;
+  if (SSL_set_fd(ssl, fd) != 1) {
+    SSL_free(ssl);
+    return nullptr;
+  }
+  if (isIpAddress(host)) {
+    // An address is checked against the certificate's IP subjectAltNames; no SNI.
+    X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host.c_str());
+  } else {
+    SSL_set_tlsext_host_name(ssl, host.c_str());
+    SSL_set1_host(ssl, host.c_str());
+  }
+  SSL_set_connect_state(ssl);
+  return std::unique_ptr<TlsStream>(new TlsStream(ssl, nullptr));
+}
+
+TlsStream::TlsStream(SSL* ssl, HandshakeGauge gauge) : ssl_(ssl), gauge_(std::move(gauge)) {
+  if (gauge_) ++*gauge_;
+}
+
+TlsStream::~TlsStream() {
+  endHandshake();
+  // The socket is the connection's: SSL_set_fd's BIO does not close it.
+  SSL_free(ssl_);
+}
+
+void TlsStream::endHandshake() {
+  if (gauge_) {
+    --*gauge_;
+    gauge_.reset();
+  }
+}
+
+void TlsStream::checkEstablished() {
+  if (!established_ && SSL_is_init_finished(ssl_)) {
+    established_ = true;
+    endHandshake();
+  }
+}
+
+ssize_t TlsStream::read(char* buffer, std::size_t size) {
+  if (failed_) {
+    errno = EPROTO;
+    return -1;
+  }
+  ERR_clear_error();
+  const int n = SSL_read(ssl_, buffer, clampToInt(size));
+  checkEstablished();
+  if (n > 0) {
+    readWaitsForWritable_ = false;
+    return n;
+  }
+  return failure(n, readWaitsForWritable_, false);
+}
+
+ssize_t TlsStream::write(const char* data, std::size_t size) {
+  if (failed_) {
+    errno = EPROTO;
+    return -1;
+  }
+  if (size == 0) return 0;
+  ERR_clear_error();
+  const int n = SSL_write(ssl_, data, clampToInt(size));
+  checkEstablished();
+  if (n > 0) {
+    writeWaitsForReadable_ = false;
+    return n;
+  }
+  return failure(n, writeWaitsForReadable_, true);
+}
+
+ssize_t TlsStream::failure(int result, bool& waitsForOtherDirection, bool writing) {
+  const int savedErrno = errno;
+  switch (SSL_get_error(ssl_, result)) {
+    case SSL_ERROR_WANT_READ:
+      waitsForOtherDirection = writing;
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_WANT_WRITE:
+      waitsForOtherDirection = !writing;
+      errno = EAGAIN;
+      return -1;
+    case SSL_ERROR_ZERO_RETURN:
+      // close_notify, or (SSL_OP_IGNORE_UNEXPECTED_EOF) a plain TCP end of input.
+      if (!writing) return 0;
+      errno = EPIPE;
+      return -1;
+    case SSL_ERROR_SYSCALL:
+      failed_ = true;
+      if (savedErrno != 0) {
+        errno = savedErrno;  // ECONNRESET and friends: the caller words them
+        return -1;
+      }
+      if (!writing && !established_) return 0;  // EOF during the handshake
+      error_ =
+          fmt::format("TLS {}: {}", established_ ? "error" : "handshake failed", takeTlsErrors());
+      errno = EPROTO;
+      return -1;
+    default:  // SSL_ERROR_SSL and anything unexpected
+      failed_ = true;
+      error_ =
+          fmt::format("TLS {}: {}", established_ ? "error" : "handshake failed", takeTlsErrors());
+      if (error_.back() == ' ') error_ += "protocol error";
+      if (const long verdict = SSL_get_verify_result(ssl_); verdict != X509_V_OK) {
+        error_ += fmt::format(" ({})", X509_verify_cert_error_string(verdict));
+      }
+      errno = EPROTO;
+      endHandshake();
+      return -1;
+  }
+}
+
+void TlsStream::shutdown() {
+  if (failed_ || !established_) return;
+  ERR_clear_error();
+  // One non-blocking attempt to send close_notify; its answer is not waited for.
+  SSL_shutdown(ssl_);
+  ERR_clear_error();
+}
+
+}  // namespace classchat::transport
