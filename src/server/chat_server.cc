@@ -170,6 +170,16 @@ transport::HttpResponse ChatServer::serveHttp(const transport::HttpRequest& requ
 
 void ChatServer::reload() {
   std::string error;
+  if (options_.tls()) {
+    // Connections accepted from now on use the new context; established ones keep the
+    // SSL_CTX they were made from (each SSL holds a reference on it).
+    if (auto context = transport::TlsContext::server(options_.tlsCert, options_.tlsKey, error)) {
+      tlsContexts_.replace(std::move(context));
+      spdlog::info("reload: TLS certificate from {}", options_.tlsCert);
+    } else {
+      spdlog::error("reload: keeping the TLS certificate in use: {}", error);
+    }
+  }
   if (!options_.accountsPath.empty()) {
     if (accounts_.load(options_.accountsPath, error)) {
       spdlog::info("reload: {} protected name(s) from {}", accounts_.snapshot()->size(),

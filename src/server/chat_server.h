@@ -41,8 +41,9 @@ class ChatServer {
   // The answer to one HTTP request (/healthz, /metrics). Thread-safe: runs on whichever
   // loop accepted the request and only reads other loops' counters.
   transport::HttpResponse serveHttp(const transport::HttpRequest& request) const;
-  // SIGHUP: reloads --accounts and --bans; sessions whose account was removed are
-  // disconnected. A file that cannot be read or parsed is logged and the old one kept.
+  // SIGHUP: reloads --accounts, --bans and the TLS certificate and key (new connections
+  // get the new certificate; established ones keep theirs); sessions whose account was
+  // removed are disconnected. A file that cannot be read or parsed is logged and the old one kept.
   void reload();
   // Says goodbye to every client, waits for the loops to finish (at most the shutdown
   // grace plus a moment) and joins their threads.

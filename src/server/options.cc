@@ -133,7 +133,7 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
   bool noPlain = false;
   app.add_option("--tls-cert", options.tlsCert,
                  "PEM certificate (chain) for the TLS port; with --tls-key, also listen with "
-                 "TLS on --tls-port")
+                 "TLS on --tls-port. Reloaded on SIGHUP")
       ->check(CLI::ExistingFile);
   app.add_option("--tls-key", options.tlsKey, "PEM private key of --tls-cert")
       ->check(CLI::ExistingFile);

@@ -129,6 +129,37 @@ class TlsTest(ServerTestCase):
         self.tls_register(server, "frank")
         self.assertTrue(server.alive())
 
+    def test_sighup_serves_a_new_certificate_and_keeps_sessions(self):
+        # The server reads copies that the test replaces, as certbot would.
+        cert = self.certs.path("live.pem")
+        key = self.certs.path("live.key")
+        shutil.copy(self.cert, cert)
+        shutil.copy(self.key, key)
+        server = self.start_tls_server(cert=cert, key=key)
+        old = self.tls_register(server, "old")
+        first_serial = peer_certificate_serial(server.tls_port, self.ca)
+        new_cert, new_key = self.certs.server("renewed", "other")
+        shutil.copy(new_cert, cert)
+        shutil.copy(new_key, key)
+        server.proc.send_signal(signal.SIGHUP)
+        server.wait_for_log(r"reload: TLS certificate from")
+        # New connections get the new certificate: the old CA no longer verifies it.
+        with self.assertRaises(ssl.SSLCertVerificationError):
+            wrap(server.tls_port, self.ca)
+        self.assertNotEqual(peer_certificate_serial(server.tls_port, self.other_ca), first_serial)
+        new = self.tls_register(server, "new", cafile=self.other_ca)
+        # The session from before the reload still chats, both ways.
+        old.send("new", "still here")
+        self.assertNextFrame(new, frame_bytes("old", "127.0.0.1", "new", "still here"))
+        new.send("old", "welcome back")
+        self.assertNextFrame(old, frame_bytes("new", "127.0.0.1", "old", "welcome back"))
+        # A broken file on the next reload keeps the certificate in use.
+        with open(key, "w", encoding="ascii") as f:
+            f.write("not a key\n")
+        server.proc.send_signal(signal.SIGHUP)
+        server.wait_for_log(r"reload: keeping the TLS certificate in use")
+        self.tls_register(server, "later", cafile=self.other_ca)
+
     def test_handshake_flood_is_bounded_and_the_server_keeps_serving(self):
         cap = 8
         server = self.start_tls_server("--tls-max-handshakes", cap, threads=1)
