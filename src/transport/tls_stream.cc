@@ -97,6 +97,31 @@ ssize_t TlsStream::read(char* buffer, std::size_t size) {
   return failure(n, readWaitsForWritable_, false);
 }
 
+int TlsStream::handshake() {
+  if (established_) return 1;
+  if (failed_) {
+    errno = EPROTO;
+    return -1;
+  }
+  ERR_clear_error();
+  const int result = SSL_do_handshake(ssl_);
+  checkEstablished();
+  if (result == 1) {
+    readWaitsForWritable_ = false;
+    return 1;
+  }
+  const ssize_t n = failure(result, readWaitsForWritable_, false);
+  if (n < 0 && errno == EAGAIN) return -1;
+  // Everything else, even a clean EOF, ends the handshake as a failure.
+  if (error_.empty()) {
+    error_ = n == 0 ? std::string("TLS handshake failed: the server closed the connection")
+                    : fmt::format("TLS handshake failed: {}", std::strerror(errno));
+  }
+  failed_ = true;
+  errno = EPROTO;
+  return -1;
+}
+
 ssize_t TlsStream::write(const char* data, std::size_t size) {
   if (failed_) {
     errno = EPROTO;

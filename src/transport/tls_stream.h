@@ -45,6 +45,10 @@ class TlsStream final : public net::StreamCodec {
   void shutdown() override;
   std::string error() const override { return error_; }
 
+  // Client side: drives the handshake without application data. 1 once it is done, else
+  // -1 with errno EAGAIN (wait for the socket to be writable if readWaitsForWritable(),
+  // else readable) or EPROTO (error() says why: a certificate that does not verify...).
+  int handshake();
   bool handshaking() const { return !established_; }
   // The negotiated protocol, e.g. "TLSv1.3".
   const char* version() const { return SSL_get_version(ssl_); }
