@@ -92,8 +92,10 @@ ssize_t TlsStream::read(char* buffer, std::size_t size) {
   checkEstablished();
   if (n > 0) {
     readWaitsForWritable_ = false;
+    readFoundSocketEmpty_ = false;
     return n;
   }
+  readFoundSocketEmpty_ = SSL_get_error(ssl_, n) == SSL_ERROR_WANT_READ;
   return failure(n, readWaitsForWritable_, false);
 }
 

@@ -41,7 +41,11 @@ class TlsStream final : public net::StreamCodec {
   ssize_t write(const char* data, std::size_t size) override;
   bool readWaitsForWritable() const override { return readWaitsForWritable_; }
   bool writeWaitsForReadable() const override { return writeWaitsForReadable_; }
-  bool hasBufferedInput() const override { return SSL_pending(ssl_) > 0; }
+  // With read-ahead, OpenSSL may hold whole records the socket will not announce again;
+  // a partial one needs the socket, which the last read found empty.
+  bool hasBufferedInput() const override {
+    return !readFoundSocketEmpty_ && SSL_has_pending(ssl_) == 1;
+  }
   void shutdown() override;
   std::string error() const override { return error_; }
 
@@ -68,6 +72,7 @@ class TlsStream final : public net::StreamCodec {
   bool failed_ = false;  // a fatal error: no SSL_shutdown may follow
   bool readWaitsForWritable_ = false;
   bool writeWaitsForReadable_ = false;
+  bool readFoundSocketEmpty_ = false;  // the last read ended in WANT_READ
 };
 
 }  // namespace classchat::transport
