@@ -17,6 +17,8 @@ from harness import (MEMORY_CHECKS, TIMEOUT, ServerTestCase, connect_raw, frame_
 from tls_helpers import (OPENSSL, CertFactory, TlsLineClient, listening_ports,
                          peer_certificate_serial, wrap)
 
+BENCH_BINARY = os.environ.get("CLASSCHAT_BENCH")
+
 # The start of a TLS 1.2/1.3 ClientHello record (handshake, version, a length longer
 # than what follows): the server waits for the rest.
 PARTIAL_CLIENT_HELLO = bytes([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xFC, 0x03, 0x03])
@@ -236,6 +238,24 @@ class TlsTest(ServerTestCase):
             self.assertNotEqual(result.returncode, 0, args)
             self.assertRegex(result.stdout + result.stderr,
                              r"tls-key|tls-cert|does not match|key", args)
+
+    @unittest.skipUnless(BENCH_BINARY, "classchat-bench is not built")
+    def test_bench_over_tls(self):
+        import subprocess
+        server = self.start_tls_server("--rate-limit", "0")
+        result = subprocess.run([BENCH_BINARY, "throughput", "--tls", "--port", str(server.tls_port),
+                                 "--kind", "direct", "--pairs", "5", "--rate", "500",
+                                 "--step-duration", "0.5", "-q"],
+                                capture_output=True, text=True, timeout=TIMEOUT * 6)
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertIn("0 lost", result.stdout)
+        self.assertEqual(len(re.findall(r"registered as ", server.log())), 10)
+        # Modes that shout cannot check who is online over TLS: they need --force.
+        result = subprocess.run([BENCH_BINARY, "stress", "--tls", "--port", str(server.tls_port),
+                                 "--bots", "2", "--duration", "1", "-q"],
+                                capture_output=True, text=True, timeout=TIMEOUT * 3)
+        self.assertEqual(result.returncode, 3, result.stdout + result.stderr)
+        self.assertIn("add --force", result.stderr)
 
     @unittest.skipUnless(MEMORY_CHECKS, "RSS is only meaningful without a sanitizer")
     def test_idle_tls_connections_stay_small(self):
