@@ -173,6 +173,13 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
     return std::nullopt;
   }
   options.plain = !noPlain;
+  // Every listener uses SO_REUSEPORT, so the two would share one port and the kernel
+  // would hand half the TLS clients to the plain listener.
+  if (options.tls() && options.plain && options.tlsPort != 0 && options.tlsPort == options.port) {
+    std::fputs("classchatd: --tls-port must differ from --port\n", stderr);
+    exitCode = 2;
+    return std::nullopt;
+  }
   options.tlsHandshakeTimeout = fromSeconds(tlsHandshakeSeconds);
   if (options.threads == 0) options.threads = std::max(1u, std::thread::hardware_concurrency());
   if (options.threads > 255) options.threads = 255;  // the loop index lives in 8 bits

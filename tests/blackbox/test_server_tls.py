@@ -232,12 +232,15 @@ class TlsTest(ServerTestCase):
         import subprocess
         from harness import SERVER_BINARY
         for args in (["--tls-cert", self.cert], ["--no-plain"],
-                     ["--tls-cert", self.cert, "--tls-key", self.certs.path("other.pem")]):
-            result = subprocess.run([SERVER_BINARY, "--port", "0", "--tls-port", "0", "--no-http",
-                                     *args], capture_output=True, text=True, timeout=TIMEOUT)
+                     ["--tls-cert", self.cert, "--tls-key", self.certs.path("other.key")],
+                     ["--tls-cert", self.cert, "--tls-key", self.key, "--port", "47999",
+                      "--tls-port", "47999"]):
+            defaults = [] if "--tls-port" in args else ["--port", "0", "--tls-port", "0"]
+            result = subprocess.run([SERVER_BINARY, *defaults, "--no-http", *args],
+                                    capture_output=True, text=True, timeout=TIMEOUT)
             self.assertNotEqual(result.returncode, 0, args)
             self.assertRegex(result.stdout + result.stderr,
-                             r"tls-key|tls-cert|does not match|key", args)
+                             r"tls-key|tls-cert|mismatch|must differ", args)
 
     @unittest.skipUnless(BENCH_BINARY, "classchat-bench is not built")
     def test_bench_over_tls(self):
