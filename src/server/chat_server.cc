@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 
 #include "net/acceptor.h"
+#include "protocol/json_writer.h"
 
 namespace classchat::server {
 
@@ -126,6 +127,12 @@ void ChatServer::attachTls(Unit& unit, const net::InetAddress& address) {
   // Separate from --handshake-timeout (the name's deadline), which may be off: a TLS
   // handshake holds much more memory than a connection waiting for a name.
   tlsOptions.handshakeTimeout = options_.tlsHandshakeTimeout;
+  // The class's clients send their name first: a plain one on the TLS port gets a reason.
+  tlsOptions.plainTextReply = protocol::serverFrame(
+      "", options_.plain ? fmt::format("Error: this port speaks TLS; connect with TLS, or "
+                                       "without it to port {}",
+                                       unit.chat->tcp().localAddress().port())
+                         : std::string("Error: this port speaks TLS; connect with TLS"));
   unit.tls = std::make_unique<transport::TlsListener>(*unit.loop, tlsContexts_, tlsOptions);
   net::TcpServer& tcp = unit.chat->tcp();
   if (options_.plain) {

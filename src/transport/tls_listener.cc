@@ -31,7 +31,7 @@ std::unique_ptr<net::StreamCodec> TlsListener::make(net::TcpServer& tcp, int fd,
   }
   const std::shared_ptr<TlsContext> context = contexts_.current();
   std::unique_ptr<TlsStream> stream;
-  if (context) stream = TlsStream::accept(*context, fd, inProgress_);
+  if (context) stream = TlsStream::accept(*context, fd, inProgress_, &options_.plainTextReply);
   if (!stream) {
     spdlog::error("TLS: cannot set up a connection: {}", takeTlsErrors());
     return nullptr;

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "net/event_loop.h"
 #include "net/tcp_server.h"
@@ -22,6 +23,8 @@ struct TlsListenerOptions {
   // A handshake not finished by then is aborted (a peer that connects and says nothing,
   // or stops half-way).
   std::chrono::milliseconds handshakeTimeout{10'000};
+  // Written in the clear to a peer that does not speak TLS (see TlsStream::accept).
+  std::string plainTextReply;
 };
 
 // Thread-safety: none; one per loop, used on that loop's thread. `contexts` is shared by

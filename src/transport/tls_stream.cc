@@ -3,10 +3,12 @@
 #include <arpa/inet.h>
 #include <openssl/err.h>
 #include <openssl/x509v3.h>
+#include <sys/socket.h>
 
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -26,7 +28,8 @@ bool isIpAddress(const std::string& host) {
 }  // namespace
 
 std::unique_ptr<TlsStream> TlsStream::accept(const TlsContext& context, int fd,
-                                             HandshakeGauge gauge) {
+                                             HandshakeGauge gauge,
+                                             const std::string* plainTextReply) {
   ERR_clear_error();
   SSL* ssl = SSL_new(context.get());
   if (ssl == nullptr) return nullptr;
@@ -35,7 +38,10 @@ std::unique_ptr<TlsStream> TlsStream::accept(const TlsContext& context, int fd,
     return nullptr;
   }
   SSL_set_accept_state(ssl);
-  return std::unique_ptr<TlsStream>(new TlsStream(ssl, std::move(gauge)));
+  auto stream = std::unique_ptr<TlsStream>(new TlsStream(ssl, std::move(gauge)));
+  if (plainTextReply != nullptr && !plainTextReply->empty())
+    stream->plainTextReply_ = plainTextReply;
+  return stream;
 }
 
 std::unique_ptr<TlsStream> TlsStream::connect(const TlsContext& context, int fd,
@@ -87,6 +93,7 @@ ssize_t TlsStream::read(char* buffer, std::size_t size) {
     errno = EPROTO;
     return -1;
   }
+  if (plainTextReply_ != nullptr && refusePlainText()) return -1;
   ERR_clear_error();
   const int n = SSL_read(ssl_, buffer, clampToInt(size));
   checkEstablished();
@@ -179,6 +186,28 @@ ssize_t TlsStream::failure(int result, bool& waitsForOtherDirection, bool writin
       endHandshake();
       return -1;
   }
+}
+
+bool TlsStream::refusePlainText() {
+  const int fd = SSL_get_fd(ssl_);
+  unsigned char first = 0;
+  const ssize_t peeked = ::recv(fd, &first, 1, MSG_PEEK);
+  if (peeked != 1) return false;  // nothing yet (or EOF/error: SSL_read reports it)
+  const std::string* reply = std::exchange(plainTextReply_, nullptr);
+  constexpr unsigned char kHandshakeRecord = 0x16;  // every ClientHello starts with it
+  if (first == kHandshakeRecord) return false;
+  // Read what the peer sent (its name, typically) so that closing ends with a FIN, and
+  // its reply is not destroyed by an RST; a bounded amount, the rest is its problem.
+  char scratch[4096];
+  for (int i = 0; i < 16 && ::recv(fd, scratch, sizeof scratch, MSG_DONTWAIT) > 0; ++i) {
+  }
+  [[maybe_unused]] const ssize_t sent =
+      ::send(fd, reply->data(), reply->size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+  failed_ = true;
+  endHandshake();
+  error_ = "TLS handshake failed: the client sent plain text (a plain client on the TLS port)";
+  errno = EPROTO;
+  return true;
 }
 
 void TlsStream::shutdown() {

@@ -27,8 +27,12 @@ class TlsStream final : public net::StreamCodec {
 
   // The server side of an accepted socket. nullptr if OpenSSL cannot make an SSL (out of
   // memory).
+  // `plainTextReply`, if not empty, is written in the clear to a peer whose first byte
+  // cannot start a TLS record (a plain client on the TLS port), before the stream fails;
+  // it must outlive the stream.
   static std::unique_ptr<TlsStream> accept(const TlsContext& context, int fd,
-                                           HandshakeGauge gauge = nullptr);
+                                           HandshakeGauge gauge = nullptr,
+                                           const std::string* plainTextReply = nullptr);
   // The client side of a connected socket: sends `host` as SNI (unless it is an address)
   // and, if the context verifies, checks that the certificate names `host` (a DNS name
   // or an IP address).
@@ -64,9 +68,13 @@ class TlsStream final : public net::StreamCodec {
   // Turns a failed SSL_read/SSL_write into the recv()/send() convention.
   ssize_t failure(int result, bool& waitsForOtherDirection, bool writing);
   void endHandshake();
+  // Server side, before the first SSL_read: true (and the stream failed) if the peer
+  // speaks plain text; it is answered with plainTextReply_.
+  bool refusePlainText();
 
   SSL* ssl_;
   HandshakeGauge gauge_;
+  const std::string* plainTextReply_ = nullptr;  // not owned; null once checked
   std::string error_;
   bool established_ = false;
   bool failed_ = false;  // a fatal error: no SSL_shutdown may follow

@@ -13,7 +13,7 @@ import unittest
 import warnings
 
 from harness import (MEMORY_CHECKS, TIMEOUT, ServerTestCase, connect_raw, frame_bytes,
-                     process_status, wait_until)
+                     process_status, server_frame_bytes, wait_until)
 from tls_helpers import (OPENSSL, CertFactory, TlsLineClient, listening_ports,
                          peer_certificate_serial, wrap)
 
@@ -113,8 +113,12 @@ class TlsTest(ServerTestCase):
                 data += chunk
         except ConnectionResetError:
             pass
-        self.assertNotIn(b"Welcome", data)
-        server.wait_for_log(r"disconnected before registering: TLS handshake failed")
+        # Like the class's clients, it reads one JSON object: the reason, then the close.
+        self.assertEqual(data, server_frame_bytes(
+            "", f"Error: this port speaks TLS; connect with TLS, or without it to port "
+                f"{server.port}"))
+        server.wait_for_log(r"disconnected before registering: TLS handshake failed: the client "
+                            r"sent plain text")
         # The server is unharmed: both ports still serve.
         self.tls_register(server, "dave")
         self.register(server, "erin")

@@ -212,6 +212,32 @@ TEST_F(TlsStreamTest, PlainTextPeerIsAProtocolError) {
   server->shutdown();
 }
 
+TEST_F(TlsStreamTest, PlainTextPeerGetsTheReplyInTheClear) {
+  const std::string reply = "Error: this port speaks TLS\n";
+  auto server = TlsStream::accept(*serverContext_, serverFd_.get(), nullptr, &reply);
+  char buffer[64];
+  // Nothing sent yet: an ordinary wait, not a refusal.
+  EXPECT_EQ(server->read(buffer, sizeof buffer), -1);
+  EXPECT_EQ(errno, EAGAIN);
+  ASSERT_EQ(::write(clientFd_.get(), "alice", 5), 5);
+  EXPECT_EQ(server->read(buffer, sizeof buffer), -1);
+  EXPECT_EQ(errno, EPROTO);
+  EXPECT_NE(server->error().find("plain text"), std::string::npos) << server->error();
+  const ssize_t n = ::read(clientFd_.get(), buffer, sizeof buffer);
+  ASSERT_GT(n, 0);
+  EXPECT_EQ(std::string(buffer, static_cast<std::size_t>(n)), reply);
+  // The peer's bytes were read, so closing will not reset the reply away.
+  EXPECT_EQ(::recv(serverFd_.get(), buffer, sizeof buffer, MSG_DONTWAIT), -1);
+  EXPECT_EQ(errno, EAGAIN);
+}
+
+TEST_F(TlsStreamTest, TlsPeerIsNotTakenForPlainText) {
+  const std::string reply = "Error: this port speaks TLS\n";
+  auto server = TlsStream::accept(*serverContext_, serverFd_.get(), nullptr, &reply);
+  auto client = TlsStream::connect(*clientContext_, clientFd_.get(), "localhost");
+  ASSERT_TRUE(handshake(*client, *server)) << server->error();
+}
+
 TEST_F(TlsStreamTest, GaugeCountsStreamsDestroyedMidHandshake) {
   auto gauge = std::make_shared<std::size_t>(0);
   {
