@@ -17,8 +17,9 @@ namespace classchat::transport {
 
 struct TlsListenerOptions {
   // Handshakes in progress on this loop beyond which new TLS connections are closed at
-  // once. A handshake costs about 60 KB (the record buffers and the key exchange) until
-  // it ends, so this bounds what a flood of ClientHellos can hold per loop.
+  // once. A handshake in progress holds OpenSSL's record buffers and key-exchange state
+  // (several times an idle TLS connection's 15 KB) until it ends, so this bounds what a
+  // flood of ClientHellos can hold per loop.
   std::size_t maxHandshakes = 256;
   // A handshake not finished by then is aborted (a peer that connects and says nothing,
   // or stops half-way).
