@@ -15,7 +15,7 @@ packages=(
   libsimdjson-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libedit-dev tmux libsodium-dev
-  libwslay-dev libssl-dev
+  libwslay-dev libssl-dev openssl
   python3-websockets chromium chromium-driver python3-selenium
   clang libclang-rt-14-dev
 )

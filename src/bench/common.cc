@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "bench/driver_factory.h"
+#include "bench/engine.h"
 
 namespace classchat::bench {
 
@@ -18,6 +19,17 @@ void addCommonOptions(CLI::App& app, CommonOptions& options, bool withPlot) {
   app.add_option("--seed", options.seed, "Seed of the random choices (runs are repeatable)")
       ->capture_default_str();
   app.add_flag("-q,--quiet", options.quiet, "No progress lines on stderr");
+  app.add_flag("--tls", options.tls,
+               "Connect with TLS (classchatd's --tls-port); the certificate is not verified. "
+               "The check of who is online speaks plain TCP, so modes that shout need --force");
+}
+
+std::string configureTls(const CommonOptions& options, EngineOptions& engine) {
+  if (!options.tls) return {};
+  if (options.protocol != "classchat") return "--tls works with --protocol classchat only";
+  std::string error;
+  engine.tls = transport::TlsContext::client("", false, error);
+  return engine.tls ? std::string() : error;
 }
 
 void addProtocolOption(CLI::App& app, CommonOptions& options) {

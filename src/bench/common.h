@@ -14,6 +14,8 @@ class App;
 
 namespace classchat::bench {
 
+struct EngineOptions;
+
 struct CommonOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 65432;
@@ -24,6 +26,7 @@ struct CommonOptions {
   bool quiet = false;                  // no progress lines
   std::string protocol = "classchat";  // the server's protocol (driver_factory.h)
   bool force = false;                  // shout even if other people are online (occupancy_check.h)
+  bool tls = false;                    // --tls: connect with TLS, certificate not verified
 };
 
 // Adds --host --port --allow-remote --json --plot --seed --quiet to a mode.
@@ -34,6 +37,10 @@ void addProtocolOption(CLI::App& app, CommonOptions& options);
 
 // Adds --force to a mode that sends shouts; `what` says what it sends to everyone.
 void addForceOption(CLI::App& app, CommonOptions& options, const std::string& what);
+
+// --tls: the engine's TLS context (not verifying: a load tool measures, it does not
+// trust). Returns an error sentence, or empty on success.
+std::string configureTls(const CommonOptions& options, EngineOptions& engine);
 
 // Resolves --host and --port to an address; refuses non-loopback targets unless
 // --allow-remote, and a --protocol this build has no driver for. Returns an error

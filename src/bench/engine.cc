@@ -131,6 +131,7 @@ void Engine::close(ClientId id) {
   if (client.state == State::kClosed) return;
   if (client.state == State::kReady) --ready_;
   client.state = State::kClosed;
+  client.tls.reset();
   if (client.fd >= 0) {
     ::close(client.fd);  // also removes it from the epoll set
     client.fd = -1;
@@ -177,6 +178,14 @@ void Engine::finishConnect(ClientId id) {
     return;
   }
   Client& client = clients_[id];
+  if (options_.tls) {
+    // The handshake runs inside the first writes and reads; the login waits in output.
+    client.tls = transport::TlsStream::connect(*options_.tls, client.fd, "localhost");
+    if (!client.tls) {
+      fail(id, "cannot set up TLS");
+      return;
+    }
+  }
   client.state = State::kHandshaking;
   driver_.appendLogin(client.output, client.name);
   updateInterest(id, false);
@@ -189,8 +198,9 @@ void Engine::flush(ClientId id) {
   client.dirty = false;
   if (client.fd < 0 || client.state == State::kConnecting) return;
   while (client.outputHead < client.output.size()) {
-    const ssize_t n = ::write(client.fd, client.output.data() + client.outputHead,
-                              client.output.size() - client.outputHead);
+    const char* data = client.output.data() + client.outputHead;
+    const std::size_t size = client.output.size() - client.outputHead;
+    const ssize_t n = client.tls ? client.tls->write(data, size) : ::write(client.fd, data, size);
     ++counters_.writeSyscalls;
     if (n > 0) {
       client.outputHead += static_cast<std::size_t>(n);
@@ -199,28 +209,34 @@ void Engine::flush(ClientId id) {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-      updateInterest(id, true);
+      // A TLS write waiting for the handshake's input is retried on EPOLLIN.
+      updateInterest(id, !(client.tls && client.tls->writeWaitsForReadable()));
       return;
     }
-    fail(id, errnoText("write"));
+    fail(id, client.tls && errno == EPROTO ? client.tls->error() : errnoText("write"));
     return;
   }
   client.output.clear();
   client.outputHead = 0;
   if (client.output.capacity() > kKeepOutputCapacity) std::string().swap(client.output);
-  updateInterest(id, false);
+  updateInterest(id, client.tls && client.tls->readWaitsForWritable());
 }
 
 void Engine::handleReadable(ClientId id) {
-  const ssize_t n = ::read(clients_[id].fd, readBuffer_.data(), readBuffer_.size());
+  transport::TlsStream* tls = clients_[id].tls.get();
+  const ssize_t n = tls ? tls->read(readBuffer_.data(), readBuffer_.size())
+                        : ::read(clients_[id].fd, readBuffer_.data(), readBuffer_.size());
   ++counters_.readSyscalls;
   if (n == 0) {
     fail(id, "closed by server");
     return;
   }
   if (n < 0) {
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
-    fail(id, errnoText("read"));
+    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+      if (tls && tls->readWaitsForWritable()) updateInterest(id, true);
+      return;
+    }
+    fail(id, tls && errno == EPROTO ? tls->error() : errnoText("read"));
     return;
   }
   counters_.bytesIn += static_cast<std::uint64_t>(n);
@@ -246,8 +262,20 @@ void Engine::handleEvent(ClientId id, std::uint32_t events) {
     finishConnect(id);
     return;
   }
-  if (events & (EPOLLIN | EPOLLHUP | EPOLLERR)) handleReadable(id);
-  if ((events & EPOLLOUT) && clients_[id].state != State::kClosed) flush(id);
+  const bool tls = clients_[id].tls != nullptr;
+  if ((events & (EPOLLIN | EPOLLHUP | EPOLLERR)) ||
+      (tls && (events & EPOLLOUT) && clients_[id].tls->readWaitsForWritable())) {
+    handleReadable(id);
+    // Decrypted bytes TLS still holds would not wake epoll again.
+    while (tls && clients_[id].state != State::kClosed && clients_[id].tls->hasBufferedInput()) {
+      handleReadable(id);
+    }
+  }
+  if (clients_[id].state == State::kClosed) return;
+  if ((events & EPOLLOUT) ||
+      (tls && pendingOutput(id) > 0 && clients_[id].tls->writeWaitsForReadable())) {
+    flush(id);
+  }
 }
 
 void Engine::runTimers(TimeNs now) {

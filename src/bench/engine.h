@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <queue>
 #include <string>
 #include <string_view>
@@ -13,6 +14,8 @@
 #include "bench/address.h"
 #include "bench/clock.h"
 #include "bench/driver.h"
+#include "transport/tls_context.h"
+#include "transport/tls_stream.h"
 
 namespace classchat::bench {
 
@@ -41,6 +44,8 @@ struct EngineOptions {
   // Spreading clients over 127.0.0.x lifts the limit of ~28k ephemeral ports per
   // source address.
   std::vector<in_addr> sources;
+  // --tls: every client speaks TLS through this context (null: plain TCP).
+  std::shared_ptr<transport::TlsContext> tls;
 };
 
 // Counters of the engine itself.
@@ -101,6 +106,7 @@ class Engine {
     std::string input;   // an incomplete frame carried to the next read
     std::string output;  // bytes not yet written; the first outputHead bytes are done
     std::size_t outputHead = 0;
+    std::unique_ptr<transport::TlsStream> tls;  // --tls: set once the TCP connect is done
     int fd = -1;
     State state = State::kConnecting;
     bool dirty = false;      // in dirty_, to be flushed this iteration

@@ -193,6 +193,14 @@ Occupancy checkOccupancy(const ServerAddress& server, const std::string& probeNa
 int refuseIfOthersOnline(const CommonOptions& options, const ServerAddress& server,
                          std::string_view mode, std::string_view prefix) {
   if (options.force) return 0;
+  if (options.tls) {
+    // The probe speaks plain TCP, which a TLS port cannot answer.
+    fmt::print(stderr,
+               "classchat-bench: with --tls, {} cannot first check who is online; add --force "
+               "if nobody else uses this server\n",
+               mode);
+    return 3;
+  }
   const std::string probeName = fmt::format("{}check", prefix);
   const Occupancy occupancy = checkOccupancy(server, probeName, 5 * kSecond);
   const std::string where = fmt::format("{}:{}", options.host, options.port);

@@ -86,7 +86,8 @@ bool RampRun::startWorkers() {
                                  "--heartbeat",     fmt::format("{}", options_.heartbeatSeconds),
                                  "--payload-bytes", std::to_string(options_.payloadBytes),
                                  "--seed",          std::to_string(options_.common.seed + i),
-                                 "--protocol",      options_.common.protocol}));
+                                 "--protocol",      options_.common.protocol,
+                                 "--tls",           options_.common.tls ? "true" : "false"}));
     if (!workers_.back()->running()) return false;
   }
   return true;
@@ -425,6 +426,10 @@ int runRamp(const RampOptions& options) {
   ServerAddress server;
   if (const std::string error = resolveTarget(options.common, server); !error.empty()) {
     fmt::print(stderr, "classchat-bench: {}\n", error);
+    return 2;
+  }
+  if (options.common.tls && options.common.protocol != "classchat") {
+    fmt::print(stderr, "classchat-bench: --tls works with --protocol classchat only\n");
     return 2;
   }
   // Source addresses 127.0.0.x reach only a loopback IPv4 server (IPv6 ignores them).

@@ -10,6 +10,7 @@
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
 
+#include "bench/common.h"
 #include "bench/driver_factory.h"
 #include "bench/engine.h"
 #include "bench/histogram.h"
@@ -142,6 +143,7 @@ void addRampWorkerOptions(CLI::App& app, RampWorkerOptions& options) {
   app.add_option("--payload-bytes", options.payloadBytes);
   app.add_option("--seed", options.seed);
   app.add_option("--protocol", options.protocol);
+  app.add_option("--tls", options.tls);
 }
 
 int runRampWorker(const RampWorkerOptions& options) {
@@ -152,6 +154,10 @@ int runRampWorker(const RampWorkerOptions& options) {
     source.s_addr = htonl((127u << 24) | i);
     engineOptions.sources.push_back(source);
   }
+  CommonOptions common;
+  common.tls = options.tls;
+  common.protocol = options.protocol;
+  if (!configureTls(common, engineOptions).empty()) return 2;
   RampWorker worker(options, engineOptions);
   return worker.run();
 }

@@ -20,6 +20,7 @@ struct RampWorkerOptions {
   std::size_t payloadBytes = 64;
   std::uint64_t seed = 1;
   std::string protocol = "classchat";  // driver_factory.h
+  bool tls = false;                    // --tls true|false
 };
 
 // Commands on stdin, one per line; answers on stdout:

@@ -546,6 +546,10 @@ int runStress(const StressOptions& options) {
     fmt::print(stderr, "classchat-bench: {}\n", error);
     return 2;
   }
+  if (const std::string error = configureTls(options.common, engineOptions); !error.empty()) {
+    fmt::print(stderr, "classchat-bench: {}\n", error);
+    return 2;
+  }
   if (const int status =
           refuseIfOthersOnline(options.common, engineOptions.server, "stress", options.prefix)) {
     return status;

@@ -306,6 +306,10 @@ int runThroughput(const ThroughputOptions& options) {
     fmt::print(stderr, "classchat-bench: {}\n", error);
     return 2;
   }
+  if (const std::string error = configureTls(options.common, engineOptions); !error.empty()) {
+    fmt::print(stderr, "classchat-bench: {}\n", error);
+    return 2;
+  }
   // Only shouts reach people: direct messages go between the run's own pairs. The other
   // protocols are for the peers bench-compare starts for itself.
   if (options.kinds != "direct" && options.common.protocol == "classchat") {

@@ -144,6 +144,7 @@ void ChatClient::connect() {
   callbacks.onMessage = [this](const protocol::ServerMessage& m) { onMessage(m); };
   callbacks.onClosed = [this](const std::string& reason, bool byPeer) { onClosed(reason, byPeer); };
   connection_ = std::make_unique<ServerConnection>(addresses_, std::move(callbacks));
+  if (tls_) connection_->useTls(tls_, options_.host);
   connection_->start();
 }
 
@@ -367,7 +368,8 @@ void ChatClient::onClosed(const std::string& reason, bool byPeer) {
       return;
   }
   std::string sentence = reason;
-  if (phase_ == Phase::kConnecting && !welcomedOnce_ && !options_.reconnect) {
+  if (phase_ == Phase::kConnecting && !welcomedOnce_ && !options_.reconnect &&
+      sentence.find("TLS handshake failed") == std::string::npos) {
     sentence.pop_back();  // the full stop
     sentence += " (is classchatd running there?).";
   } else if (phase_ == Phase::kRegistering) {

@@ -34,6 +34,9 @@ class ChatClient {
              std::string name, bool nameWasTyped, LineEditor* editor);
   ~ChatClient();
 
+  // Connect with TLS using `context` (--tls). Before run().
+  void useTls(std::shared_ptr<transport::TlsContext> context) { tls_ = std::move(context); }
+
   // Returns the exit status (see ExitStatus).
   int run();
 
@@ -98,6 +101,7 @@ class ChatClient {
   Output output_;
 
   std::unique_ptr<ServerConnection> connection_;
+  std::shared_ptr<transport::TlsContext> tls_;  // null: plain TCP
   Phase phase_ = Phase::kConnecting;
   int status_ = kExitOk;
   bool welcomedOnce_ = false;

@@ -71,6 +71,7 @@ void ServerConnection::start() {
 }
 
 void ServerConnection::startNextAddress() {
+  tls_.reset();
   for (; current_ < addresses_.size(); ++current_) {
     const net::InetAddress& address = addresses_[current_];
     fd_.reset(::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -100,20 +101,47 @@ void ServerConnection::failAttempt(int error) {
 }
 
 void ServerConnection::finishConnect() {
-  state_ = State::kOpen;
   sockaddr_storage local{};
   socklen_t length = sizeof local;
   if (::getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&local), &length) == 0) {
     localIp_ = net::InetAddress(local).ip();
   }
+  if (tlsContext_) {
+    tls_ = transport::TlsStream::connect(*tlsContext_, fd_.get(), tlsHost_);
+    if (!tls_) {
+      fail("Cannot set up TLS (out of memory?).", false);
+      return;
+    }
+    continueHandshake();
+    return;
+  }
+  state_ = State::kOpen;
   callbacks_.onConnected();
+}
+
+void ServerConnection::continueHandshake() {
+  if (tls_->handshake() == 1) {
+    state_ = State::kOpen;
+    callbacks_.onConnected();
+    return;
+  }
+  if (errno == EAGAIN) return;
+  // Not worth trying the next address: it is the same server with the same certificate.
+  fail(fmt::format("Cannot connect to {}: {}.", addresses_[current_].toString(), tls_->error()),
+       false);
 }
 
 short ServerConnection::wantedEvents() const {
   switch (state_) {
     case State::kConnecting:
+      if (tls_) return tls_->readWaitsForWritable() ? POLLOUT : POLLIN;  // handshaking
       return POLLOUT;
     case State::kOpen:
+      if (tls_) {
+        const bool writable = (outputStart_ < output_.size() && !tls_->writeWaitsForReadable()) ||
+                              tls_->readWaitsForWritable();
+        return static_cast<short>(POLLIN | (writable ? POLLOUT : 0));
+      }
       return static_cast<short>(POLLIN | (outputStart_ < output_.size() ? POLLOUT : 0));
     case State::kClosed:
       break;
@@ -122,6 +150,10 @@ short ServerConnection::wantedEvents() const {
 }
 
 void ServerConnection::handleEvents(short revents) {
+  if (state_ == State::kConnecting && tls_) {
+    if (revents != 0) continueHandshake();
+    return;
+  }
   if (state_ == State::kConnecting) {
     if ((revents & (POLLOUT | POLLERR | POLLHUP)) == 0) return;
     int error = 0;
@@ -137,15 +169,28 @@ void ServerConnection::handleEvents(short revents) {
   if (state_ != State::kOpen) return;
   // Read first: a server that refuses us writes its reason and then closes.
   if (revents & (POLLIN | POLLHUP | POLLERR)) readSome();
-  if (state_ == State::kOpen && (revents & POLLOUT)) flush();
+  if (tls_ && state_ == State::kOpen && (revents & POLLOUT) && tls_->readWaitsForWritable()) {
+    readSome();
+  }
+  if (state_ == State::kOpen &&
+      ((revents & POLLOUT) || (tls_ && (revents & POLLIN) && tls_->writeWaitsForReadable()))) {
+    flush();
+  }
 }
 
 void ServerConnection::readSome() {
   char buffer[65536];
-  const ssize_t n = ::recv(fd_.get(), buffer, sizeof buffer, 0);
+  const ssize_t n =
+      tls_ ? tls_->read(buffer, sizeof buffer) : ::recv(fd_.get(), buffer, sizeof buffer, 0);
   if (n > 0) {
     Splitter splitter(*this);
     decoder_.feed(std::string_view(buffer, static_cast<std::size_t>(n)), splitter);
+    // Decrypted bytes TLS still holds would not wake poll() again.
+    if (tls_ && state_ == State::kOpen && tls_->hasBufferedInput()) readSome();
+    return;
+  }
+  if (n < 0 && tls_ && errno == EPROTO) {
+    fail(fmt::format("The connection to the server was lost: {}.", tls_->error()), false);
     return;
   }
   if (n == 0) {
@@ -176,11 +221,17 @@ void ServerConnection::finishSending() {
 
 void ServerConnection::flush() {
   while (outputStart_ < output_.size()) {
-    const ssize_t n = ::send(fd_.get(), output_.data() + outputStart_,
-                             output_.size() - outputStart_, MSG_NOSIGNAL);
+    const ssize_t n =
+        tls_ ? tls_->write(output_.data() + outputStart_, output_.size() - outputStart_)
+             : ::send(fd_.get(), output_.data() + outputStart_, output_.size() - outputStart_,
+                      MSG_NOSIGNAL);
     if (n < 0) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) return;
       if (errno == EINTR) continue;
+      if (tls_ && errno == EPROTO) {
+        fail(fmt::format("The connection to the server was lost: {}.", tls_->error()), false);
+        return;
+      }
       fail(fmt::format("The connection to the server was lost: {}.", describeErrno(errno)), false);
       return;
     }
@@ -189,6 +240,7 @@ void ServerConnection::flush() {
   output_.clear();
   outputStart_ = 0;
   if (finishing_ && !shutDown_) {
+    if (tls_) tls_->shutdown();  // close_notify; the server's answers can still be read
     ::shutdown(fd_.get(), SHUT_WR);
     shutDown_ = true;
   }
@@ -197,12 +249,14 @@ void ServerConnection::flush() {
 void ServerConnection::fail(std::string reason, bool byPeer) {
   if (state_ == State::kClosed) return;
   state_ = State::kClosed;
+  tls_.reset();
   fd_.reset();
   callbacks_.onClosed(reason, byPeer);
 }
 
 void ServerConnection::close() {
   state_ = State::kClosed;
+  tls_.reset();
   fd_.reset();
 }
 

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -14,6 +15,8 @@
 #include "net/inet_address.h"
 #include "protocol/frame_decoder.h"
 #include "protocol/server_message.h"
+#include "transport/tls_context.h"
+#include "transport/tls_stream.h"
 
 namespace classchat::client {
 
@@ -39,6 +42,13 @@ class ServerConnection {
   };
 
   ServerConnection(std::vector<net::InetAddress> addresses, Callbacks callbacks);
+
+  // Speaks TLS once connected, checking the certificate against `host` when `context`
+  // verifies. Before start(). onConnected then means: TLS handshake done.
+  void useTls(std::shared_ptr<transport::TlsContext> context, std::string host) {
+    tlsContext_ = std::move(context);
+    tlsHost_ = std::move(host);
+  }
 
   // Starts connecting to the first address; later ones are tried when it fails.
   void start();
@@ -68,6 +78,8 @@ class ServerConnection {
   void startNextAddress();
   void failAttempt(int error);
   void finishConnect();
+  // TLS: one more step of the handshake (state_ stays kConnecting until it is done).
+  void continueHandshake();
   void readSome();
   void flush();
   void fail(std::string reason, bool byPeer);
@@ -85,6 +97,9 @@ class ServerConnection {
   bool shutDown_ = false;
   protocol::FrameDecoder decoder_;
   protocol::ServerMessageParser parser_;
+  std::shared_ptr<transport::TlsContext> tlsContext_;  // null: plain TCP
+  std::string tlsHost_;
+  std::unique_ptr<transport::TlsStream> tls_;  // set once the TCP connection is up
 };
 
 }  // namespace classchat::client

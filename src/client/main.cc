@@ -15,6 +15,7 @@
 #include "client/login.h"
 #include "client/options.h"
 #include "client/signals.h"
+#include "transport/tls_context.h"
 
 namespace {
 
@@ -114,9 +115,24 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "classchat: %s\n", problem.c_str());
     return kExitConnection;
   }
+  std::shared_ptr<classchat::transport::TlsContext> tls;
+  if (options.tls) {
+    std::string error;
+    tls = classchat::transport::TlsContext::client(options.caPath, !options.insecure, error);
+    if (!tls) {
+      std::fprintf(stderr, "classchat: %s\n", error.c_str());
+      return kExitUsage;
+    }
+    if (options.insecure) {
+      std::fprintf(stderr,
+                   "classchat: WARNING: --insecure: the server's certificate is not checked, so "
+                   "anyone on the network can read and change this chat. For tests only.\n");
+    }
+  }
   std::string name = options.name;
   ChatClient client(std::move(options), mode, std::move(addresses), std::move(name), nameWasTyped,
                     editor.get());
   names = &client.names();
+  if (tls) client.useTls(std::move(tls));
   return client.run();
 }

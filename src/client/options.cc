@@ -1,5 +1,7 @@
 #include "client/options.h"
 
+#include <cstdio>
+
 #include <CLI/CLI.hpp>
 
 #include "protocol/wire.h"
@@ -94,6 +96,14 @@ ParsedOptions parseOptions(int argc, const char* const* argv) {
       ->capture_default_str()
       ->type_name("SECONDS")
       ->check(CLI::PositiveNumber.description(""));
+  app.add_flag("--tls", options.tls,
+               "Connect with TLS (the server's --tls-port; --port then defaults to 65433)");
+  app.add_option("--ca", options.caPath,
+                 "With --tls: trust the certificates in this PEM file instead of the system's")
+      ->check(CLI::ExistingFile)
+      ->type_name("FILE");
+  app.add_flag("--insecure", options.insecure,
+               "With --tls: do not verify the server's certificate (for tests only)");
   sendOption->excludes(listen);
   reconnect->excludes(sendOption);
 
@@ -107,6 +117,12 @@ ParsedOptions parseOptions(int argc, const char* const* argv) {
   }
   options.hostGiven = host->count() > 0;
   options.portGiven = port->count() > 0;
+  if ((!options.caPath.empty() || options.insecure) && !options.tls) {
+    std::fputs("classchat: --ca and --insecure go with --tls\n", stderr);
+    result.exitStatus = kExitUsage;
+    return result;
+  }
+  if (options.tls && !options.portGiven) options.port = kDefaultTlsPort;
   if (send.size() == 2) {
     options.sendTo = send[0];
     options.sendMsg = send[1];

@@ -16,6 +16,9 @@ enum ExitStatus : int {
   kExitConnection = 4,  // could not connect, lost the connection, or no answer in time
 };
 
+// classchatd's default --tls-port.
+inline constexpr std::uint16_t kDefaultTlsPort = 65433;
+
 struct ClientOptions {
   std::string host = "127.0.0.1";
   bool hostGiven = false;
@@ -35,6 +38,11 @@ struct ClientOptions {
   // Seconds to wait for the connection and the welcome, and for the server's last
   // answers after the end of the input.
   double waitSeconds = 10.0;
+  // --tls: verify the server against caPath (empty: the system's trust store), or not at
+  // all with --insecure (tests only).
+  bool tls = false;
+  std::string caPath;
+  bool insecure = false;
 };
 
 struct ParsedOptions {

@@ -84,7 +84,8 @@ void TcpConnection::abort(std::string reason) {
   if (!output_.empty()) {
     const std::string_view pending = output_.readable();
     [[maybe_unused]] const ssize_t n =
-        ::send(socket_.get(), pending.data(), pending.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+        codec_ ? codec_->write(pending.data(), pending.size())
+               : ::send(socket_.get(), pending.data(), pending.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
   }
   // With a zero linger time, close() resets the connection and frees the kernel's send
   // queue at once; the descriptor is closed when the server destroys the connection, at
@@ -110,6 +111,7 @@ void TcpConnection::finishDrain() {
     return;
   }
   server_.loop().remove(socket_.get());
+  if (codec_) codec_->shutdown();
   // The lingering socket is no longer this connection's: the application sees it closed
   // (its name is free at once), while the peer still gets its last bytes.
   server_.lingerer_.add(std::move(socket_));
@@ -124,7 +126,7 @@ TcpConnection::PeerStatus TcpConnection::peerStatus() const {
 
 void TcpConnection::handleEvent(std::uint32_t events) {
   if (state_ == State::kClosed) return;
-  if (events & EPOLLIN) {
+  if ((events & EPOLLIN) || (codec_ && (events & EPOLLOUT) && codec_->readWaitsForWritable())) {
     handleRead();
   } else if (events & (EPOLLERR | EPOLLHUP)) {
     if (peerClosed_) {
@@ -133,20 +135,26 @@ void TcpConnection::handleEvent(std::uint32_t events) {
     }
     handleRead();  // reports the error, or the EOF
   }
-  if (state_ != State::kClosed && (events & EPOLLOUT)) flush();
+  if (state_ != State::kClosed &&
+      ((events & EPOLLOUT) || (codec_ && !output_.empty() && codec_->writeWaitsForReadable()))) {
+    flush();
+  }
 }
 
 void TcpConnection::handleRead() {
   // One read per readiness event: level-triggered epoll brings us back if more is
   // waiting, which keeps one busy peer from starving the others on this loop.
   EventLoop& loop = server_.loop();
-  const ssize_t n = ::recv(socket_.get(), loop.readBuffer(), loop.readBufferSize(), 0);
+  const ssize_t n = codec_ ? codec_->read(loop.readBuffer(), loop.readBufferSize())
+                           : ::recv(socket_.get(), loop.readBuffer(), loop.readBufferSize(), 0);
   if (n > 0) {
     // While draining, input is read only so that it is not left unread (which would turn
     // the close into an RST, and would block a peer that writes before it reads).
     if (state_ == State::kOpen) {
       server_.handler_.onData(*this, std::string_view(loop.readBuffer(), static_cast<size_t>(n)));
     }
+    // Decoded input the codec holds would not wake epoll again: read it now.
+    if (codec_ && state_ != State::kClosed && codec_->hasBufferedInput()) handleRead();
     return;
   }
   if (n == 0) {
@@ -158,15 +166,20 @@ void TcpConnection::handleRead() {
     }
     return;
   }
-  if (errno == EAGAIN || errno == EINTR) return;
-  close(errno == ECONNRESET ? std::string("connection reset by peer")
-                            : fmt::format("read error: {}", std::strerror(errno)));
+  if (errno == EAGAIN || errno == EINTR) {
+    if (codec_) updateInterest();  // the codec may now wait for the socket to be writable
+    return;
+  }
+  close(errno == ECONNRESET           ? std::string("connection reset by peer")
+        : (codec_ && errno == EPROTO) ? codec_->error()
+                                      : fmt::format("read error: {}", std::strerror(errno)));
 }
 
 void TcpConnection::flush() {
   while (!output_.empty()) {
     const std::string_view pending = output_.readable();
-    const ssize_t n = ::send(socket_.get(), pending.data(), pending.size(), MSG_NOSIGNAL);
+    const ssize_t n = codec_ ? codec_->write(pending.data(), pending.size())
+                             : ::send(socket_.get(), pending.data(), pending.size(), MSG_NOSIGNAL);
     if (n > 0) {
       output_.consume(static_cast<std::size_t>(n));
       server_.countWritten(static_cast<std::size_t>(n));
@@ -174,9 +187,9 @@ void TcpConnection::flush() {
     }
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 && errno == EAGAIN) break;
-    close(errno == EPIPE || errno == ECONNRESET
-              ? std::string("connection reset by peer")
-              : fmt::format("write error: {}", std::strerror(errno)));
+    close(errno == EPIPE || errno == ECONNRESET ? std::string("connection reset by peer")
+          : (codec_ && errno == EPROTO)         ? codec_->error()
+                                        : fmt::format("write error: {}", std::strerror(errno)));
     return;
   }
   if (output_.empty() && state_ == State::kDraining) {
@@ -188,7 +201,11 @@ void TcpConnection::flush() {
 
 void TcpConnection::updateInterest() {
   const bool wantRead = !peerClosed_;
-  const bool wantWrite = !output_.empty();
+  // A codec's write that waits for input is retried on EPOLLIN, not on EPOLLOUT (which
+  // would spin); a codec's read that waits for the socket to drain needs EPOLLOUT.
+  const bool wantWrite = codec_ ? (!output_.empty() && !codec_->writeWaitsForReadable()) ||
+                                      codec_->readWaitsForWritable()
+                                : !output_.empty();
   if (wantRead == wantRead_ && wantWrite == wantWrite_) return;
   const std::uint32_t events =
       (wantRead ? std::uint32_t{EPOLLIN} : 0u) | (wantWrite ? std::uint32_t{EPOLLOUT} : 0u);

@@ -2,6 +2,9 @@
 // explicit close protocol.
 #pragma once
 
+#include <sys/types.h>
+
+#include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -44,6 +47,31 @@ class OutputFraming {
   // Called once by closeAfterFlush, while the connection can still send: a last word
   // (a WebSocket close frame) may be sent with sendUnframed().
   virtual void beforeDrain(TcpConnection& connection, std::string_view reason) = 0;
+};
+
+// An optional transformation of the byte stream between the socket and the application
+// (TLS: see transport::TlsStream). When a connection has one, every read and write goes
+// through it; the application still sends and receives plain bytes. net knows nothing of
+// what the codec is. Owned by the connection; used on its loop's thread only.
+//
+// read() and write() behave like recv() and send(): >0 bytes, 0 for a clean end of the
+// input (read only), or -1 with errno EAGAIN (try again when the socket is ready; the
+// codec says which readiness it waits for) or EPROTO (the stream is broken: error() says
+// why). A codec may need the socket writable to finish a read (a TLS handshake reply) or
+// readable to finish a write (a write before the handshake is done); the connection
+// watches for that and retries.
+class StreamCodec {
+ public:
+  virtual ~StreamCodec() = default;
+  virtual ssize_t read(char* buffer, std::size_t size) = 0;
+  virtual ssize_t write(const char* data, std::size_t size) = 0;
+  virtual bool readWaitsForWritable() const = 0;
+  virtual bool writeWaitsForReadable() const = 0;
+  // Input the codec already holds, that no socket readiness will announce.
+  virtual bool hasBufferedInput() const = 0;
+  // A best-effort, non-blocking last word before the socket is closed (TLS close_notify).
+  virtual void shutdown() = 0;
+  virtual std::string error() const = 0;
 };
 
 // Thread-safety: none. A connection belongs to its loop; other threads reach it only by
@@ -113,6 +141,9 @@ class TcpConnection final : public IoHandler {
 
   ConnectionContext* context() const { return context_.get(); }
   void setContext(std::unique_ptr<ConnectionContext> context) { context_ = std::move(context); }
+  // nullptr for a plain connection. Set by the TcpServer when it accepts (see
+  // TcpServer::CodecFactory).
+  StreamCodec* codec() const { return codec_.get(); }
 
   void handleEvent(std::uint32_t events) override;
 
@@ -132,6 +163,7 @@ class TcpConnection final : public IoHandler {
   Buffer output_;
   std::unique_ptr<ConnectionContext> context_;
   OutputFraming* framing_ = nullptr;
+  std::unique_ptr<StreamCodec> codec_;  // null: plain TCP
   std::string peerIp_;
   std::string closeReason_;
   std::uint16_t peerPort_;

@@ -27,15 +27,27 @@ TcpServer::TcpServer(EventLoop& loop, std::uint32_t loopIndex, const InetAddress
 
 TcpServer::~TcpServer() = default;
 
+void TcpServer::addCodecListener(const InetAddress& address, CodecFactory codecs) {
+  codecListener_.reset(
+      new CodecListener{Acceptor(loop_, address, options_.reusePort), std::move(codecs)});
+}
+
 void TcpServer::start() {
   loop_.assertInLoopThread();
-  acceptor_.start(
-      [this](Fd socket, const InetAddress& peer) { handleNewConnection(std::move(socket), peer); });
+  acceptor_.start([this](Fd socket, const InetAddress& peer) {
+    handleNewConnection(std::move(socket), peer, codecs_);
+  });
+  if (codecListener_) {
+    codecListener_->acceptor.start([this](Fd socket, const InetAddress& peer) {
+      handleNewConnection(std::move(socket), peer, codecListener_->codecs);
+    });
+  }
 }
 
 void TcpServer::stopAccepting() {
   loop_.assertInLoopThread();
   acceptor_.stop();
+  if (codecListener_) codecListener_->acceptor.stop();
 }
 
 TcpConnection* TcpServer::find(ConnectionId id) const {
@@ -44,7 +56,8 @@ TcpConnection* TcpServer::find(ConnectionId id) const {
   return found == connections_.end() ? nullptr : found->second.get();
 }
 
-void TcpServer::handleNewConnection(Fd socket, const InetAddress& peer) {
+void TcpServer::handleNewConnection(Fd socket, const InetAddress& peer,
+                                    const CodecFactory& codecs) {
   const int on = 1;
   // Chat frames are small and latency matters more than packet count; output is already
   // batched per loop iteration.
@@ -67,8 +80,14 @@ void TcpServer::handleNewConnection(Fd socket, const InetAddress& peer) {
   const ConnectionId id =
       (nextSequence_++ << 9) | (ConnectionId{options_.idTag & 1u} << 8) | loopIndex_;
   const int fd = socket.get();
+  std::unique_ptr<StreamCodec> codec;
+  if (codecs) {
+    codec = codecs(fd, id);
+    if (!codec) return;  // refused (the factory says why); the socket closes here
+  }
   auto connection =
       std::make_unique<TcpConnection>(*this, std::move(socket), id, peer.ip(), peer.port());
+  connection->codec_ = std::move(codec);
   if (!loop_.add(fd, EPOLLIN, connection.get())) {
     spdlog::warn("cannot watch connection from {}: {}", peer.toString(), std::strerror(errno));
     return;

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string_view>
 #include <unordered_map>
@@ -62,6 +63,22 @@ class TcpServer {
             ConnectionHandler& handler, TcpServerOptions options);
   ~TcpServer();
 
+  // Gives each connection accepted on a listener its StreamCodec (TLS), before the
+  // handler sees it; returning nullptr refuses the connection (its socket is closed at
+  // once). Runs on the loop's thread.
+  using CodecFactory = std::function<std::unique_ptr<StreamCodec>(int fd, ConnectionId id)>;
+  // Connections accepted on the constructor's address get codecs from `codecs` (a server
+  // that is TLS only). Before start().
+  void setCodecFactory(CodecFactory codecs) { codecs_ = std::move(codecs); }
+  // Listens on a second address too (throws std::runtime_error like the first); its
+  // connections get codecs from `codecs` and share this server's ids, handler and limits.
+  // Before start().
+  void addCodecListener(const InetAddress& address, CodecFactory codecs);
+  // The second listener's address; nullptr without one.
+  const InetAddress* codecListenerAddress() const {
+    return codecListener_ ? &codecListener_->acceptor.localAddress() : nullptr;
+  }
+
   void start();
   void stopAccepting();
   void setOverloadReply(std::string bytes) { acceptor_.setOverloadReply(std::move(bytes)); }
@@ -87,7 +104,7 @@ class TcpServer {
 
  private:
   friend class TcpConnection;
-  void handleNewConnection(Fd socket, const InetAddress& peer);
+  void handleNewConnection(Fd socket, const InetAddress& peer, const CodecFactory& codecs);
   void markDirty(TcpConnection& connection);
   void markClosed(TcpConnection& connection);
   void armDrainDeadline(TcpConnection& connection);
@@ -102,6 +119,12 @@ class TcpServer {
   ConnectionHandler& handler_;
   TcpServerOptions options_;
   Acceptor acceptor_;
+  CodecFactory codecs_;  // empty: plain connections
+  struct CodecListener {
+    Acceptor acceptor;
+    CodecFactory codecs;
+  };
+  std::unique_ptr<CodecListener> codecListener_;
   LingeringCloser lingerer_;
   std::uint64_t nextSequence_ = 1;
   std::unordered_map<ConnectionId, std::unique_ptr<TcpConnection>> connections_;

@@ -12,6 +12,7 @@
 
 #include "net/acceptor.h"
 #include "web/web_assets.h"
+#include "protocol/json_writer.h"
 
 namespace classchat::server {
 namespace {
@@ -98,14 +99,23 @@ void ChatServer::start() {
               : ""));
     }
   };
-  probe(*address, "--port");
+  if (options_.plain) probe(*address, "--port");
+  std::string error;
+  std::optional<net::InetAddress> tlsAddress;
+  if (options_.tls()) {
+    tlsAddress = net::InetAddress::parse(options_.host, options_.tlsPort);
+    probe(*tlsAddress, "--tls-port");
+    auto context = transport::TlsContext::server(options_.tlsCert, options_.tlsKey, error);
+    if (!context) throw std::runtime_error(error);
+    tlsContexts_.replace(std::move(context));
+  }
   std::optional<net::InetAddress> httpAddress;
   if (options_.http) {
     httpAddress = net::InetAddress::parse(options_.httpHost, options_.httpPort);
-    if (!httpAddress) throw std::runtime_error("--http-host must be a numeric IPv4 or IPv6 address");
+    if (!httpAddress)
+      throw std::runtime_error("--http-host must be a numeric IPv4 or IPv6 address");
     probe(*httpAddress, "--http-port (or --no-http)");
   }
-  std::string error;
   if (!options_.accountsPath.empty()) {
     if (!accounts_.load(options_.accountsPath, error)) throw std::runtime_error(error);
     spdlog::info("{} protected name(s) from {}", accounts_.snapshot()->size(),
@@ -115,11 +125,22 @@ void ChatServer::start() {
   for (std::uint32_t i = 0; i < options_.threads; ++i) {
     Unit unit;
     unit.loop = std::make_unique<net::EventLoop>();
-    unit.chat = std::make_unique<ChatLoop>(*unit.loop, i, *address, registry_, limiter_, options_,
-                                           accounts_, moderation_, *verifier_);
+    // With --no-plain the loop's TcpServer listens on the TLS port only.
+    unit.chat = std::make_unique<ChatLoop>(*unit.loop, i, options_.plain ? *address : *tlsAddress,
+                                           registry_, limiter_, options_, accounts_, moderation_,
+                                           *verifier_);
+    if (options_.tls()) attachTls(unit, *tlsAddress);
     if (i == 0) {
-      // With --port 0 the kernel picks a port; the other loops listen on the same one.
-      address = net::InetAddress::parse(options_.host, unit.chat->tcp().localAddress().port());
+      // With port 0 the kernel picks a port; the other loops listen on the same one.
+      net::TcpServer& tcp = unit.chat->tcp();
+      if (options_.plain) {
+        address = net::InetAddress::parse(options_.host, tcp.localAddress().port());
+      }
+      if (options_.tls()) {
+        tlsAddress = net::InetAddress::parse(options_.host, options_.plain
+                                                                ? tcp.codecListenerAddress()->port()
+                                                                : tcp.localAddress().port());
+      }
     }
     units_.push_back(std::move(unit));
   }
@@ -154,6 +175,35 @@ void ChatServer::start() {
 
 std::uint16_t ChatServer::port() const {
   return units_.empty() ? 0 : units_.front().chat->tcp().localAddress().port();
+}
+
+std::uint16_t ChatServer::tlsPort() const {
+  if (units_.empty() || !options_.tls()) return 0;
+  const net::TcpServer& tcp = units_.front().chat->tcp();
+  return options_.plain ? tcp.codecListenerAddress()->port() : tcp.localAddress().port();
+}
+
+void ChatServer::attachTls(Unit& unit, const net::InetAddress& address) {
+  transport::TlsListenerOptions tlsOptions;
+  tlsOptions.maxHandshakes = options_.tlsMaxHandshakes;
+  // Separate from --handshake-timeout (the name's deadline), which may be off: a TLS
+  // handshake holds much more memory than a connection waiting for a name.
+  tlsOptions.handshakeTimeout = options_.tlsHandshakeTimeout;
+  // The class's clients send their name first: a plain one on the TLS port gets a reason.
+  tlsOptions.plainTextReply = protocol::serverFrame(
+      "", options_.plain ? fmt::format("Error: this port speaks TLS; connect with TLS, or "
+                                       "without it to port {}",
+                                       unit.chat->tcp().localAddress().port())
+                         : std::string("Error: this port speaks TLS; connect with TLS"));
+  unit.tls = std::make_unique<transport::TlsListener>(*unit.loop, tlsContexts_, tlsOptions);
+  net::TcpServer& tcp = unit.chat->tcp();
+  if (options_.plain) {
+    tcp.addCodecListener(address, unit.tls->factory(tcp));
+  } else {
+    tcp.setCodecFactory(unit.tls->factory(tcp));
+    // The out-of-descriptors refusal is plain text, which means nothing to a TLS client.
+    tcp.setOverloadReply("");
+  }
 }
 
 std::uint16_t ChatServer::httpPort() const {
@@ -200,6 +250,16 @@ transport::HttpResponse ChatServer::serveHttp(const transport::HttpRequest& requ
 
 void ChatServer::reload() {
   std::string error;
+  if (options_.tls()) {
+    // Connections accepted from now on use the new context; established ones keep the
+    // SSL_CTX they were made from (each SSL holds a reference on it).
+    if (auto context = transport::TlsContext::server(options_.tlsCert, options_.tlsKey, error)) {
+      tlsContexts_.replace(std::move(context));
+      spdlog::info("reload: TLS certificate from {}", options_.tlsCert);
+    } else {
+      spdlog::error("reload: keeping the TLS certificate in use: {}", error);
+    }
+  }
   if (!options_.accountsPath.empty()) {
     if (accounts_.load(options_.accountsPath, error)) {
       spdlog::info("reload: {} protected name(s) from {}", accounts_.snapshot()->size(),

@@ -18,6 +18,8 @@
 #include "server/name_registry.h"
 #include "server/options.h"
 #include "transport/http_endpoint.h"
+#include "transport/tls_context.h"
+#include "transport/tls_listener.h"
 
 namespace classchat::server {
 
@@ -43,14 +45,18 @@ class ChatServer {
   // Binds every loop's listener (throws std::runtime_error on failure) and starts the
   // loop threads.
   void start();
+  // The plain port (with --no-plain, the TLS port).
   std::uint16_t port() const;
+  // The TLS port (0 without TLS).
+  std::uint16_t tlsPort() const;
   // The HTTP port (0 with --no-http).
   std::uint16_t httpPort() const;
   // The answer to one HTTP request (/healthz, /metrics). Thread-safe: runs on whichever
   // loop accepted the request and only reads other loops' counters.
   transport::HttpResponse serveHttp(const transport::HttpRequest& request) const;
-  // SIGHUP: reloads --accounts and --bans; sessions whose account was removed are
-  // disconnected. A file that cannot be read or parsed is logged and the old one kept.
+  // SIGHUP: reloads --accounts, --bans and the TLS certificate and key (new connections
+  // get the new certificate; established ones keep theirs); sessions whose account was
+  // removed are disconnected. A file that cannot be read or parsed is logged and the old one kept.
   void reload();
   // Says goodbye to every client, waits for the loops to finish (at most the shutdown
   // grace plus a moment) and joins their threads.
@@ -61,14 +67,19 @@ class ChatServer {
     std::unique_ptr<net::EventLoop> loop;
     std::unique_ptr<ChatLoop> chat;
     std::unique_ptr<transport::HttpEndpoint> http;  // null with --no-http
+    std::unique_ptr<transport::TlsListener> tls;    // null without TLS
     std::thread thread;
   };
+  // Wires a TlsListener into the unit's TcpServer: a second listener on `address`, or
+  // (--no-plain) the TcpServer's only one.
+  void attachTls(Unit& unit, const net::InetAddress& address);
 
   ServerOptions options_;
   NameRegistry registry_;
   ConnectionLimiter limiter_;
   Accounts accounts_;
   Moderation moderation_;
+  transport::TlsContextSlot tlsContexts_;  // outlives the loops: their SSLs were made from it
   // Stopped before the loops are destroyed: its callbacks post to them.
   std::unique_ptr<PasswordVerifier> verifier_;
   std::vector<Unit> units_;

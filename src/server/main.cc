@@ -91,8 +91,10 @@ int main(int argc, char** argv) {
     spdlog::critical("cannot start: {}", e.what());
     return 1;
   }
-  spdlog::info("classchatd listening on {}:{} with {} event loop(s); open-file limit {}",
-               options->host, server.port(), options->threads, openFileLimit());
+  spdlog::info("classchatd listening on {}:{}{} with {} event loop(s); open-file limit {}",
+               options->host, server.port(), options->plain ? "" : " (TLS only)", options->threads,
+               openFileLimit());
+  if (options->tls()) spdlog::info("TLS on {}:{}", options->host, server.tlsPort());
   if (options->http) {
     spdlog::info("HTTP on {}:{}: health at /healthz, Prometheus metrics at /metrics",
                  options->httpHost, server.httpPort());

@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <thread>
 
 #include <fmt/format.h>
@@ -190,6 +191,26 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
       ->check(kSeconds & CLI::Range(0.1, 86400.0));
   app.add_flag("--hash-password", options.hashPassword,
                "Read a password from stdin, print its hash for the --accounts file, and exit");
+  bool noPlain = false;
+  app.add_option("--tls-cert", options.tlsCert,
+                 "PEM certificate (chain) for the TLS port; with --tls-key, also listen with "
+                 "TLS on --tls-port. Reloaded on SIGHUP")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-key", options.tlsKey, "PEM private key of --tls-cert")
+      ->check(CLI::ExistingFile);
+  app.add_option("--tls-port", options.tlsPort, "TLS port (0 picks a free one and logs it)")
+      ->capture_default_str();
+  app.add_flag("--no-plain", noPlain, "Serve only the TLS port, not the plain --port");
+  app.add_option("--tls-max-handshakes", options.tlsMaxHandshakes,
+                 "TLS handshakes in progress per event loop beyond which new TLS connections "
+                 "are closed at once")
+      ->capture_default_str()
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20));
+  double tlsHandshakeSeconds = 10.0;
+  app.add_option("--tls-handshake-timeout", tlsHandshakeSeconds,
+                 "Seconds a TLS connection may take to finish its handshake before it is reset")
+      ->capture_default_str()
+      ->check(CLI::Range(0.01, 3600.0));
   app.add_flag("--reuse-port", options.reusePort,
                "Start even if another server already listens on --port, and share it "
                "(SO_REUSEPORT: the kernel splits new connections between the servers)");
@@ -211,6 +232,25 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
     exitCode = usageExit(app, e);
     return std::nullopt;
   }
+  if (options.tlsCert.empty() != options.tlsKey.empty()) {
+    std::fputs("classchatd: --tls-cert and --tls-key go together\n", stderr);
+    exitCode = 2;
+    return std::nullopt;
+  }
+  if (noPlain && !options.tls()) {
+    std::fputs("classchatd: --no-plain needs --tls-cert and --tls-key\n", stderr);
+    exitCode = 2;
+    return std::nullopt;
+  }
+  options.plain = !noPlain;
+  // Every listener uses SO_REUSEPORT, so the two would share one port and the kernel
+  // would hand half the TLS clients to the plain listener.
+  if (options.tls() && options.plain && options.tlsPort != 0 && options.tlsPort == options.port) {
+    std::fputs("classchatd: --tls-port must differ from --port\n", stderr);
+    exitCode = 2;
+    return std::nullopt;
+  }
+  options.tlsHandshakeTimeout = fromSeconds(tlsHandshakeSeconds);
   if (options.threads == 0) options.threads = std::max(1u, std::thread::hardware_concurrency());
   if (options.threads > 255) options.threads = 255;  // the loop index lives in 8 bits
   options.handshakeTimeout = fromSeconds(handshakeSeconds);

@@ -58,6 +58,14 @@ struct ServerOptions {
   // and how often a silent WebSocket is pinged (0: never).
   std::vector<std::string> httpAllowedOrigins;
   std::chrono::milliseconds webSocketPingInterval{30'000};
+  // TLS (README, "TLS"): on when both files are given.
+  std::string tlsCert;
+  std::string tlsKey;
+  std::uint16_t tlsPort = 65433;
+  bool plain = true;                   // --no-plain: the TLS port only
+  std::size_t tlsMaxHandshakes = 256;  // per event loop
+  std::chrono::milliseconds tlsHandshakeTimeout{10'000};
+  bool tls() const { return !tlsCert.empty(); }
 };
 
 // Parses argv. On --help, prints it and returns nullopt with `exitCode` 0. On a usage
