@@ -16,7 +16,7 @@ echo "serve.sh: built build/serve/src/server/classchatd, build/serve/src/client/
      "and build/serve/src/bench/classchat-bench; starting the server (Ctrl-C stops it)" >&2
 # The chat page's address, from --http-port/--http-host if given (classchatd's defaults:
 # 8080 on --host, itself 0.0.0.0). A wildcard address is opened as this machine's name.
-http_port=8080 http_host= host=0.0.0.0 no_http=false
+http_port=8080 http_host= host=0.0.0.0 no_http=false scheme=http
 args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
   case ${args[i]} in
@@ -27,6 +27,7 @@ for ((i = 0; i < ${#args[@]}; i++)); do
     --host) host=${args[i + 1]:-} ;;
     --host=*) host=${args[i]#*=} ;;
     --no-http) no_http=true ;;
+    --tls-cert | --tls-cert=*) scheme=https ;;  # with a certificate the page is HTTPS
   esac
 done
 http_host=${http_host:-$host}
@@ -39,8 +40,8 @@ if ! $no_http; then
   if [[ $http_port == 0 ]]; then
     echo "serve.sh: the chat page's port is picked by the kernel: see the 'HTTP on' log line" >&2
   else
-    echo "serve.sh: open http://$url_host:$http_port/ in a browser to chat" \
-         "(or http://localhost:$http_port/ on this machine)" >&2
+    echo "serve.sh: open $scheme://$url_host:$http_port/ in a browser to chat" \
+         "(or $scheme://localhost:$http_port/ on this machine)" >&2
   fi
 fi
 exec build/serve/src/server/classchatd "$@"

@@ -11,8 +11,8 @@
 #include <spdlog/spdlog.h>
 
 #include "net/acceptor.h"
-#include "web/web_assets.h"
 #include "protocol/json_writer.h"
+#include "web/web_assets.h"
 
 namespace classchat::server {
 namespace {
@@ -156,6 +156,21 @@ void ChatServer::start() {
           [this](const transport::HttpRequest& request) { return serveHttp(request); },
           httpOptions);
       units_[i].http->setWebSocketAdopter(units_[i].chat.get());
+      if (options_.tls()) {
+        // With a certificate the HTTP port speaks HTTPS (and so WSS) only: the page's
+        // script connects to wss:// when it was loaded over https://.
+        transport::TlsListenerOptions tlsOptions;
+        tlsOptions.maxHandshakes = options_.tlsMaxHandshakes;
+        tlsOptions.handshakeTimeout = options_.tlsHandshakeTimeout;
+        tlsOptions.plainTextReply =
+            "HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            "Content-Length: 37\r\nConnection: close\r\n\r\nThis port speaks HTTPS: use https://\n";
+        units_[i].httpsTls =
+            std::make_unique<transport::TlsListener>(*units_[i].loop, tlsContexts_, tlsOptions);
+        net::TcpServer& tcp = units_[i].http->tcp();
+        tcp.setCodecFactory(units_[i].httpsTls->factory(tcp));
+        tcp.setOverloadReply("");
+      }
       if (i == 0) {
         httpAddress =
             net::InetAddress::parse(options_.httpHost, units_[0].http->localAddress().port());

@@ -68,6 +68,7 @@ class ChatServer {
     std::unique_ptr<ChatLoop> chat;
     std::unique_ptr<transport::HttpEndpoint> http;  // null with --no-http
     std::unique_ptr<transport::TlsListener> tls;    // null without TLS
+    std::unique_ptr<transport::TlsListener> httpsTls;  // the HTTP port's, with TLS and HTTP
     std::thread thread;
   };
   // Wires a TlsListener into the unit's TcpServer: a second listener on `address`, or

@@ -96,8 +96,10 @@ int main(int argc, char** argv) {
                openFileLimit());
   if (options->tls()) spdlog::info("TLS on {}:{}", options->host, server.tlsPort());
   if (options->http) {
-    spdlog::info("HTTP on {}:{}: health at /healthz, Prometheus metrics at /metrics",
-                 options->httpHost, server.httpPort());
+    spdlog::info(
+        "HTTP{} on {}:{}: the chat page at /, health at /healthz, Prometheus metrics "
+        "at /metrics",
+        options->tls() ? "S" : "", options->httpHost, server.httpPort());
   }
 
   int received = 0;

@@ -70,6 +70,9 @@ class HttpEndpoint final : public net::ConnectionHandler {
   // connections). Call before start().
   void setWebSocketAdopter(WebSocketAdopter* adopter) { adopter_ = adopter; }
   const net::InetAddress& localAddress() const { return tcp_.localAddress(); }
+  // The port's TcpServer, to layer a codec (HTTPS: TcpServer::setCodecFactory) under it
+  // before start().
+  net::TcpServer& tcp() { return tcp_; }
   std::size_t connectionCount() const { return tcp_.connectionCount(); }
   // Bytes written on this port (responses, and WebSocket chat frames). Thread-safe.
   std::uint64_t bytesWritten() const { return tcp_.bytesWritten(); }

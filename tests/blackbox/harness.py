@@ -53,7 +53,7 @@ class Server:
 
     def http_port(self):
         """The HTTP port the server logged (it is logged right after the chat port)."""
-        return int(self.wait_for_log(r"HTTP on \S+:(\d+)").group(1))
+        return int(self.wait_for_log(r"HTTPS? on \S+:(\d+)").group(1))
 
     def log(self):
         with open(self.log_file.name, encoding="utf-8", errors="replace") as f:

@@ -289,3 +289,67 @@ def _try_tls(port, cafile):
 
 if __name__ == "__main__":
     unittest.main()
+
+
+@unittest.skipIf(OPENSSL is None, "the openssl CLI is needed to make test certificates")
+class HttpsTest(ServerTestCase):
+    """With a certificate, the HTTP port speaks HTTPS, and /ws is WSS."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.certs = CertFactory()
+        cls.ca = cls.certs.ca("ca")
+        cls.cert, cls.key = cls.certs.server("server", "ca")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.certs.cleanup()
+
+    @staticmethod
+    def read_all(sock):
+        data = b""
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except (ConnectionResetError, ssl.SSLError):
+                return data
+            if not chunk:
+                return data
+            data += chunk
+
+    def test_the_http_port_serves_https_and_wss(self):
+        from ws_client import accept_for, build_frame, upgrade_request
+        server = self.start_server("--tls-cert", self.cert, "--tls-key", self.key,
+                                   "--tls-port", "0")
+        self.assertRegex(server.log(), r"HTTPS on \S+:\d+")
+        port = server.http_port()
+        page = wrap(port, self.ca)
+        page.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        response = self.read_all(page)
+        page.close()
+        self.assertTrue(response.startswith(b"HTTP/1.1 200 OK"), response[:200])
+        self.assertTrue(response.endswith(b"\r\n\r\nok\n"), response[-100:])
+
+        bob = self.register(server, "bob")
+        web = wrap(port, self.ca)
+        self.addCleanup(web.close)
+        request, key = upgrade_request()
+        web.sendall(request)
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += web.recv(4096)
+        self.assertTrue(head.startswith(b"HTTP/1.1 101"), head)
+        self.assertIn(accept_for(key).encode(), head)
+        web.sendall(build_frame(1, "carol"))
+        web.sendall(build_frame(1, json.dumps({"to": "bob", "msg": "over wss"})))
+        self.assertNextFrame(bob, frame_bytes("carol", "127.0.0.1", "bob", "over wss"))
+
+    def test_plain_http_on_the_https_port_gets_a_clear_400(self):
+        server = self.start_server("--tls-cert", self.cert, "--tls-key", self.key,
+                                   "--tls-port", "0")
+        with socket.create_connection(("127.0.0.1", server.http_port()), timeout=TIMEOUT) as s:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            data = self.read_all(s)
+        self.assertTrue(data.startswith(b"HTTP/1.1 400 Bad Request\r\n"), data)
+        self.assertTrue(data.endswith(b"This port speaks HTTPS: use https://\n"), data)
+        self.register(server, "alice")
