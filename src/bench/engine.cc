@@ -50,6 +50,10 @@ class Engine::Dispatch final : public IncomingSink {
       }
     }
   }
+  void sendRaw(std::string_view bytes) override {
+    if (engine_.clients_[id_].state != State::kClosed) engine_.output(id_).append(bytes);
+  }
+  void closeConnection(std::string_view reason) override { engine_.fail(id_, reason); }
 
  private:
   Engine& engine_;

@@ -86,7 +86,8 @@ bool RampRun::startWorkers() {
                                  "--heartbeat",     fmt::format("{}", options_.heartbeatSeconds),
                                  "--payload-bytes", std::to_string(options_.payloadBytes),
                                  "--seed",          std::to_string(options_.common.seed + i),
-                                 "--protocol",      options_.common.protocol}));
+                                 "--protocol",      options_.common.protocol,
+                                 "--transport",     options_.common.transport}));
     if (!workers_.back()->running()) return false;
   }
   return true;
@@ -377,6 +378,7 @@ int RampRun::report(const std::string& stopReason, const CpuTime& cpu, double wa
 void addRampOptions(CLI::App& app, RampOptions& options) {
   addCommonOptions(app, options.common, true);
   addProtocolOption(app, options.common);
+  addTransportOption(app, options.common);
   app.add_option("--step", options.step, "Clients added per step")
       ->capture_default_str()
       ->check(CLI::Range(1u, 100000u));

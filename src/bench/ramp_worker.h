@@ -20,6 +20,7 @@ struct RampWorkerOptions {
   std::size_t payloadBytes = 64;
   std::uint64_t seed = 1;
   std::string protocol = "classchat";  // driver_factory.h
+  std::string transport = "tcp";       // or "ws" (common.h)
 };
 
 // Commands on stdin, one per line; answers on stdout:

@@ -225,6 +225,7 @@ int ThroughputRun::run() {
 void addThroughputOptions(CLI::App& app, ThroughputOptions& options) {
   addCommonOptions(app, options.common, true);
   addProtocolOption(app, options.common);
+  addTransportOption(app, options.common);
   app.add_option("--kind", options.kinds, "What to measure: direct, shout or both")
       ->capture_default_str()
       ->check(CLI::IsMember({"direct", "shout", "both"}));
