@@ -13,6 +13,8 @@ WebSocketDriver::WebSocketDriver(std::string host, std::uint64_t seed)
       expectedAccept_(WebSocketFraming::acceptFor(key_)) {}
 
 void WebSocketDriver::frameScratch(std::string& out) {
+  // The TCP framing's newline is not part of the object; a frame is the object alone.
+  if (!scratch_.empty() && scratch_.back() == '\n') scratch_.pop_back();
   framing_.appendFrame(out, WebSocketFraming::kText, scratch_);
   scratch_.clear();
 }
