@@ -158,6 +158,7 @@ void addRampWorkerOptions(CLI::App& app, RampWorkerOptions& options) {
 int runRampWorker(const RampWorkerOptions& options) {
   EngineOptions engineOptions;
   if (!parseServerAddress(options.host, options.port, engineOptions.server)) return 2;
+  if (options.transport == "ws") engineOptions.maxPendingLogins = kWebSocketPendingLogins;
   for (std::uint32_t i = 1; i <= options.sources && options.sources > 1; ++i) {
     in_addr source{};
     source.s_addr = htonl((127u << 24) | i);

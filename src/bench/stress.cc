@@ -553,6 +553,7 @@ void addStressOptions(CLI::App& app, StressOptions& options) {
 
 int runStress(const StressOptions& options) {
   EngineOptions engineOptions;
+  if (options.common.transport == "ws") engineOptions.maxPendingLogins = kWebSocketPendingLogins;
   if (const std::string error = resolveTarget(options.common, engineOptions.server);
       !error.empty()) {
     fmt::print(stderr, "classchat-bench: {}\n", error);

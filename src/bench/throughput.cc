@@ -302,6 +302,7 @@ void addThroughputOptions(CLI::App& app, ThroughputOptions& options) {
 
 int runThroughput(const ThroughputOptions& options) {
   EngineOptions engineOptions;
+  if (options.common.transport == "ws") engineOptions.maxPendingLogins = kWebSocketPendingLogins;
   if (const std::string error = resolveTarget(options.common, engineOptions.server);
       !error.empty()) {
     fmt::print(stderr, "classchat-bench: {}\n", error);
