@@ -31,7 +31,8 @@ void addProtocolOption(CLI::App& app, CommonOptions& options) {
 void addTransportOption(CLI::App& app, CommonOptions& options) {
   app.add_option("--transport", options.transport,
                  "tcp, or ws: classchat over WebSocket (GET /ws on classchatd's --http-port, "
-                 "which --port then names); ws only with --protocol classchat")
+                 "which --port then names); ws only with --protocol classchat, and shouts "
+                 "over ws need --force (the check of who is online speaks TCP only)")
       ->check(CLI::IsMember({"tcp", "ws"}))
       ->capture_default_str();
 }
