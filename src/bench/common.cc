@@ -40,6 +40,25 @@ void addProtocolOption(CLI::App& app, CommonOptions& options) {
       ->capture_default_str();
 }
 
+void addTransportOption(CLI::App& app, CommonOptions& options) {
+  app.add_option("--transport", options.transport,
+                 "tcp, or ws: classchat over WebSocket (GET /ws on classchatd's --http-port, "
+                 "which --port then names); ws only with --protocol classchat, and shouts "
+                 "over ws need --force (the check of who is online speaks TCP only)")
+      ->check(CLI::IsMember({"tcp", "ws"}))
+      ->capture_default_str();
+}
+
+TransportOptions transportOf(const CommonOptions& options, std::uint64_t seed) {
+  TransportOptions transport;
+  if (options.transport != "ws") return transport;
+  const bool v6 = options.host.find(':') != std::string::npos;
+  transport.webSocketHost = v6 ? fmt::format("[{}]:{}", options.host, options.port)
+                               : fmt::format("{}:{}", options.host, options.port);
+  transport.seed = seed;
+  return transport;
+}
+
 void addForceOption(CLI::App& app, CommonOptions& options, const std::string& what) {
   app.add_flag(
       "--force", options.force,
@@ -60,6 +79,13 @@ std::string resolveTarget(const CommonOptions& options, ServerAddress& address) 
   const std::optional<Protocol> protocol = parseProtocol(options.protocol);
   if (!protocol || !makeDriver(*protocol, {})) {
     return fmt::format("--protocol {} is not supported by this build", options.protocol);
+  }
+  if (options.transport != "tcp" && options.transport != "ws") {
+    return fmt::format("--transport {}: tcp or ws", options.transport);
+  }
+  if (options.transport == "ws" && *protocol != Protocol::kClassChat) {
+    return fmt::format("--transport ws is classchat over WebSocket; --protocol {} has none",
+                       options.protocol);
   }
   return {};
 }

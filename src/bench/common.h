@@ -27,13 +27,23 @@ struct CommonOptions {
   std::string protocol = "classchat";  // the server's protocol (driver_factory.h)
   bool force = false;                  // shout even if other people are online (occupancy_check.h)
   bool tls = false;                    // --tls: connect with TLS, certificate not verified
+  std::string transport = "tcp";       // "tcp", or "ws": classchat over WebSocket on --port
 };
+
+struct TransportOptions;
 
 // Adds --host --port --allow-remote --json --plot --seed --quiet to a mode.
 void addCommonOptions(CLI::App& app, CommonOptions& options, bool withPlot);
 
 // Adds --protocol: which Driver speaks to the server (modes that support other servers).
 void addProtocolOption(CLI::App& app, CommonOptions& options);
+
+// Adds --transport tcp|ws to a mode that runs on the Engine (stress, throughput, ramp).
+void addTransportOption(CLI::App& app, CommonOptions& options);
+
+// The TransportOptions of --transport, --host and --port; `seed` makes the WebSocket
+// key and masks.
+TransportOptions transportOf(const CommonOptions& options, std::uint64_t seed);
 
 // Adds --force to a mode that sends shouts; `what` says what it sends to everyone.
 void addForceOption(CLI::App& app, CommonOptions& options, const std::string& what);
@@ -44,7 +54,8 @@ std::string configureTls(const CommonOptions& options, EngineOptions& engine);
 
 // Resolves --host and --port to an address; refuses non-loopback targets unless
 // --allow-remote, and a --protocol this build has no driver for. Returns an error
-// sentence, or empty on success.
+// sentence, or empty on success. --transport ws is refused with any protocol but
+// classchat.
 std::string resolveTarget(const CommonOptions& options, ServerAddress& address);
 
 // Progress lines go to stderr so that stdout holds only the summary.

@@ -31,10 +31,24 @@ struct DriverOptions {
   bool receiveShouts = false;
 };
 
+// How a driver reaches the server, chosen per run (--transport).
+struct TransportOptions {
+  // Non-empty: speak classchat over WebSocket (GET /ws) with this Host header,
+  // "address:port" (websocket_driver.h). Empty: plain TCP.
+  std::string webSocketHost;
+  std::uint64_t seed = 1;  // the WebSocket key and masks
+};
+
 class IncomingSink {
  public:
   virtual ~IncomingSink() = default;
   virtual void onIncoming(const Incoming& incoming) = 0;
+  // Transport-level answers that are not the scenario's business: bytes to write back
+  // to the server at once (a WebSocket pong), and the transport's own end of the
+  // connection (a WebSocket close or a framing error). Sinks without a connection ignore
+  // them.
+  virtual void sendRaw(std::string_view /*bytes*/) {}
+  virtual void closeConnection(std::string_view /*reason*/) {}
 };
 
 // Turns what the bench wants to do into bytes, and bytes from the server into Incoming

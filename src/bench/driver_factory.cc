@@ -4,6 +4,7 @@
 #include "bench/irc_driver.h"
 #include "bench/nats_driver.h"
 #include "bench/relay_driver.h"
+#include "bench/websocket_driver.h"
 
 namespace classchat::bench {
 
@@ -15,8 +16,13 @@ std::optional<Protocol> parseProtocol(std::string_view name) {
   return std::nullopt;
 }
 
-std::unique_ptr<Driver> makeDriver(Protocol protocol, const DriverOptions& options) {
-  (void)options;
+std::unique_ptr<Driver> makeDriver(Protocol protocol, const DriverOptions& options,
+                                   const TransportOptions& transport) {
+  if (!transport.webSocketHost.empty()) {
+    // WebSocket is classchatd's own transport: no other protocol has it here.
+    if (protocol != Protocol::kClassChat) return nullptr;
+    return std::make_unique<WebSocketDriver>(transport.webSocketHost, transport.seed);
+  }
   switch (protocol) {
     case Protocol::kClassChat:
       return std::make_unique<ClassChatDriver>();

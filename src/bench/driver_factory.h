@@ -24,7 +24,9 @@ inline constexpr std::string_view kProtocolNames = "classchat, irc, nats or rela
 std::optional<Protocol> parseProtocol(std::string_view name);
 
 // A new driver for one engine (drivers are not thread-safe). Never null for a protocol
-// parseProtocol returns.
-std::unique_ptr<Driver> makeDriver(Protocol protocol, const DriverOptions& options);
+// parseProtocol returns over TCP; null for WebSocket (transport.webSocketHost) with any
+// protocol but classchat.
+std::unique_ptr<Driver> makeDriver(Protocol protocol, const DriverOptions& options,
+                                   const TransportOptions& transport = {});
 
 }  // namespace classchat::bench

@@ -7,16 +7,17 @@
 
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <vector>
 
 #include <fmt/format.h>
 
-#include "bench/classchat_driver.h"
+#include "bench/driver_factory.h"
 
 namespace classchat::bench {
 
 DuplicateCheck checkDuplicateName(const ServerAddress& server, const std::string& name,
-                                  TimeNs timeout) {
+                                  TimeNs timeout, const TransportOptions& transport) {
   DuplicateCheck check{name, false, ""};
   const int fd = ::socket(server.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
   // Bounds the blocking connect too (Linux applies the send timeout to it).
@@ -27,7 +28,25 @@ DuplicateCheck checkDuplicateName(const ServerAddress& server, const std::string
     if (fd >= 0) ::close(fd);
     return check;
   }
-  (void)!::write(fd, name.data(), name.size());
+  // Over WebSocket: the upgrade and the name in one frame; the server's close is answered
+  // (sendRaw) so that it closes at once.
+  struct Collect final : IncomingSink {
+    int fd = -1;
+    std::vector<Incoming::Kind> kinds;
+    std::string firstText;
+    void onIncoming(const Incoming& incoming) override {
+      if (kinds.empty()) firstText = std::string(incoming.text);
+      kinds.push_back(incoming.kind);
+    }
+    void sendRaw(std::string_view bytes) override {
+      (void)!::write(fd, bytes.data(), bytes.size());
+    }
+  } frames;
+  frames.fd = fd;
+  const std::unique_ptr<Driver> driver = makeDriver(Protocol::kClassChat, {}, transport);
+  std::string login;
+  driver->appendLogin(login, name);
+  (void)!::write(fd, login.data(), login.size());
   std::string received;
   const TimeNs deadline = nowNs() + timeout;
   bool closed = false;
@@ -43,19 +62,10 @@ DuplicateCheck checkDuplicateName(const ServerAddress& server, const std::string
       closed = true;
     } else {
       received.append(buffer, static_cast<std::size_t>(n));
+      received.erase(0, driver->parse(received, frames));
     }
   }
   ::close(fd);
-  struct Collect final : IncomingSink {
-    std::vector<Incoming::Kind> kinds;
-    std::string firstText;
-    void onIncoming(const Incoming& incoming) override {
-      if (kinds.empty()) firstText = std::string(incoming.text);
-      kinds.push_back(incoming.kind);
-    }
-  } frames;
-  ClassChatDriver driver;
-  driver.parse(received, frames);
   const bool oneError = frames.kinds.size() == 1 && frames.kinds[0] == Incoming::Kind::kError;
   check.passed = oneError && closed;
   if (check.passed) {

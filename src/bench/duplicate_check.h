@@ -6,6 +6,7 @@
 
 #include "bench/address.h"
 #include "bench/clock.h"
+#include "bench/driver.h"
 
 namespace classchat::bench {
 
@@ -18,8 +19,8 @@ struct DuplicateCheck {
 
 // Connects with a blocking socket, sends `name` (already registered by another client),
 // and expects exactly one Error frame followed by the server closing the connection,
-// within `timeout`. Thread-safe (uses only its own socket).
+// within `timeout`, over TCP or WebSocket (`transport`). Thread-safe (uses only its own socket).
 DuplicateCheck checkDuplicateName(const ServerAddress& server, const std::string& name,
-                                  TimeNs timeout);
+                                  TimeNs timeout, const TransportOptions& transport = {});
 
 }  // namespace classchat::bench

@@ -37,6 +37,7 @@ class Engine::Dispatch final : public IncomingSink {
     } else if (state == State::kHandshaking) {
       if (incoming.kind == Incoming::Kind::kWelcome) {
         engine_.clients_[id_].state = State::kReady;
+        engine_.endPending(engine_.clients_[id_]);
         ++engine_.ready_;
         engine_.handler_.onReady(id_, now_);
       } else if (incoming.kind == Incoming::Kind::kError) {
@@ -50,6 +51,10 @@ class Engine::Dispatch final : public IncomingSink {
       }
     }
   }
+  void sendRaw(std::string_view bytes) override {
+    if (engine_.clients_[id_].state != State::kClosed) engine_.output(id_).append(bytes);
+  }
+  void closeConnection(std::string_view reason) override { engine_.fail(id_, reason); }
 
  private:
   Engine& engine_;
@@ -74,11 +79,36 @@ ClientId Engine::addClient(std::string name) {
   const auto id = static_cast<ClientId>(clients_.size());
   clients_.push_back(Client{});
   clients_[id].name = std::move(name);
+  if (options_.maxPendingLogins != 0 && pending_ >= options_.maxPendingLogins) {
+    waiting_.push_back(id);  // kConnecting with no socket until startWaiting()
+    return id;
+  }
+  startConnect(id);
+  return id;
+}
+
+void Engine::endPending(Client& client) {
+  if (!client.pending) return;
+  client.pending = false;
+  --pending_;
+}
+
+void Engine::startWaiting() {
+  while (!waiting_.empty() && pending_ < options_.maxPendingLogins) {
+    const ClientId id = waiting_.front();
+    waiting_.pop_front();
+    if (clients_[id].state == State::kConnecting) startConnect(id);
+  }
+}
+
+void Engine::startConnect(ClientId id) {
+  clients_[id].pending = true;
+  ++pending_;
   const int fd = ::socket(options_.server.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     ++counters_.connectFailures;
     fail(id, errnoText("socket"));
-    return id;
+    return;
   }
   clients_[id].fd = fd;
   ++open_;
@@ -93,13 +123,13 @@ ClientId Engine::addClient(std::string name) {
     if (::bind(fd, reinterpret_cast<const sockaddr*>(&local), sizeof local) != 0) {
       ++counters_.connectFailures;
       fail(id, errnoText("bind"));
-      return id;
+      return;
     }
   }
   if (::connect(fd, options_.server.get(), options_.server.length) != 0 && errno != EINPROGRESS) {
     ++counters_.connectFailures;
     fail(id, errnoText("connect"));
-    return id;
+    return;
   }
   epoll_event event{};
   event.events = EPOLLOUT;
@@ -107,10 +137,9 @@ ClientId Engine::addClient(std::string name) {
   if (::epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &event) != 0) {
     ++counters_.connectFailures;
     fail(id, errnoText("epoll_ctl"));
-    return id;
+    return;
   }
   clients_[id].wantWrite = true;
-  return id;
 }
 
 std::string& Engine::output(ClientId id) {
@@ -130,6 +159,7 @@ void Engine::close(ClientId id) {
   Client& client = clients_[id];
   if (client.state == State::kClosed) return;
   if (client.state == State::kReady) --ready_;
+  endPending(client);
   client.state = State::kClosed;
   client.tls.reset();
   if (client.fd >= 0) {
@@ -294,6 +324,7 @@ void Engine::run(TimeNs deadline, const std::function<bool()>& done) {
     TimeNs now = nowNs();
     if (now >= deadline || (done && done())) break;
     runTimers(now);
+    startWaiting();
     for (std::size_t i = 0; i < dirty_.size(); ++i) {
       if (clients_[dirty_[i]].dirty) flush(dirty_[i]);
     }

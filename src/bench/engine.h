@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <queue>
@@ -46,7 +47,16 @@ struct EngineOptions {
   std::vector<in_addr> sources;
   // --tls: every client speaks TLS through this context (null: plain TCP).
   std::shared_ptr<transport::TlsContext> tls;
+  // At most this many clients connecting or logging in at once; the rest wait their turn
+  // (0: no limit). classchatd answers 503 to more than 64 HTTP connections per loop that
+  // have not finished their WebSocket upgrade, so --transport ws logs clients in a few
+  // at a time (kWebSocketPendingLogins).
+  std::size_t maxPendingLogins = 0;
 };
+
+// maxPendingLogins for --transport ws: low enough that three ramp workers together stay
+// under classchatd's 64 unfinished HTTP connections of one loop.
+inline constexpr std::size_t kWebSocketPendingLogins = 16;
 
 // Counters of the engine itself.
 struct EngineCounters {
@@ -78,7 +88,8 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Starts a non-blocking connect for a client that will register as `name`.
+  // Starts a non-blocking connect for a client that will register as `name` (later, in
+  // run(), if maxPendingLogins clients are already connecting or logging in).
   ClientId addClient(std::string name);
   // The client's output buffer: append protocol bytes (with the driver) and they are
   // written at the end of the iteration. Only for clients in kReady.
@@ -111,6 +122,7 @@ class Engine {
     State state = State::kConnecting;
     bool dirty = false;      // in dirty_, to be flushed this iteration
     bool wantWrite = false;  // EPOLLOUT registered
+    bool pending = false;    // counted in pending_: connecting or logging in
   };
   struct Timer {
     TimeNs when;
@@ -120,6 +132,9 @@ class Engine {
   };
   class Dispatch;
 
+  void startConnect(ClientId id);
+  void startWaiting();
+  void endPending(Client& client);
   void handleEvent(ClientId id, std::uint32_t events);
   void finishConnect(ClientId id);
   void handleReadable(ClientId id);
@@ -134,6 +149,8 @@ class Engine {
   int epoll_ = -1;
   std::vector<Client> clients_;
   std::vector<ClientId> dirty_;
+  std::deque<ClientId> waiting_;  // added, not yet connecting (maxPendingLogins)
+  std::size_t pending_ = 0;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<>> timers_;
   std::vector<char> readBuffer_;
   EngineCounters counters_;

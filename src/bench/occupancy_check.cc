@@ -201,6 +201,15 @@ int refuseIfOthersOnline(const CommonOptions& options, const ServerAddress& serv
                mode);
     return 3;
   }
+  if (options.transport == "ws") {
+    // The probe speaks classchat over TCP, and --port is the HTTP port here.
+    fmt::print(stderr,
+               "classchat-bench: refusing to run {} over WebSocket without --force: the check "
+               "of who is online speaks TCP only, and the bench's shouts would reach everyone "
+               "online. Point it at a server nobody else is using and add --force.\n",
+               mode);
+    return 3;
+  }
   const std::string probeName = fmt::format("{}check", prefix);
   const Occupancy occupancy = checkOccupancy(server, probeName, 5 * kSecond);
   const std::string where = fmt::format("{}:{}", options.host, options.port);

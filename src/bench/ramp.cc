@@ -87,7 +87,8 @@ bool RampRun::startWorkers() {
                                  "--payload-bytes", std::to_string(options_.payloadBytes),
                                  "--seed",          std::to_string(options_.common.seed + i),
                                  "--protocol",      options_.common.protocol,
-                                 "--tls",           options_.common.tls ? "true" : "false"}));
+                                 "--tls",           options_.common.tls ? "true" : "false",
+                                 "--transport",     options_.common.transport}));
     if (!workers_.back()->running()) return false;
   }
   return true;
@@ -378,6 +379,7 @@ int RampRun::report(const std::string& stopReason, const CpuTime& cpu, double wa
 void addRampOptions(CLI::App& app, RampOptions& options) {
   addCommonOptions(app, options.common, true);
   addProtocolOption(app, options.common);
+  addTransportOption(app, options.common);
   app.add_option("--step", options.step, "Clients added per step")
       ->capture_default_str()
       ->check(CLI::Range(1u, 100000u));

@@ -24,7 +24,7 @@ class RampWorker final : public EngineHandler {
  public:
   RampWorker(const RampWorkerOptions& options, const EngineOptions& engineOptions)
       : options_(options),
-        driver_(makeDriver(parseProtocol(options.protocol).value_or(Protocol::kClassChat), {})),
+        driver_(makeWorkerDriver(options)),
         engine_(engineOptions, *driver_, *this),
         random_(options.seed) {}
 
@@ -41,6 +41,15 @@ class RampWorker final : public EngineHandler {
   std::uint64_t damagedHeartbeats() const {
     const Tally& t = verifier_.running(PayloadKind::kHeartbeat);
     return t.duplicated + t.reordered + t.corrupted + t.misdelivered;
+  }
+
+  static std::unique_ptr<Driver> makeWorkerDriver(const RampWorkerOptions& options) {
+    CommonOptions common;
+    common.host = options.host;
+    common.port = options.port;
+    common.transport = options.transport;
+    return makeDriver(parseProtocol(options.protocol).value_or(Protocol::kClassChat), {},
+                      transportOf(common, options.seed));
   }
 
   const RampWorkerOptions& options_;
@@ -144,11 +153,13 @@ void addRampWorkerOptions(CLI::App& app, RampWorkerOptions& options) {
   app.add_option("--seed", options.seed);
   app.add_option("--protocol", options.protocol);
   app.add_option("--tls", options.tls);
+  app.add_option("--transport", options.transport);
 }
 
 int runRampWorker(const RampWorkerOptions& options) {
   EngineOptions engineOptions;
   if (!parseServerAddress(options.host, options.port, engineOptions.server)) return 2;
+  if (options.transport == "ws") engineOptions.maxPendingLogins = kWebSocketPendingLogins;
   for (std::uint32_t i = 1; i <= options.sources && options.sources > 1; ++i) {
     in_addr source{};
     source.s_addr = htonl((127u << 24) | i);

@@ -21,6 +21,7 @@ struct RampWorkerOptions {
   std::uint64_t seed = 1;
   std::string protocol = "classchat";  // driver_factory.h
   bool tls = false;                    // --tls true|false
+  std::string transport = "tcp";       // or "ws" (common.h)
 };
 
 // Commands on stdin, one per line; answers on stdout:

@@ -6,6 +6,8 @@
 #include <CLI/CLI.hpp>
 
 #include "bench/classchat_driver.h"
+#include "bench/common.h"
+#include "bench/driver_factory.h"
 #include "bench/duplicate_check.h"
 #include "bench/engine.h"
 #include "bench/occupancy_check.h"
@@ -55,7 +57,10 @@ struct PlotPoint {
 class StressRun final : public EngineHandler {
  public:
   StressRun(const StressOptions& options, const EngineOptions& engineOptions)
-      : options_(options), engine_(engineOptions, driver_, *this), random_(options.common.seed) {}
+      : options_(options),
+        driver_(makeStressDriver(options)),
+        engine_(engineOptions, *driver_, *this),
+        random_(options.common.seed) {}
 
   int run();
 
@@ -77,7 +82,12 @@ class StressRun final : public EngineHandler {
   bool writePlot() const;
 
   const StressOptions& options_;
-  ClassChatDriver driver_;
+  // classchat over TCP, or over WebSocket with --transport ws.
+  static std::unique_ptr<Driver> makeStressDriver(const StressOptions& options) {
+    return makeDriver(Protocol::kClassChat, {}, transportOf(options.common, options.common.seed));
+  }
+
+  std::unique_ptr<Driver> driver_;
   Engine engine_;
   Verifier verifier_;
   std::mt19937_64 random_;
@@ -171,7 +181,7 @@ void StressRun::send(ClientId client, TimeNs scheduled) {
     case Target::kTime:
     case Target::kList: {
       const Expect kind = target == Target::kTime ? Expect::kTime : Expect::kList;
-      driver_.appendCommand(out, target == Target::kTime ? "/time" : "/list", "");
+      driver_->appendCommand(out, target == Target::kTime ? "/time" : "/list", "");
       bot.pending.push_back({kind, scheduled});
       replies_[static_cast<int>(kind)].sent++;
       return;
@@ -181,7 +191,7 @@ void StressRun::send(ClientId client, TimeNs scheduled) {
       payload.recipient = 0;
       payload.seq = verifier_.sentBy(PayloadKind::kDirect, client, 0);
       appendPayload(text, payload, options_.payloadBytes);
-      driver_.appendDirect(out, engine_.name(client), engine_.name(0), text);
+      driver_->appendDirect(out, engine_.name(client), engine_.name(0), text);
       verifier_.onSent(PayloadKind::kDirect, client, 0);
       ++directSent_;
       return;
@@ -192,7 +202,7 @@ void StressRun::send(ClientId client, TimeNs scheduled) {
       payload.kind = PayloadKind::kDirect;
       payload.recipient = kAllRecipients - 1;
       appendPayload(text, payload, options_.payloadBytes);
-      driver_.appendDirect(out, engine_.name(client), "Everyone", text);
+      driver_->appendDirect(out, engine_.name(client), "Everyone", text);
       bot.pending.push_back({Expect::kEveryoneError, scheduled});
       replies_[static_cast<int>(Expect::kEveryoneError)].sent++;
       return;
@@ -202,10 +212,10 @@ void StressRun::send(ClientId client, TimeNs scheduled) {
       payload.recipient = kAllRecipients;
       payload.seq = verifier_.sentBy(PayloadKind::kShout, client, 0);
       appendPayload(text, payload, options_.payloadBytes);
-      driver_.appendShout(out, engine_.name(client), text);
+      driver_->appendShout(out, engine_.name(client), text);
       verifier_.onShoutSent(client);
       ++shoutsSent_;
-      if (driver_.shoutIsAcknowledged()) {
+      if (driver_->shoutIsAcknowledged()) {
         bot.pending.push_back({Expect::kShoutAck, scheduled});
         replies_[static_cast<int>(Expect::kShoutAck)].sent++;
       }
@@ -318,7 +328,8 @@ int StressRun::run() {
     for (char& c : otherCase)
       c = std::isupper(static_cast<unsigned char>(c)) ? std::tolower(c) : std::toupper(c);
     for (const std::string& name : {taken, otherCase}) {
-      duplicates.push_back(checkDuplicateName(server, name, 5 * kSecond));
+      duplicates.push_back(
+          checkDuplicateName(server, name, 5 * kSecond, transportOf(common, common.seed)));
       progress(common, "duplicate name '{}': {} ({})", name,
                duplicates.back().passed ? "pass" : "FAIL", duplicates.back().detail);
     }
@@ -537,10 +548,12 @@ void addStressOptions(CLI::App& app, StressOptions& options) {
   app.add_flag("--skip-duplicate-check", options.skipDuplicateCheck,
                "Do not test that a taken name is refused");
   addForceOption(app, options.common, "its bots' shouts reach");
+  addTransportOption(app, options.common);
 }
 
 int runStress(const StressOptions& options) {
   EngineOptions engineOptions;
+  if (options.common.transport == "ws") engineOptions.maxPendingLogins = kWebSocketPendingLogins;
   if (const std::string error = resolveTarget(options.common, engineOptions.server);
       !error.empty()) {
     fmt::print(stderr, "classchat-bench: {}\n", error);

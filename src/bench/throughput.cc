@@ -225,6 +225,7 @@ int ThroughputRun::run() {
 void addThroughputOptions(CLI::App& app, ThroughputOptions& options) {
   addCommonOptions(app, options.common, true);
   addProtocolOption(app, options.common);
+  addTransportOption(app, options.common);
   app.add_option("--kind", options.kinds, "What to measure: direct, shout or both")
       ->capture_default_str()
       ->check(CLI::IsMember({"direct", "shout", "both"}));
@@ -301,6 +302,7 @@ void addThroughputOptions(CLI::App& app, ThroughputOptions& options) {
 
 int runThroughput(const ThroughputOptions& options) {
   EngineOptions engineOptions;
+  if (options.common.transport == "ws") engineOptions.maxPendingLogins = kWebSocketPendingLogins;
   if (const std::string error = resolveTarget(options.common, engineOptions.server);
       !error.empty()) {
     fmt::print(stderr, "classchat-bench: {}\n", error);

@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 
+#include "bench/common.h"
 #include "bench/driver_factory.h"
 
 namespace classchat::bench {
@@ -13,10 +14,17 @@ ThroughputLane::ThroughputLane(const ThroughputOptions& options, const EngineOpt
     : options_(options),
       kind_(kind),
       index_(index),
-      driver_(makeDriver(*parseProtocol(options.common.protocol),
-                         DriverOptions{.receiveShouts = kind == TrafficKind::kShout})),
+      driver_(makeLaneDriver(options, kind, index)),
       engine_(engineOptions, *driver_, *this),
       random_(options.common.seed * 1000003 + index) {}
+
+std::unique_ptr<Driver> ThroughputLane::makeLaneDriver(const ThroughputOptions& options,
+                                                       TrafficKind kind, std::uint32_t index) {
+  DriverOptions driverOptions;
+  driverOptions.receiveShouts = kind == TrafficKind::kShout;
+  return makeDriver(*parseProtocol(options.common.protocol), driverOptions,
+                    transportOf(options.common, options.common.seed * 1000003 + index));
+}
 
 std::string ThroughputLane::nameOf(const ThroughputOptions& options, TrafficKind kind,
                                    std::uint32_t id) {

@@ -81,6 +81,9 @@ class ThroughputLane final : public EngineHandler {
   static std::string nameOf(const ThroughputOptions& options, TrafficKind kind, std::uint32_t id);
 
  private:
+  // The protocol's driver over --transport (common.h).
+  static std::unique_ptr<Driver> makeLaneDriver(const ThroughputOptions& options, TrafficKind kind,
+                                                std::uint32_t index);
   struct Sender {
     ClientId client = 0;
     ClientId peer = 0;  // direct: the partner
