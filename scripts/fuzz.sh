@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # A long fuzzing campaign: scripts/fuzz.sh [seconds-per-target] [target...]
-# Targets: frame_decoder message_parser handshake json_writer (default: all).
+# Targets: frame_decoder message_parser handshake json_writer http_request ws_handshake
+# trust_files (default: all).
 # New interesting inputs are merged into tests/fuzz/corpus/<target>/ (commit them);
 # crashes are left as build/fuzz/tests/fuzz/crash-* with the command to reproduce.
 set -euo pipefail
@@ -9,7 +10,8 @@ scripts/install-deps.sh
 seconds=${1:-600}
 shift || true
 targets=("$@")
-((${#targets[@]})) || targets=(frame_decoder message_parser handshake json_writer)
+((${#targets[@]})) || targets=(frame_decoder message_parser handshake json_writer http_request ws_handshake
+                            trust_files)
 
 CC=clang CXX=clang++ cmake -S . -B build/fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCLASSCHAT_FUZZ=ON >/dev/null
