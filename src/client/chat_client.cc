@@ -222,12 +222,7 @@ void ChatClient::onRefused(const protocol::ServerMessage& message) {
   if (reason.find("username") == std::string_view::npos) {
     const std::string sentence =
         asSentence(fmt::format("The server turned the connection away: {}", reason));
-    if (options_.reconnect) {
-      scheduleReconnect(sentence);
-    } else {
-      notice(sentence, true);
-      finish(kExitConnection);
-    }
+    reconnectOrEnd(sentence, options_.reconnect);
     return;
   }
   if (mode_ == Mode::kInteractive && nameWasTyped_ && !welcomedOnce_) {
@@ -335,12 +330,7 @@ void ChatClient::onLoginReply(const protocol::ServerMessage& message) {
     case LoginReply::kBusy: {
       const std::string sentence =
           asSentence(fmt::format("The server could not check the password: {}", reason));
-      if (options_.reconnect) {
-        scheduleReconnect(sentence);
-      } else {
-        notice(sentence, true);
-        finish(kExitConnection);
-      }
+      reconnectOrEnd(sentence, options_.reconnect);
       return;
     }
     case LoginReply::kPasswordRequested:
@@ -378,13 +368,16 @@ void ChatClient::onClosed(const std::string& reason, bool byPeer) {
     sentence = "The server closed the connection before answering the login.";
   }
   // Lines already in the script, or the rest of a --send, cannot be delivered now.
-  const bool canRetry = options_.reconnect && phase_ != Phase::kFinishing;
+  reconnectOrEnd(sentence, options_.reconnect && phase_ != Phase::kFinishing);
+}
+
+void ChatClient::reconnectOrEnd(const std::string& sentence, bool canRetry) {
   if (canRetry) {
     scheduleReconnect(sentence);
-  } else {
-    notice(sentence, true);
-    finish(kExitConnection);
+    return;
   }
+  notice(sentence, true);
+  finish(kExitConnection);
 }
 
 void ChatClient::scheduleReconnect(const std::string& reason) {
@@ -437,12 +430,7 @@ void ChatClient::handleDeadlines() {
             ? fmt::format("The server did not finish answering within {} s.", options_.waitSeconds)
             : fmt::format("The server did not answer within {} s.", options_.waitSeconds);
     if (connection_) connection_->close();
-    if (!waitingForEnd && options_.reconnect) {
-      scheduleReconnect(sentence);
-    } else {
-      notice(sentence, true);
-      finish(kExitConnection);
-    }
+    reconnectOrEnd(sentence, !waitingForEnd && options_.reconnect);
   }
 }
 

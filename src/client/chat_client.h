@@ -67,6 +67,9 @@ class ChatClient {
   void askPasswordAndLogin();
   void sendLogin();
   void scheduleReconnect(const std::string& reason);
+  // The connection cannot go on: reconnect when `canRetry`, else say `sentence` and end with
+  // the connection's exit status.
+  void reconnectOrEnd(const std::string& sentence, bool canRetry);
   void finishSession();
   void finish(int status);
   void raiseStatus(int status);

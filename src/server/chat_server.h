@@ -10,13 +10,13 @@
 #include <vector>
 
 #include "net/event_loop.h"
-#include "server/chat_loop.h"
 #include "server/accounts.h"
+#include "server/chat_loop.h"
 #include "server/connection_limiter.h"
 #include "server/moderation.h"
-#include "server/password_verifier.h"
 #include "server/name_registry.h"
 #include "server/options.h"
+#include "server/password_verifier.h"
 #include "transport/http_endpoint.h"
 #include "transport/tls_context.h"
 #include "transport/tls_listener.h"
@@ -66,8 +66,8 @@ class ChatServer {
   struct Unit {
     std::unique_ptr<net::EventLoop> loop;
     std::unique_ptr<ChatLoop> chat;
-    std::unique_ptr<transport::HttpEndpoint> http;  // null with --no-http
-    std::unique_ptr<transport::TlsListener> tls;    // null without TLS
+    std::unique_ptr<transport::HttpEndpoint> http;     // null with --no-http
+    std::unique_ptr<transport::TlsListener> tls;       // null without TLS
     std::unique_ptr<transport::TlsListener> httpsTls;  // the HTTP port's, with TLS and HTTP
     std::thread thread;
   };

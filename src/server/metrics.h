@@ -87,7 +87,7 @@ struct ServerFigures {
   std::vector<std::uint64_t> bytesSentByLoop;  // from each loop's TcpServer
   std::vector<std::size_t> postedTasksByLoop;  // each loop's cross-loop queue depth
   std::vector<std::size_t> postedBytesByLoop;  // ... and the frame bytes in it
-  std::uint64_t shedFrames = 0;  // dropped: the queue towards another loop was full
+  std::uint64_t shedFrames = 0;                // dropped: the queue towards another loop was full
   std::uint64_t shedBytes = 0;
   double uptimeSeconds = 0;
   bool shuttingDown = false;

@@ -38,8 +38,7 @@ HttpEndpoint::HttpEndpoint(net::EventLoop& loop, std::uint32_t loopIndex,
     : loop_(loop),
       handler_(std::move(handler)),
       options_(options),
-      tcp_(loop, loopIndex, address, *this,
-           makeServerOptions(options)) {}
+      tcp_(loop, loopIndex, address, *this, makeServerOptions(options)) {}
 
 std::string HttpEndpoint::serialize(const HttpResponse& response, bool keepAlive, bool headOnly) {
   std::string out = fmt::format(

@@ -12,36 +12,15 @@
 #include <thread>
 #include <vector>
 
+#include "net_test_support.h"
+
 namespace classchat::net {
 namespace {
 
 using std::chrono::milliseconds;
 
-// Runs `loop` on its own thread; quits and joins on destruction.
-class LoopThread {
- public:
-  explicit LoopThread(EventLoop& loop) : loop_(loop), thread_([this] { loop_.run(); }) {}
-  ~LoopThread() { stop(); }
-  void stop() {
-    if (!thread_.joinable()) return;
-    loop_.quit();
-    thread_.join();
-  }
-  std::thread::id id() const { return thread_.get_id(); }
-
- private:
-  EventLoop& loop_;
-  std::thread thread_;
-};
-
-// Runs `f` on the loop thread and returns its result.
-template <typename F>
-auto runOnLoop(EventLoop& loop, F f) {
-  std::packaged_task<decltype(f())()> task(std::move(f));
-  auto result = task.get_future();
-  loop.post([&task] { task(); });
-  return result.get();
-}
+using testing::LoopThread;
+using testing::runOnLoop;
 
 TEST(EventLoop, PostedTaskRunsOnTheLoopThread) {
   EventLoop loop;

@@ -34,6 +34,7 @@ class LoopThread {
     loop_.quit();
     thread_.join();
   }
+  std::thread::id id() const { return thread_.get_id(); }
 
  private:
   EventLoop& loop_;
