@@ -5,6 +5,7 @@ Everyone and Guest (any case) and anything starting with '/' are refused. A refu
 gets exactly one `Error:` frame and is closed; nothing is half-registered.
 """
 import json
+import signal
 import re
 import unittest
 
@@ -127,16 +128,26 @@ class UniquenessTest(harness.ServerTestCase):
         for i in range(30):
             with self.subTest(round=i):
                 alice = self.register(self.server, "alice")
-                # Something the old connection still had to say when it left: its end of
-                # stream sits behind unread input, which the server reads 64 KiB at a time.
-                alice.send_raw(b" " * (256 << 10)
-                               + json.dumps({"to": "observer", "msg": "bye %d" % i}).encode())
-                alice.close()
-                # No waiting: the next connection with the same name is accepted, in each
-                # form of handshake, and what came with the name is processed.
-                form = i % 3
-                first = (b"alice", b"alice" + time_request, json_first)[form]
-                alice = self.connect(self.server, first)
+                # In odd rounds the server is paused while the old connection leaves and
+                # the new one arrives, so that the race is certain rather than left to the
+                # scheduler: when it resumes, the old close still sits behind unread input.
+                paused = i % 2 == 1
+                if paused:
+                    self.server.proc.send_signal(signal.SIGSTOP)
+                try:
+                    # Something the old connection still had to say when it left: its end of
+                    # stream sits behind unread input, which the server reads 64 KiB at a time.
+                    alice.send_raw(b" " * (256 << 10)
+                                   + json.dumps({"to": "observer", "msg": "bye %d" % i}).encode())
+                    alice.close()
+                    # No waiting: the next connection with the same name is accepted, in each
+                    # form of handshake, and what came with the name is processed.
+                    form = i % 3
+                    first = (b"alice", b"alice" + time_request, json_first)[form]
+                    alice = self.connect(self.server, first)
+                finally:
+                    if paused:
+                        self.server.proc.send_signal(signal.SIGCONT)
                 line = alice.recv_line()
                 self.assertTrue(json.loads(line)["msg"].startswith("Welcome alice!"), line)
                 if form > 0:
@@ -153,8 +164,8 @@ class UniquenessTest(harness.ServerTestCase):
                 self.wait_for_log_count(self.server, r"\(alice\) disconnected", 2 * (i + 1))
         log = self.server.log()
         self.assertNotIn("already taken", log)
-        # The reconnects were not merely lucky: in some rounds the old close had not been
-        # read yet, and the owner's loop released the name because its peer was gone.
+        # The reconnects were not merely lucky: in the paused rounds the old close had not
+        # been read yet, and the owner's loop released the name because its peer was gone.
         self.assertRegex(log, r"\(alice\) left before its close was read; name released")
 
     def test_name_of_a_connected_owner_is_still_refused_after_the_check(self):
