@@ -18,6 +18,7 @@ packages=(
   libwslay-dev libssl-dev openssl
   python3-websockets chromium chromium-driver python3-selenium
   clang libclang-rt-14-dev
+  redis-server libhiredis-dev
 )
 peer_packages=(ngircd inspircd nats-server)
 $bench_peers && packages+=("${peer_packages[@]}")
