@@ -2,6 +2,7 @@
 
 #include <hiredis/async.h>
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -32,6 +33,7 @@ RedisConnection::~RedisConnection() {
   loop_.assertInLoopThread();
   *alive_ = false;
   if (refusedTimer_ != 0) loop_.cancelTimer(refusedTimer_);
+  if (progressTimer_ != 0) loop_.cancelTimer(progressTimer_);
   link_.reset();  // hiredis no longer calls back into this object
   failAll("Redis connection closed");
   auto refused = std::move(refused_);
@@ -40,6 +42,24 @@ RedisConnection::~RedisConnection() {
 
 void RedisConnection::start() {
   link_->start();
+  if (progressTimer_ == 0) {
+    progressTimer_ = loop_.runAfter(progressPeriod(), [this] { checkProgress(); });
+  }
+}
+
+std::chrono::milliseconds RedisConnection::progressPeriod() const {
+  return std::max(options_.replyTimeout / 4, std::chrono::milliseconds(10));
+}
+
+void RedisConnection::checkProgress() {
+  progressTimer_ = 0;
+  if (link_->isUp() && !inflight_.empty() &&
+      net::Clock::now() - lastProgress_ > options_.replyTimeout) {
+    auto alive = alive_;
+    link_->drop("no reply within the reply timeout");  // fails what is pending
+    if (!*alive) return;
+  }
+  progressTimer_ = loop_.runAfter(progressPeriod(), [this] { checkProgress(); });
 }
 
 bool RedisConnection::isUp() const {
@@ -84,6 +104,7 @@ bool RedisConnection::command(const std::vector<std::string_view>& argv, Callbac
     refuse(std::move(callback), "Redis link closing");
     return false;
   }
+  if (inflight_.empty()) lastProgress_ = net::Clock::now();
   inflight_.push_back(Pending{std::move(callback), bytes});
   pendingBytes_ += bytes;
   return true;
@@ -97,6 +118,7 @@ void RedisConnection::handleReply(::redisAsyncContext* context, void* reply, voi
   Pending pending = std::move(self->inflight_.front());
   self->inflight_.pop_front();
   self->pendingBytes_ -= pending.bytes;
+  self->lastProgress_ = net::Clock::now();
   // A null reply: the link is being torn down with this command unanswered.
   pending.callback(RedisReply::fromHiredis(static_cast<const redisReply*>(reply)));
 }

@@ -1,6 +1,7 @@
 // One asynchronous Redis connection, owned by and used on one event loop.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -32,8 +33,8 @@ class RedisLink;
 // Callbacks: the callback of command() ALWAYS runs exactly once, on the loop's thread:
 //   - with Redis's reply, in the order the commands were issued;
 //   - with an unavailable() error when the command was refused (not up, or past the
-//     pending bounds) -- at the end of the current loop iteration (a zero-delay timer),
-//     never inside command() itself;
+//     pending bounds) -- from a zero-delay timer (after the current I/O dispatch, at the
+//     latest in the next iteration, without sleeping), never inside command() itself;
 //   - with an unavailable() error when the link is lost with the command written or
 //     buffered (it may or may not have run), in issue order;
 //   - with an unavailable() error when the connection is destroyed (inside the
@@ -42,14 +43,17 @@ class RedisLink;
 // Batching: commands issued during one loop iteration are written together, in one
 // write(2), at the next iteration (see RedisLoopAdapter).
 //
+// Dead links: see Options::replyTimeout.
+//
 // Bounds: at most maxPendingCommands commands, holding at most maxPendingBytes of
 // arguments, are pending (buffered or written, reply not yet read); past either, commands
 // fail at once. A slow or unreachable Redis cannot make memory grow without limit.
 //
 // Thread-safety: none; everything, construction and destruction included, on the loop's
 // thread (so there is nothing for TSan to see here; cross-thread use goes through
-// EventLoop::post). Do not destroy it from inside one of its own callbacks other than
-// command callbacks, onUp and onDown (which all run at points where that is safe).
+// EventLoop::post). It may be destroyed from inside any of its own callbacks: hiredis's
+// context is then freed once hiredis has returned (redisAsyncFree's deferral inside a reply
+// callback), and onUp/onDown run outside hiredis altogether.
 class RedisConnection {
  public:
   using Callback = std::function<void(const RedisReply&)>;
@@ -58,6 +62,11 @@ class RedisConnection {
     RedisEndpoint endpoint;
     std::size_t maxPendingCommands = 100'000;
     std::size_t maxPendingBytes = 64 * 1024 * 1024;
+    // A link with commands pending and no reply for this long is taken for dead (a host
+    // gone silently would otherwise hold them for TCP's retransmission timeout, about 15
+    // minutes) and rebuilt; the pending callbacks get unavailable() errors. So blocking
+    // commands (BLPOP...) longer than this do not belong on this connection.
+    std::chrono::milliseconds replyTimeout{5000};
   };
 
   RedisConnection(net::EventLoop& loop, Options options);
@@ -103,6 +112,8 @@ class RedisConnection {
   void deliverRefused();
   void failAll(std::string_view why);
   void handleDown();
+  void checkProgress();
+  std::chrono::milliseconds progressPeriod() const;
   bool sendScript(const RedisScript& script, const std::vector<std::string_view>& keys,
                   const std::vector<std::string_view>& args, bool retryOnNoScript,
                   Callback callback);
@@ -114,6 +125,8 @@ class RedisConnection {
   std::size_t pendingBytes_ = 0;
   std::vector<std::pair<Callback, std::string>> refused_;
   net::TimerId refusedTimer_ = 0;
+  net::TimerId progressTimer_ = 0;
+  net::Clock::time_point lastProgress_{};         // last reply, or when the queue became non-empty
   std::unordered_set<std::string> knownScripts_;  // SHA1s this link has run
   std::function<void()> onUp_;
   std::function<void()> onDown_;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -201,6 +202,62 @@ TEST_F(RedisConnectionTest, BytesBoundRefusesLargeCommands) {
   const RedisReply refused = call({"SET", "big", std::string(2000, 'x')});
   EXPECT_TRUE(refused.unavailable());
   EXPECT_EQ(call({"SET", "small", "x"}).str(), "OK");
+}
+
+TEST_F(RedisConnectionTest, ASilentRedisFailsPendingAfterTheReplyTimeout) {
+  RedisConnection::Options options;
+  options.replyTimeout = std::chrono::milliseconds(300);
+  connect(options);
+  ASSERT_TRUE(waitUp(1));
+  server_.pause();  // sockets stay open, nothing is answered
+  auto reply = std::make_shared<std::optional<RedisReply>>();
+  runOnLoop(loop_, [&] {
+    return connection_->command({"PING"}, [reply](const RedisReply& r) { *reply = r; });
+  });
+  const bool failed = eventuallyOnLoop(
+      loop_, [&] { return reply->has_value() && downs_ == 1; }, std::chrono::seconds(3));
+  server_.resume();
+  ASSERT_TRUE(failed);
+  EXPECT_TRUE((*reply)->unavailable());
+  ASSERT_TRUE(waitUp(2));
+  EXPECT_EQ(call({"PING"}).str(), "PONG");
+}
+
+TEST_F(RedisConnectionTest, ACallbackMayDestroyTheConnection) {
+  connect();
+  ASSERT_TRUE(waitUp(1));
+  auto order = std::make_shared<std::vector<std::string>>();
+  runOnLoop(loop_, [&] {
+    connection_->command({"PING"}, [this, order](const RedisReply& r) {
+      order->push_back(r.str());
+      connection_.reset();  // inside hiredis's reply callback
+    });
+    for (int i = 0; i < 3; ++i) {
+      connection_->command({"BLPOP", "nothing", "1"}, [order](const RedisReply& r) {
+        order->push_back(r.unavailable() ? "unavailable" : r.str());
+      });
+    }
+    return 0;
+  });
+  ASSERT_TRUE(eventuallyOnLoop(loop_, [&] { return order->size() == 4; }));
+  EXPECT_EQ((*order)[0], "PONG");
+  for (int i = 1; i < 4; ++i) EXPECT_EQ((*order)[i], "unavailable");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_EQ(runOnLoop(loop_, [&] { return order->size(); }), 4u);
+}
+
+TEST_F(RedisConnectionTest, OnDownMayDestroyTheConnection) {
+  connect();
+  ASSERT_TRUE(waitUp(1));
+  runOnLoop(loop_, [&] {
+    connection_->setOnDown([this] {
+      ++downs_;
+      connection_.reset();
+    });
+    return 0;
+  });
+  server_.kill();
+  ASSERT_TRUE(eventuallyOnLoop(loop_, [&] { return downs_ == 1 && connection_ == nullptr; }));
 }
 
 }  // namespace
