@@ -93,9 +93,10 @@ TEST_F(RedisConnectionTest, TenThousandPipelinedCommandsAnswerInOrderInFewWrites
   });
   ASSERT_TRUE(eventuallyOnLoop(loop_, [&] { return values->size() == kCommands; }));
   for (int i = 0; i < kCommands; ++i) ASSERT_EQ((*values)[i], i + 1);
-  // ~290 KB went out; one write(2) per write event, each taking all that was buffered.
+  // 270 KB went out; one write(2) per write event, each taking all that was buffered
+  // (measured: 1 on loopback, 2026-12-01; a short write would add one or two).
   const std::uint64_t writes = runOnLoop(loop_, [&] { return connection_->linkWriteEvents(); });
-  EXPECT_LE(writes - writesBefore, 8u);
+  EXPECT_LE(writes - writesBefore, 4u);
   EXPECT_EQ(runOnLoop(loop_, [&] { return connection_->pendingBytes(); }), 0u);
 }
 
