@@ -16,6 +16,20 @@ namespace {
 // RESP framing hiredis adds to each argument.
 constexpr std::size_t kArgumentOverhead = 16;
 
+// Commands that change how hiredis matches replies to callbacks; they belong to
+// RedisSubscriber, and here would break the one-callback-per-reply order.
+bool changesReplyMode(std::string_view name) {
+  static constexpr std::string_view kModal[] = {"subscribe", "psubscribe", "unsubscribe",
+                                                "punsubscribe", "monitor"};
+  for (std::string_view modal : kModal) {
+    if (name.size() == modal.size() && std::equal(name.begin(), name.end(), modal.begin(),
+                                                  [](char a, char b) { return (a | 0x20) == b; })) {
+      return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 RedisConnection::RedisConnection(net::EventLoop& loop, Options options)
@@ -80,6 +94,10 @@ bool RedisConnection::command(const std::vector<std::string_view>& argv, Callbac
   redisAsyncContext* context = link_ != nullptr ? link_->context() : nullptr;
   if (context == nullptr) {
     refuse(std::move(callback), "not connected to Redis");
+    return false;
+  }
+  if (argv.empty() || changesReplyMode(argv[0])) {
+    refuse(std::move(callback), "command not allowed on a RedisConnection");
     return false;
   }
   std::size_t bytes = 0;

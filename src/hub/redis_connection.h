@@ -82,6 +82,7 @@ class RedisConnection {
 
   // Sends argv (binary-safe) and calls `callback` exactly once (see above). Returns false
   // when the command was refused (its callback then gets an unavailable() error).
+  // (P)SUBSCRIBE, (P)UNSUBSCRIBE and MONITOR are refused: use RedisSubscriber.
   bool command(const std::vector<std::string_view>& argv, Callback callback);
 
   // Runs `script` with EVALSHA. A script this link has not yet run successfully is sent

@@ -73,6 +73,8 @@ TEST_F(RedisConnectionTest, RoundTripIsBinarySafe) {
   const RedisReply error = call({"INCR", "key"});
   EXPECT_TRUE(error.isError());
   EXPECT_FALSE(error.unavailable());
+  EXPECT_TRUE(call({"subscribe", "channel"}).unavailable());  // RedisSubscriber's job
+  EXPECT_EQ(call({"PING"}).str(), "PONG");
 }
 
 TEST_F(RedisConnectionTest, TenThousandPipelinedCommandsAnswerInOrderInFewWrites) {
