@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -89,6 +90,8 @@ bool RedisServerProcess::start() {
   const std::string port = std::to_string(port_);
   pid_ = ::fork();
   if (pid_ == 0) {
+    // Dies with the test binary, even when a test crashes: no stray servers.
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
     // Its log (startup banner, warnings) would bury the test's output.
     const int devNull = ::open("/dev/null", O_WRONLY);
     if (devNull >= 0) ::dup2(devNull, STDOUT_FILENO);
