@@ -15,7 +15,7 @@ from redis_resp import RedisClient, RedisError, RedisServer
 
 LUA_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "src", "hub", "lua")
-SCRIPTS = ["lease", "claim", "release", "reassert", "janitor", "route", "shout", "stats", "act"]
+SCRIPTS = ["lease", "claim", "release", "reassert", "sweep", "janitor", "route", "shout", "stats", "act"]
 TTL_MS = 5000
 
 
@@ -41,6 +41,8 @@ class Directory:
                         p + "node:" + str(node) + ":names"],
             "reassert": [p + "names", p + "online", p + "namebytes", p + "lease:" + str(node),
                          p + "node:" + str(node) + ":names"],
+            "sweep": [p + "names", p + "online", p + "namebytes", p + "lease:" + str(node),
+                      p + "node:" + str(node) + ":names"],
             "janitor": [p + "nodes", p + "names", p + "online", p + "namebytes"],
             "route": [p + "names"],
             "act": [p + "names"],
@@ -384,6 +386,57 @@ class ReassertTest(ScriptTestCase):
             with self.assertRaises(RedisError, msg=args):
                 self.d.run("reassert", "a1", "a1", epoch, *args)
         self.assertEqual(self.client.call("EXISTS", "t:names"), 0)
+
+
+class SweepTest(ScriptTestCase):
+    def test_frees_only_this_nodes_older_epoch_names_in_batches(self):
+        old = self.d.acquire("a1")
+        eb = self.d.acquire("b2")
+        for i in range(40):
+            self.d.claim("a1", old, "S%02d" % i, i)
+        self.d.claim("b2", eb, "Other", 1)
+        # Index hygiene: a1's set lists a name b2 holds, and one nobody holds.
+        self.client.call("SADD", "t:node:a1:names", "other", "gone")
+        new = self.d.acquire("a1")  # a1 was fenced; 10 of its sessions are still live
+        live = [x for i in range(0, 40, 4) for x in ("s%02d" % i, "S%02d" % i, i)]
+        self.assertEqual(self.d.run("reassert", "a1", "a1", new, *live), [b"ok"])
+        self.assertEqual(self.d.run("sweep", "a1", "t:", "a1", old, "0", 10), [b"fenced"])
+        sub = Subscriber(self.server.port, "t:control")
+        cursor, freed, calls = b"0", 0, 0
+        while True:
+            reply = self.d.run("sweep", "a1", "t:", "a1", new, cursor, 10)
+            self.assertEqual(reply[0], b"ok")
+            freed += reply[1]
+            cursor = reply[2]
+            calls += 1
+            if cursor == b"0":
+                break
+        self.assertGreater(calls, 1)  # batched
+        self.assertEqual(freed, 30)
+        records = self.d.check_invariants()
+        self.assertEqual(sorted(records), sorted([b"s%02d" % i for i in range(0, 40, 4)] +
+                                                 [b"other"]))
+        self.assertEqual(records[b"other"][0], b"b2")
+        self.assertEqual(self.client.call("SCARD", "t:node:a1:names"), 10)
+        leaves = set()
+        while True:
+            try:
+                sub.c.sock.settimeout(0.3)
+                message = sub.c.read_reply()
+            except OSError:
+                break
+            words = message[2].split(b" ")
+            self.assertEqual(words[:2], [b"leave", b"a1"])
+            leaves.update(words[2:])
+        self.assertEqual(len(leaves), 30)
+        sub.close()
+
+    def test_bad_input_is_an_error(self):
+        epoch = self.d.acquire("a1")
+        for args in (["t:", "a1", epoch, "x", 10], ["t:", "a1", epoch, "0", 0],
+                     ["t:", "a1", epoch, "0", 10001], ["t:", "q", epoch, "0", 1]):
+            with self.assertRaises(RedisError, msg=args):
+                self.d.run("sweep", "a1", *args)
 
 
 class JanitorTest(ScriptTestCase):
