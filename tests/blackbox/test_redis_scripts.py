@@ -590,6 +590,42 @@ class OrderTest(ScriptTestCase):
                          [n for n in expected if n.lower() >= "ab"][:3])
 
 
+class RestartTest(unittest.TestCase):
+    """Redis restarted (nothing persisted) or killed: the node finds its lease lost, loads the
+    scripts again (NOSCRIPT), re-acquires and re-asserts, and the directory is whole again."""
+
+    def test_restart_and_kill_then_reassert(self):
+        with RedisServer() as server:
+            shas = {}
+            sources = {}
+            with server.client() as c:
+                for name in SCRIPTS:
+                    with open(os.path.join(LUA_DIR, name + ".lua"), "rb") as f:
+                        sources[name] = f.read()
+                    shas[name] = c.call("SCRIPT", "LOAD", sources[name]).decode()
+                d = Directory(c, shas)
+                epoch = d.acquire("a1")
+                triples = []
+                for i, name in enumerate(["Bob", "amy", "Cy"]):
+                    d.claim("a1", epoch, name, i)
+                    triples += [name.lower(), name, i]
+                before = d.stats("", 0, 10)
+            for stop in (server.restart, lambda: (server.kill(), server.start())):
+                stop()
+                with server.client() as c:
+                    d = Directory(c, shas)
+                    with self.assertRaisesRegex(RedisError, "NOSCRIPT"):
+                        d.run("lease", "a1", "renew", "a1", TTL_MS, epoch)
+                    for name in SCRIPTS:
+                        c.call("SCRIPT", "LOAD", sources[name])
+                    self.assertEqual(d.run("lease", "a1", "renew", "a1", TTL_MS, epoch), 0)
+                    self.assertEqual(d.stats("", 0, 10), [0, 0, -1])
+                    epoch = d.acquire("a1")
+                    self.assertEqual(d.run("reassert", "a1", "a1", epoch, *triples), [b"ok"])
+                    self.assertEqual(d.stats("", 0, 10), before)
+                    d.check_invariants()
+
+
 class ScaleTest(ScriptTestCase):
     def test_a_page_at_200000_names_is_cheap(self):
         count = 200000

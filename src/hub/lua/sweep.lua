@@ -40,7 +40,7 @@ local scan = redis.call('SSCAN', KEYS[5], cursor, 'COUNT', batch)
 local freed = {}
 for _, lower in ipairs(scan[2]) do
   local held = redis.call('HGET', KEYS[1], lower)
-  local hNode, hEpoch, hSpelling
+  local hNode, hEpoch, hSpelling, _
   if held then
     hNode, hEpoch, _, hSpelling = string.match(held, '^(%x+) (%d+) (%d+) (.+)$')
   end
