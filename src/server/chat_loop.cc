@@ -49,6 +49,16 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
 
   void onObject(std::string_view object) override {
     if (!active()) return;
+    if (session_.awaitingHub > 0 || !session_.heldObjects.empty()) {
+      chat_.holdObject(connection_, session_, object);
+      return;
+    }
+    handleObject(object);
+  }
+
+  // One whole JSON object from the client, in its turn.
+  void handleObject(std::string_view object) {
+    if (!active()) return;
     if (session_.phase == Session::Phase::kAwaitingName) {
       registerFromObject(object);
       return;
@@ -102,7 +112,11 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
   void reply(std::string_view text) override {
     chat_.sendServerReply(connection_, session_.name, text);
   }
-  LaterReply replyLater() override { return LaterReply(chat_, connection_.id()); }
+  // Each LaterReply handed out is used exactly once (replyTo counts it back).
+  LaterReply replyLater() override {
+    ++session_.awaitingHub;
+    return LaterReply(chat_, connection_.id());
+  }
 
  private:
   bool active() const {
@@ -810,8 +824,52 @@ void ChatLoop::refuse(net::TcpConnection& connection, Session& session,
 
 void ChatLoop::replyTo(net::ConnectionId id, std::string_view text) {
   net::TcpConnection* connection = findConnection(id);
-  if (connection == nullptr || connection->state() != net::TcpConnection::State::kOpen) return;
-  sendServerReply(*connection, sessionOf(*connection).name, text);
+  if (connection == nullptr) return;
+  Session& session = sessionOf(*connection);
+  if (session.awaitingHub > 0) --session.awaitingHub;
+  if (connection->state() != net::TcpConnection::State::kOpen) return;
+  sendServerReply(*connection, session.name, text);
+  // Held messages go on in a task of their own: this may run inside a handler.
+  if (session.awaitingHub == 0 && !session.heldObjects.empty()) {
+    loop_.post([this, id] { releaseHeld(id); });
+  }
+}
+
+bool ChatLoop::holdObject(net::TcpConnection& connection, Session& session,
+                          std::string_view object) {
+  // A hub answers within milliseconds; a client that sends this much meanwhile floods.
+  if (session.heldBytes + object.size() > options_.maxOutputBytes) {
+    sendError(connection, session,
+              "too much sent while an earlier command was being answered; disconnecting");
+    session.disconnectReason = DisconnectReason::kFlood;
+    connection.closeAfterFlush("flooding while a command was being answered");
+    return false;
+  }
+  session.heldBytes += object.size();
+  session.heldObjects.emplace_back(object);
+  return true;
+}
+
+void ChatLoop::releaseHeld(net::ConnectionId id) {
+  net::TcpConnection* connection = findConnection(id);
+  if (connection == nullptr) return;
+  Session& session = sessionOf(*connection);
+  now_ = Session::Clock::now();
+  Dispatch dispatch(*this, *connection, session);
+  std::size_t handled = 0;
+  // Stops again as soon as a held message's command owes a reply in turn.
+  while (handled < session.heldObjects.size() && session.awaitingHub == 0 &&
+         connection->state() == net::TcpConnection::State::kOpen) {
+    const std::string object = std::move(session.heldObjects[handled++]);
+    session.heldBytes -= object.size();
+    dispatch.handleObject(object);
+  }
+  session.heldObjects.erase(session.heldObjects.begin(),
+                            session.heldObjects.begin() + static_cast<std::ptrdiff_t>(handled));
+  if (connection->state() != net::TcpConnection::State::kOpen) {
+    std::vector<std::string>().swap(session.heldObjects);
+    session.heldBytes = 0;
+  }
 }
 
 void ChatLoop::directFailed(net::ConnectionId sender, std::string_view to, DirectStatus why) {

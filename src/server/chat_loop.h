@@ -110,6 +110,11 @@ class ChatLoop final : public net::ConnectionHandler,
   // A claim answered later: replays the handshake with the answer at hand, or undoes the
   // claim if the session has gone or no longer waits for it.
   void finishClaim(net::ConnectionId id, ClaimOutcome outcome);
+  // Keeps a message that arrived while a command reply is owed by the hub; false (and the
+  // connection closing) if too much is held.
+  bool holdObject(net::TcpConnection& connection, Session& session, std::string_view object);
+  // Handles the held messages once nothing is owed any more (posted by replyTo).
+  void releaseHeld(net::ConnectionId id);
   // The error reply for a direct message that could not be sent.
   void replyDirectFailure(net::TcpConnection& connection, const Session& session,
                           std::string_view to, DirectStatus why);

@@ -62,6 +62,12 @@ struct Session final : net::ConnectionContext {
   // A claim answered later, kept while the handshake is replayed: registerName takes it
   // instead of claiming again.
   std::unique_ptr<ClaimOutcome> decidedClaim;
+  // Command replies still owed by the hub (LaterReply): while any is, the session's next
+  // messages are held in heldObjects, so that its replies and its messages' effects keep
+  // the order it sent them in, as with a hub that answers at once.
+  std::uint32_t awaitingHub = 0;
+  std::vector<std::string> heldObjects;
+  std::size_t heldBytes = 0;
   // A bare name whose reads so far have no terminator: those bytes, kept while
   // --name-wait-ms gives the rest of the name time to arrive (nameWaitTimer).
   std::string namePieces;
