@@ -20,6 +20,9 @@
 namespace classchat::server {
 namespace {
 
+constexpr std::string_view kDirectoryUnavailableText =
+    "Error: the chat directory is unavailable, try again";
+
 // A /list request while the hub reads the directory (inline or later).
 struct ListRequest {
   Hub* hub;
@@ -32,6 +35,10 @@ struct ListRequest {
 // case the requester is among them.
 void listPageRead(const ListRequest& request, std::size_t others, std::size_t count,
                   const ListPaging& paging, const DirectoryPage& read) {
+  if (read.unavailable) {
+    request.reply(kDirectoryUnavailableText);
+    return;
+  }
   std::vector<std::string_view> names(read.names.begin(), read.names.end());
   std::erase_if(names,
                 [&](std::string_view name) { return protocol::namesEqual(name, request.self); });
@@ -41,6 +48,10 @@ void listPageRead(const ListRequest& request, std::size_t others, std::size_t co
 
 // The count, the name bytes and the requester's rank have been read.
 void listStatsRead(const ListRequest& request, const DirectoryStats& stats) {
+  if (stats.unavailable) {
+    request.reply(kDirectoryUnavailableText);
+    return;
+  }
   const std::optional<std::size_t> selfRank = stats.selfRank;
   const std::size_t others = stats.online - (selfRank ? 1 : 0);
   if (others == 0) {
@@ -189,6 +200,10 @@ void kickCommand(CommandContext& context, const protocol::ClientMessage& message
                      {}};
   auto done = [reply = context.replyLater(), asked = shown(name),
                by = std::string(context.senderName()), why](const ActOutcome& outcome) {
+    if (outcome.unavailable) {
+      reply(kDirectoryUnavailableText);
+      return;
+    }
     if (!outcome.found) {
       reply(fmt::format("Error: user '{}' not found", asked));
       return;

@@ -53,6 +53,7 @@ inline constexpr std::size_t kClaimPageNames = 11;
 struct DirectoryPage {
   std::size_t online = 0;
   std::vector<std::string> names;
+  bool unavailable = false;  // the directory could not be read (a cluster's Redis is down)
 };
 
 struct ClaimOutcome {
@@ -69,6 +70,8 @@ struct DirectoryStats {
   std::size_t online = 0;
   std::size_t nameBytes = 0;            // the sum of the lengths of all online names
   std::optional<std::size_t> selfRank;  // where the asked-for name sits in nameLess order
+  // The directory could not be read; `online` is then the hub's best local knowledge.
+  bool unavailable = false;
 };
 
 // What a teacher does to a session (/kick, /ban, /mute), carried to the loop that owns it.
@@ -83,7 +86,8 @@ struct SessionAction {
 // The answer to acting on a user by name.
 struct ActOutcome {
   bool found = false;
-  std::string name;  // found: the registered spelling
+  std::string name;          // found: the registered spelling
+  bool unavailable = false;  // the directory could not be asked; nothing was done
 };
 
 // Whether a frame handed to the hub will be delivered. kShed: the queue towards the
@@ -112,8 +116,10 @@ struct DirectOutcome {
 };
 
 // Completions of calls that may answer later. Each runs on the caller's loop thread, never
-// inside the call that was given it, and only if that call returned nullopt. An empty
-// function means "the answer is not wanted".
+// inside the call that was given it, and only if that call returned nullopt; then exactly
+// once, also when the directory cannot be reached (answer with `unavailable`): a session
+// holds its next messages until a command's answer has come. An empty function means
+// "the answer is not wanted".
 using ClaimDone = std::function<void(ClaimOutcome)>;
 using StatsDone = std::function<void(DirectoryStats)>;
 using PageDone = std::function<void(DirectoryPage)>;

@@ -122,7 +122,8 @@ std::vector<std::string_view> LocalHub::onlineNamesFrom(std::size_t first,
 }
 
 std::optional<DirectoryStats> LocalHub::readStats(std::string_view self, StatsDone) {
-  return DirectoryStats{replica_.size(), nameBytes_, self.empty() ? std::nullopt : rankOf(self)};
+  return DirectoryStats{replica_.size(), nameBytes_, self.empty() ? std::nullopt : rankOf(self),
+                        false};
 }
 
 std::optional<DirectoryPage> LocalHub::readNames(std::size_t first, std::size_t count, PageDone) {
@@ -147,8 +148,8 @@ DirectOutcome LocalHub::sendDirect(const DirectMessage& message) {
 std::optional<ActOutcome> LocalHub::actOnName(std::string_view name, SessionAction action,
                                               ActDone) {
   const std::optional<OnlineUser> user = find(name);
-  if (!user) return ActOutcome{false, {}};
-  ActOutcome outcome{true, std::string(user->name)};
+  if (!user) return ActOutcome{false, {}, false};
+  ActOutcome outcome{true, std::string(user->name), false};
   act(user->route, std::move(action));
   return outcome;
 }

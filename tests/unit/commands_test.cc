@@ -31,7 +31,7 @@ class FakeHub final : public Hub {
   void release(std::string_view, net::ConnectionId) override {}
   void checkOwnerGone(std::string_view, std::function<void()>) override {}
   std::optional<DirectoryStats> readStats(std::string_view self, StatsDone done) override {
-    DirectoryStats stats{users_.size(), 0, std::nullopt};
+    DirectoryStats stats{users_.size(), 0, std::nullopt, unavailable};
     for (const auto& [name, connection] : users_) stats.nameBytes += name.size();
     const std::vector<std::string_view> names = sorted();
     for (std::size_t i = 0; i < names.size(); ++i) {
@@ -42,7 +42,7 @@ class FakeHub final : public Hub {
   std::optional<DirectoryPage> readNames(std::size_t first, std::size_t count,
                                          PageDone done) override {
     ++pageLookups;
-    DirectoryPage page{users_.size(), {}};
+    DirectoryPage page{users_.size(), {}, unavailable};
     const std::vector<std::string_view> names = sorted();
     for (std::size_t i = first; i < names.size() && i - first < count; ++i) {
       page.names.emplace_back(names[i]);
@@ -60,10 +60,12 @@ class FakeHub final : public Hub {
   std::optional<ActOutcome> actOnName(std::string_view name, SessionAction action,
                                       ActDone done) override {
     ActOutcome outcome;
+    outcome.unavailable = unavailable;
     for (const auto& [user, connection] : users_) {
+      if (unavailable) break;
       if (!protocol::namesEqual(user, name)) continue;
       actions.emplace_back(std::to_string(connection), std::move(action));
-      outcome = ActOutcome{true, user};
+      outcome = ActOutcome{true, user, false};
       break;
     }
     return answer(std::move(outcome), std::move(done));
@@ -85,6 +87,7 @@ class FakeHub final : public Hub {
   std::vector<std::pair<std::string, SessionAction>> actions;
   bool shedBroadcasts = false;
   bool answerLater = false;
+  bool unavailable = false;  // every read answers "the directory could not be read"
   std::vector<std::function<void()>> pending;
   int pageLookups = 0;
   std::vector<std::pair<net::ConnectionId, std::string>> sent;
@@ -458,6 +461,21 @@ TEST(Commands, RepliesWaitForAHubThatAnswersLater) {
     hub.runLater();
     EXPECT_EQ(alice.replies, std::vector<std::string>{c.reply}) << c.command;
   }
+}
+
+TEST(Commands, ListAndKickSayWhenTheDirectoryIsUnavailable) {
+  FakeHub hub;
+  hub.add("alice", 1);
+  hub.add("bob", 2);
+  hub.unavailable = true;
+  FakeContext alice(hub, "alice", 1);
+  alice.admin = true;
+  EXPECT_EQ(run(alice, "/list"),
+            std::vector<std::string>{"Error: the chat directory is unavailable, try again"});
+  alice.replies.clear();
+  EXPECT_EQ(run(alice, "/kick", "bob"),
+            std::vector<std::string>{"Error: the chat directory is unavailable, try again"});
+  EXPECT_TRUE(hub.actions.empty());
 }
 
 TEST(ModerationCommands, LoginHandsThePasswordToTheSession) {
