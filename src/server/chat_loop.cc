@@ -49,6 +49,16 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
 
   void onObject(std::string_view object) override {
     if (!active()) return;
+    if (session_.awaitingHub > 0 || !session_.heldObjects.empty()) {
+      chat_.holdObject(connection_, session_, object);
+      return;
+    }
+    handleObject(object);
+  }
+
+  // One whole JSON object from the client, in its turn.
+  void handleObject(std::string_view object) {
+    if (!active()) return;
     if (session_.phase == Session::Phase::kAwaitingName) {
       registerFromObject(object);
       return;
@@ -91,7 +101,7 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
   std::string_view senderName() const override { return session_.name; }
   std::string_view senderIp() const override { return connection_.peerIp(); }
   net::ConnectionId senderConnection() const override { return connection_.id(); }
-  Hub& hub() override { return chat_.hub_; }
+  Hub& hub() override { return *chat_.hub_; }
   bool senderIsAdmin() const override {
     return session_.admin && session_.phase == Session::Phase::kRegistered;
   }
@@ -101,6 +111,11 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
   }
   void reply(std::string_view text) override {
     chat_.sendServerReply(connection_, session_.name, text);
+  }
+  // Each LaterReply handed out is used exactly once (replyTo counts it back).
+  LaterReply replyLater() override {
+    ++session_.awaitingHub;
+    return LaterReply(chat_, connection_.id());
   }
 
  private:
@@ -211,21 +226,11 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
                 : fmt::format("Error: message to '{}' has no 'msg' field", quoted(message.to)));
       return;
     }
-    const std::optional<OnlineUser> recipient = chat_.hub_.find(message.to);
-    if (!recipient) {
-      if (protocol::namesEqual(message.to, protocol::kEveryone)) {
-        reply("Error: user 'Everyone' not found (to message everyone, use /shout)");
-      } else {
-        reply(fmt::format("Error: user '{}' not found", quoted(message.to)));
-      }
-      return;
-    }
-    std::string& frame = chat_.frame_;
-    frame.clear();
-    protocol::appendMessageFrame(frame, session_.name, connection_.peerIp(), recipient->name,
-                                 *message.msg);
-    if (chat_.hub_.sendTo(*recipient, frame) == SendResult::kShed) {
-      reply(fmt::format("Error: the server is too busy; message to '{}' dropped", recipient->name));
+    const DirectOutcome sent = chat_.hub_->sendDirect(DirectMessage{
+        message.to, session_.name, connection_.peerIp(), *message.msg, connection_.id()});
+    if (sent.status != DirectStatus::kSent) {
+      chat_.replyDirectFailure(connection_, session_, sent.name.empty() ? message.to : sent.name,
+                               sent.status);
     }
   }
 
@@ -235,8 +240,9 @@ class ChatLoop::Dispatch final : public protocol::FrameSink, public CommandConte
 };
 
 ChatLoop::ChatLoop(net::EventLoop& loop, std::uint32_t loopIndex, const net::InetAddress& address,
-                   NameRegistry& registry, ConnectionLimiter& limiter, const ServerOptions& options,
-                   const Accounts& accounts, Moderation& moderation, PasswordVerifier& verifier)
+                   const HubFactory& hubFactory, ConnectionLimiter& limiter,
+                   const ServerOptions& options, const Accounts& accounts, Moderation& moderation,
+                   PasswordVerifier& verifier)
     : loop_(loop),
       options_(options),
       limiter_(limiter),
@@ -246,7 +252,7 @@ ChatLoop::ChatLoop(net::EventLoop& loop, std::uint32_t loopIndex, const net::Ine
       tcp_(loop, loopIndex, address, *this,
            net::TcpServerOptions{options.maxOutputBytes, options.drainTimeout, true,
                                  options.keepAlive, options.sendBufferBytes}),
-      hub_(loop, loopIndex, registry, *this, LocalHubOptions{options.maxLoopQueueBytes}) {
+      hub_(hubFactory(loop, loopIndex, *this)) {
   // The loop's own bound is a backstop above the hub's shares, which come first and tell
   // the sender; the slack covers directory updates queued beside the batches.
   if (options.maxLoopQueueBytes != 0) {
@@ -488,12 +494,12 @@ void ChatLoop::onClosed(net::TcpConnection& connection) {
   (session.webSocket ? metrics_.webSocketConnections : metrics_.tcpConnections).subtract();
   metrics_.disconnected(disconnectReasonOf(session, connection.closeReason()));
   if (session.phase == Session::Phase::kAwaitingLogin) {
-    hub_.release(session.name, connection.id());
+    hub_->release(session.name, connection.id());
     spdlog::info("conn {} ({}) disconnected before logging in: {}", connection.id(), session.name,
                  connection.closeReason());
   } else if (session.phase == Session::Phase::kRegistered) {
     metrics_.registeredUsers.subtract();
-    hub_.release(session.name, connection.id());
+    hub_->release(session.name, connection.id());
     spdlog::info("conn {} ({}) disconnected: {}", connection.id(), session.name,
                  connection.closeReason());
   } else {
@@ -504,27 +510,59 @@ void ChatLoop::onClosed(net::TcpConnection& connection) {
 
 bool ChatLoop::registerName(net::TcpConnection& connection, Session& session,
                             std::string_view name) {
+  // A claim answered later comes back here with the replayed handshake.
+  std::unique_ptr<ClaimOutcome> decided = std::move(session.decidedClaim);
+  if (decided && decided->name != name) {  // not the name it was for: ask again
+    if (decided->result == ClaimResult::kClaimed) hub_->release(decided->name, connection.id());
+    decided.reset();
+  }
+  // A name already granted is given back when the session is refused before using it.
+  auto undoClaim = [&] {
+    if (decided && decided->result == ClaimResult::kClaimed) {
+      hub_->release(decided->name, connection.id());
+    }
+  };
   const protocol::NameVerdict verdict = protocol::checkName(name);
   if (verdict != protocol::NameVerdict::kValid) {
+    undoClaim();
     refuse(connection, session, name, protocol::describeRefusal(verdict, name),
            RefusalReason::kInvalidName);
     return false;
   }
   if (const std::optional<Ban> ban = moderation_.banOn(name, false)) {
+    undoClaim();
     refuse(connection, session, name,
            fmt::format("'{}' is banned {}{}{}", name, describeUntil(ban->until),
                        ban->reason.empty() ? "" : ": ", ban->reason),
            RefusalReason::kBanned);
     return false;
   }
-  if (hub_.claim(name, connection.id()) == ClaimResult::kTaken) {
+  std::optional<ClaimOutcome> outcome;
+  if (decided) {
+    outcome = std::move(*decided);
+  } else {
+    outcome = hub_->claim(name, connection.id(), [this, id = connection.id()](ClaimOutcome answer) {
+      finishClaim(id, std::move(answer));
+    });
+  }
+  if (!outcome) {
+    // The answer comes later: reads are kept meanwhile and replayed with it.
+    session.phase = Session::Phase::kClaiming;
+    return false;
+  }
+  if (outcome->result == ClaimResult::kUnavailable) {
+    refuse(connection, session, name, "the chat directory is unavailable, try again",
+           RefusalReason::kDirectoryUnavailable);
+    return false;
+  }
+  if (outcome->result == ClaimResult::kTaken) {
     if (!session.claimRetried) {
       // Its owner may have closed already, with the close not yet read by the owner's
       // loop: the owner's loop checks, releases the name if the old peer is gone, and then
       // the handshake is replayed for one more try.
       session.phase = Session::Phase::kClaiming;
       session.claimRetried = true;
-      hub_.checkOwnerGone(name, [this, id = connection.id()] { replayHandshake(id); });
+      hub_->checkOwnerGone(name, [this, id = connection.id()] { replayHandshake(id); });
       return false;
     }
     refuse(connection, session, name, fmt::format("username '{}' is already taken", name),
@@ -558,22 +596,46 @@ bool ChatLoop::registerName(net::TcpConnection& connection, Session& session,
   session.phase = Session::Phase::kRegistered;
   metrics_.registeredUsers.add();
   spdlog::info("conn {} registered as {}", connection.id(), session.name);
-  sendWelcome(connection, session);
+  sendWelcome(connection, session, outcome->welcome);
   return true;
 }
 
-void ChatLoop::sendWelcome(net::TcpConnection& connection, Session& session,
-                           std::string_view prefix) {
-  const std::string_view name = session.name;
+void ChatLoop::finishClaim(net::ConnectionId id, ClaimOutcome outcome) {
+  net::TcpConnection* connection = findConnection(id);
+  Session* session = connection != nullptr ? &sessionOf(*connection) : nullptr;
+  if (session == nullptr || connection->state() != net::TcpConnection::State::kOpen ||
+      session->phase != Session::Phase::kClaiming || session->decidedClaim) {
+    // Closed, refused (the handshake timeout) or otherwise moved on: nobody will use it.
+    if (outcome.result == ClaimResult::kClaimed) hub_->release(outcome.name, id);
+    return;
+  }
+  session->decidedClaim = std::make_unique<ClaimOutcome>(std::move(outcome));
+  replayHandshake(id);
+}
 
-  // One more than shown, in case the newcomer is among them.
-  std::vector<std::string_view> others = hub_.firstOnlineNames(kWelcomeNames + 1);
-  const std::size_t before = others.size();
+void ChatLoop::sendWelcome(net::TcpConnection& connection, Session& session,
+                           const DirectoryPage& head, std::string_view prefix) {
+  static_assert(kClaimPageNames >= kWelcomeNames + 1);
+  const std::string_view name = session.name;
+  std::vector<std::string_view> others(head.names.begin(), head.names.end());
   std::erase_if(others, [&](std::string_view other) { return protocol::namesEqual(other, name); });
-  const bool selfListed = others.size() < before || hub_.find(name).has_value();
-  const std::size_t othersCount = hub_.onlineCount() - (selfListed ? 1 : 0);
+  // The session holds its name, so the count includes it.
+  const std::size_t othersCount = head.online > 0 ? head.online - 1 : 0;
   sendServerReply(connection, session.name,
                   std::string(prefix) + welcomeText(session.name, others, othersCount));
+}
+
+void ChatLoop::sendWelcomeWhenRead(net::ConnectionId id, std::string prefix) {
+  auto send = [this, id, prefix = std::move(prefix)](const DirectoryPage& head) {
+    net::TcpConnection* connection = findConnection(id);
+    if (connection == nullptr || connection->state() != net::TcpConnection::State::kOpen) return;
+    Session& session = sessionOf(*connection);
+    if (session.phase != Session::Phase::kRegistered) return;
+    sendWelcome(*connection, session, head, prefix);
+  };
+  if (const std::optional<DirectoryPage> head = hub_->readNames(0, kClaimPageNames, send)) {
+    send(*head);
+  }
 }
 
 void ChatLoop::startLogin(net::TcpConnection& connection, Session& session,
@@ -646,9 +708,9 @@ void ChatLoop::finishLogin(net::ConnectionId id, bool ok) {
   metrics_.registeredUsers.add();
   spdlog::info("conn {} logged in as {}{}", id, session.name, session.admin ? " (admin)" : "");
   // One frame: the class's clients read each recv() as one object.
-  sendWelcome(
-      *connection, session,
-      session.admin ? "Logged in as admin (/help lists the teacher's commands). " : "Logged in. ");
+  sendWelcomeWhenRead(id, session.admin
+                              ? "Logged in as admin (/help lists the teacher's commands). "
+                              : "Logged in. ");
 }
 
 void ChatLoop::actLocal(net::ConnectionId id, const SessionAction& action) {
@@ -696,7 +758,7 @@ void ChatLoop::dropRemovedAccounts() {
       session.handshakeTimer = 0;
       session.phase = Session::Phase::kRegistered;
       metrics_.registeredUsers.add();
-      sendWelcome(connection, session);
+      sendWelcomeWhenRead(connection.id());
       return;
     }
     spdlog::info("conn {} ({}): account removed from the accounts file; disconnecting",
@@ -740,6 +802,13 @@ void ChatLoop::replayHandshake(net::ConnectionId id) {
     if (connection->state() != net::TcpConnection::State::kOpen) break;
     onChatBytes(*connection, session, read);
   }
+  // A late claim's answer that the replay did not use (the connection closed meanwhile).
+  if (session.decidedClaim) {
+    if (session.decidedClaim->result == ClaimResult::kClaimed) {
+      hub_->release(session.decidedClaim->name, id);
+    }
+    session.decidedClaim.reset();
+  }
 }
 
 void ChatLoop::refuse(net::TcpConnection& connection, Session& session,
@@ -751,6 +820,90 @@ void ChatLoop::refuse(net::TcpConnection& connection, Session& session,
   spdlog::info("conn {} refused: {}", connection.id(), reason);
   sendServerReply(connection, protocol::sanitizeForEcho(attemptedName, 32), "Error: " + reason);
   connection.closeAfterFlush("refused: " + reason);
+}
+
+void ChatLoop::replyTo(net::ConnectionId id, std::string_view text) {
+  net::TcpConnection* connection = findConnection(id);
+  if (connection == nullptr) return;
+  Session& session = sessionOf(*connection);
+  if (session.awaitingHub > 0) --session.awaitingHub;
+  if (connection->state() != net::TcpConnection::State::kOpen) return;
+  sendServerReply(*connection, session.name, text);
+  // Held messages go on in a task of their own: this may run inside a handler.
+  if (session.awaitingHub == 0 && !session.heldObjects.empty()) {
+    loop_.post([this, id] { releaseHeld(id); });
+  }
+}
+
+bool ChatLoop::holdObject(net::TcpConnection& connection, Session& session,
+                          std::string_view object) {
+  // A hub answers within milliseconds; a client that sends this much meanwhile floods.
+  if (session.heldBytes + object.size() > options_.maxOutputBytes) {
+    sendError(connection, session,
+              "too much sent while an earlier command was being answered; disconnecting");
+    session.disconnectReason = DisconnectReason::kFlood;
+    connection.closeAfterFlush("flooding while a command was being answered");
+    return false;
+  }
+  session.heldBytes += object.size();
+  session.heldObjects.emplace_back(object);
+  return true;
+}
+
+void ChatLoop::releaseHeld(net::ConnectionId id) {
+  net::TcpConnection* connection = findConnection(id);
+  if (connection == nullptr) return;
+  Session& session = sessionOf(*connection);
+  now_ = Session::Clock::now();
+  Dispatch dispatch(*this, *connection, session);
+  std::size_t handled = 0;
+  // Stops again as soon as a held message's command owes a reply in turn.
+  while (handled < session.heldObjects.size() && session.awaitingHub == 0 &&
+         connection->state() == net::TcpConnection::State::kOpen) {
+    const std::string object = std::move(session.heldObjects[handled++]);
+    session.heldBytes -= object.size();
+    dispatch.handleObject(object);
+  }
+  session.heldObjects.erase(session.heldObjects.begin(),
+                            session.heldObjects.begin() + static_cast<std::ptrdiff_t>(handled));
+  if (connection->state() != net::TcpConnection::State::kOpen) {
+    std::vector<std::string>().swap(session.heldObjects);
+    session.heldBytes = 0;
+  }
+}
+
+void ChatLoop::directFailed(net::ConnectionId sender, std::string_view to, DirectStatus why) {
+  net::TcpConnection* connection = findConnection(sender);
+  if (connection == nullptr || connection->state() != net::TcpConnection::State::kOpen) return;
+  replyDirectFailure(*connection, sessionOf(*connection), to, why);
+}
+
+void ChatLoop::replyDirectFailure(net::TcpConnection& connection, const Session& session,
+                                  std::string_view to, DirectStatus why) {
+  switch (why) {
+    case DirectStatus::kSent:
+      return;
+    case DirectStatus::kNotFound:
+      if (protocol::namesEqual(to, protocol::kEveryone)) {
+        sendServerReply(connection, session.name,
+                        "Error: user 'Everyone' not found (to message everyone, use /shout)");
+      } else {
+        sendServerReply(connection, session.name,
+                        fmt::format("Error: user '{}' not found", quoted(to)));
+      }
+      return;
+    case DirectStatus::kShed:
+      sendServerReply(connection, session.name,
+                      fmt::format("Error: the server is too busy; message to '{}' dropped", to));
+      return;
+    case DirectStatus::kUnavailable:
+      sendServerReply(
+          connection, session.name,
+          fmt::format("Error: the chat directory is unavailable; message to '{}' not sent, try "
+                      "again",
+                      quoted(to)));
+      return;
+  }
 }
 
 void ChatLoop::sendError(net::TcpConnection& connection, const Session& session,
@@ -772,7 +925,7 @@ void ChatLoop::handleHandshakeTimeout(net::ConnectionId id) {
   session.handshakeTimer = 0;
   if (session.phase == Session::Phase::kAwaitingLogin) {
     // Refusing leaves the login phase, so the name is released here, not in onClosed.
-    hub_.release(session.name, connection->id());
+    hub_->release(session.name, connection->id());
     refuse(*connection, session, session.name,
            fmt::format("no /login within {} ms", options_.loginTimeout.count()),
            RefusalReason::kLoginTimeout);
@@ -889,7 +1042,7 @@ bool ChatLoop::releaseIfPeerGone(net::ConnectionId id) {
   }
   spdlog::info("conn {} ({}) left before its close was read; name released for a reconnect", id,
                session.name);
-  hub_.release(session.name, id);  // onClosed releases again later, which is harmless
+  hub_->release(session.name, id);  // onClosed releases again later, which is harmless
   return true;
 }
 

@@ -11,8 +11,9 @@
 #include "net/tcp_server.h"
 #include "protocol/message_parser.h"
 #include "server/accounts.h"
+#include "server/commands.h"
 #include "server/connection_limiter.h"
-#include "server/local_hub.h"
+#include "server/hub.h"
 #include "server/metrics.h"
 #include "server/moderation.h"
 #include "server/options.h"
@@ -23,8 +24,12 @@
 
 namespace classchat::server {
 
-// Thread-safety: everything runs on the loop's thread, except construction and
-// LocalHub wiring, which happen before the loop runs.
+// Thread-safety: everything runs on the loop's thread, except construction and hub
+// wiring, which happen before the loop runs.
+//
+// The hub is injected (built by ChatServer's HubFactory), and any of its answers may come
+// later: a claim pending keeps the session in Session::Phase::kClaiming, and command
+// replies that wait for the hub go through LaterReply.
 //
 // Transports: the loop's own TcpServer brings plain TCP connections; the HTTP endpoint of
 // the same loop hands over WebSocket connections after their upgrade (adoptWebSocket).
@@ -34,14 +39,16 @@ namespace classchat::server {
 class ChatLoop final : public net::ConnectionHandler,
                        public LocalDelivery,
                        public transport::WebSocketAdopter,
-                       public transport::WebSocketListener {
+                       public transport::WebSocketListener,
+                       public LaterReplies {
  public:
+  // `hubFactory` builds this loop's hub (called once, here).
   ChatLoop(net::EventLoop& loop, std::uint32_t loopIndex, const net::InetAddress& address,
-           NameRegistry& registry, ConnectionLimiter& limiter, const ServerOptions& options,
+           const HubFactory& hubFactory, ConnectionLimiter& limiter, const ServerOptions& options,
            const Accounts& accounts, Moderation& moderation, PasswordVerifier& verifier);
 
   net::EventLoop& loop() { return loop_; }
-  LocalHub& hub() { return hub_; }
+  Hub& hub() { return *hub_; }
   net::TcpServer& tcp() { return tcp_; }
   // Thread-safe to read from any thread (see LoopCounter).
   const LoopMetrics& metrics() const { return metrics_; }
@@ -75,6 +82,10 @@ class ChatLoop final : public net::ConnectionHandler,
   // exists are disconnected. Runs on the loop's thread.
   void dropRemovedAccounts();
   bool releaseIfPeerGone(net::ConnectionId connection) override;
+  void directFailed(net::ConnectionId sender, std::string_view to, DirectStatus why) override;
+
+  // LaterReplies
+  void replyTo(net::ConnectionId connection, std::string_view text) override;
 
  private:
   class Dispatch;  // handles the frames of one read for one session
@@ -92,7 +103,21 @@ class ChatLoop final : public net::ConnectionHandler,
   void onChatBytes(net::TcpConnection& connection, Session& session, std::string_view bytes);
   void scheduleWebSocketPings();
 
+  // Validates and claims `name`. True if the session is now registered (or waits for
+  // /login); false if refused, or if the claim's answer comes later (kClaiming: the reads
+  // are kept and replayed by finishClaim).
   bool registerName(net::TcpConnection& connection, Session& session, std::string_view name);
+  // A claim answered later: replays the handshake with the answer at hand, or undoes the
+  // claim if the session has gone or no longer waits for it.
+  void finishClaim(net::ConnectionId id, ClaimOutcome outcome);
+  // Keeps a message that arrived while a command reply is owed by the hub; false (and the
+  // connection closing) if too much is held.
+  bool holdObject(net::TcpConnection& connection, Session& session, std::string_view object);
+  // Handles the held messages once nothing is owed any more (posted by replyTo).
+  void releaseHeld(net::ConnectionId id);
+  // The error reply for a direct message that could not be sent.
+  void replyDirectFailure(net::TcpConnection& connection, const Session& session,
+                          std::string_view to, DirectStatus why);
   // Takes a bare name off the front of `bytes` and registers it, leaving `bytes` at what
   // follows it (messages). A name without a terminator waits up to --name-wait-ms for
   // more of it: its bytes are kept and false is returned, as on a refusal or a claim that
@@ -111,8 +136,11 @@ class ChatLoop final : public net::ConnectionHandler,
   // The one way a reply from SERVER reaches a connection (built in frame_, no allocation).
   void sendServerReply(net::TcpConnection& connection, std::string_view to, std::string_view text);
   void handleHandshakeTimeout(net::ConnectionId id);
-  // The welcome, after `prefix` (e.g. "Logged in. ").
-  void sendWelcome(net::TcpConnection& connection, Session& session, std::string_view prefix = "");
+  // The welcome, after `prefix` (e.g. "Logged in. "), from the directory's first names.
+  void sendWelcome(net::TcpConnection& connection, Session& session, const DirectoryPage& head,
+                   std::string_view prefix = "");
+  // The same once the hub has read the first names (inline or later).
+  void sendWelcomeWhenRead(net::ConnectionId id, std::string prefix = "");
   // /login: checks the password off the loop; finishLogin runs back on it.
   void startLogin(net::TcpConnection& connection, Session& session, std::string_view password);
   void finishLogin(net::ConnectionId id, bool ok);
@@ -131,7 +159,7 @@ class ChatLoop final : public net::ConnectionHandler,
   Moderation& moderation_;
   PasswordVerifier& verifier_;
   net::TcpServer tcp_;
-  LocalHub hub_;
+  std::unique_ptr<Hub> hub_;
   protocol::MessageParser parser_;
   std::string frame_;  // reused to build outgoing frames without allocating per message
   Session::Clock::time_point now_{};  // read once per onData, shared by its messages

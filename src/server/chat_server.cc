@@ -122,13 +122,14 @@ void ChatServer::start() {
                  options_.accountsPath);
   }
   if (!moderation_.load(error)) throw std::runtime_error(error);
+  const HubFactory makeHub = hubFactory();
   for (std::uint32_t i = 0; i < options_.threads; ++i) {
     Unit unit;
     unit.loop = std::make_unique<net::EventLoop>();
     // With --no-plain the loop's TcpServer listens on the TLS port only.
-    unit.chat = std::make_unique<ChatLoop>(*unit.loop, i, options_.plain ? *address : *tlsAddress,
-                                           registry_, limiter_, options_, accounts_, moderation_,
-                                           *verifier_);
+    unit.chat =
+        std::make_unique<ChatLoop>(*unit.loop, i, options_.plain ? *address : *tlsAddress, makeHub,
+                                   limiter_, options_, accounts_, moderation_, *verifier_);
     if (options_.tls()) attachTls(unit, *tlsAddress);
     if (i == 0) {
       // With port 0 the kernel picks a port; the other loops listen on the same one.
@@ -178,14 +179,23 @@ void ChatServer::start() {
     }
   }
   startedAt_ = std::chrono::steady_clock::now();
-  std::vector<LocalHub*> hubs;
-  for (Unit& unit : units_) hubs.push_back(&unit.chat->hub());
-  for (Unit& unit : units_) unit.chat->hub().connectPeers(hubs);
+  for (LocalHub* hub : localHubs_) hub->connectPeers(localHubs_);
   for (Unit& unit : units_) {
     unit.chat->start();
     if (unit.http) unit.http->start();
     unit.thread = std::thread([loop = unit.loop.get()] { loop->run(); });
   }
+}
+
+HubFactory ChatServer::hubFactory() {
+  // A cluster option (--redis) will return a factory of its hubs here.
+  return [this](net::EventLoop& loop, std::uint32_t loopIndex,
+                LocalDelivery& delivery) -> std::unique_ptr<Hub> {
+    auto hub = std::make_unique<LocalHub>(loop, loopIndex, registry_, delivery,
+                                          LocalHubOptions{options_.maxLoopQueueBytes});
+    localHubs_.push_back(hub.get());
+    return hub;
+  };
 }
 
 std::uint16_t ChatServer::port() const {
@@ -240,8 +250,10 @@ transport::HttpResponse ChatServer::serveHttp(const transport::HttpRequest& requ
                                         (unit.http ? unit.http->bytesWritten() : 0));
       figures.postedTasksByLoop.push_back(unit.loop->pendingTaskCount());
       figures.postedBytesByLoop.push_back(unit.loop->pendingBytes());
-      figures.shedFrames += unit.chat->hub().shedFrames();
-      figures.shedBytes += unit.chat->hub().shedBytes();
+    }
+    for (const LocalHub* hub : localHubs_) {
+      figures.shedFrames += hub->shedFrames();
+      figures.shedBytes += hub->shedBytes();
     }
     figures.uptimeSeconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - startedAt_).count();
@@ -309,6 +321,7 @@ void ChatServer::shutdown() {
   // Loops are destroyed only after every thread has stopped, since posted tasks may
   // refer to other loops' hubs; the verifier stops first, since its callbacks post to them.
   verifier_.reset();
+  localHubs_.clear();
   units_.clear();
 }
 

@@ -13,6 +13,7 @@
 #include "server/accounts.h"
 #include "server/chat_loop.h"
 #include "server/connection_limiter.h"
+#include "server/local_hub.h"
 #include "server/moderation.h"
 #include "server/name_registry.h"
 #include "server/options.h"
@@ -74,6 +75,9 @@ class ChatServer {
   // Wires a TlsListener into the unit's TcpServer: a second listener on `address`, or
   // (--no-plain) the TcpServer's only one.
   void attachTls(Unit& unit, const net::InetAddress& address);
+  // The one place that chooses the hub engine: a LocalHub per loop (wired together once
+  // every loop exists); a cluster option builds its hubs here instead.
+  HubFactory hubFactory();
 
   ServerOptions options_;
   NameRegistry registry_;
@@ -84,6 +88,9 @@ class ChatServer {
   // Stopped before the loops are destroyed: its callbacks post to them.
   std::unique_ptr<PasswordVerifier> verifier_;
   std::vector<Unit> units_;
+  // The LocalHubs hubFactory() built, by loop (empty for another engine): wired together
+  // in start(), and read for their counters by /metrics.
+  std::vector<LocalHub*> localHubs_;
   std::chrono::steady_clock::time_point startedAt_{};
   std::atomic<bool> shuttingDown_{false};
 };

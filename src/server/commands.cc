@@ -20,33 +20,78 @@
 namespace classchat::server {
 namespace {
 
-// O(log N + page): the page's place follows from its number (listPaging), and the hub's
-// ordered index gives its names by rank, so nobody else online is looked at.
-void listCommand(CommandContext& context, const protocol::ClientMessage& message) {
-  const Hub& hub = context.hub();
-  const std::string_view self = context.senderName();
-  const std::optional<std::size_t> selfRank = hub.rankOf(self);
-  const std::size_t others = hub.onlineCount() - (selfRank ? 1 : 0);
-  if (others == 0) {
-    context.reply(kAloneListText);
+constexpr std::string_view kDirectoryUnavailableText =
+    "Error: the chat directory is unavailable, try again";
+
+// A /list request while the hub reads the directory (inline or later).
+struct ListRequest {
+  Hub* hub;
+  LaterReply reply;
+  std::string self;
+  std::size_t page;
+};
+
+// The page's names have been read: everyone from `start`, one more than the page holds in
+// case the requester is among them.
+void listPageRead(const ListRequest& request, std::size_t others, std::size_t count,
+                  const ListPaging& paging, const DirectoryPage& read) {
+  if (read.unavailable) {
+    request.reply(kDirectoryUnavailableText);
     return;
   }
-  const std::size_t othersBytes = hub.onlineNameBytes() - (selfRank ? self.size() : 0);
-  const ListPaging paging = listPaging(others, othersBytes, smallReplyBudget(self));
-  const std::size_t page = parsePageRequest(message.msg.value_or("")).value_or(1);
-  if (page > paging.pages) {
-    context.reply(missingPageText(page, paging.pages));
+  std::vector<std::string_view> names(read.names.begin(), read.names.end());
+  std::erase_if(names,
+                [&](std::string_view name) { return protocol::namesEqual(name, request.self); });
+  if (names.size() > count) names.resize(count);
+  request.reply(userListPageText(names, others, request.page, paging));
+}
+
+// The count, the name bytes and the requester's rank have been read.
+void listStatsRead(const ListRequest& request, const DirectoryStats& stats) {
+  if (stats.unavailable) {
+    request.reply(kDirectoryUnavailableText);
+    return;
+  }
+  const std::optional<std::size_t> selfRank = stats.selfRank;
+  const std::size_t others = stats.online - (selfRank ? 1 : 0);
+  if (others == 0) {
+    request.reply(kAloneListText);
+    return;
+  }
+  const std::size_t othersBytes = stats.nameBytes - (selfRank ? request.self.size() : 0);
+  const ListPaging paging = listPaging(others, othersBytes, smallReplyBudget(request.self));
+  if (request.page > paging.pages) {
+    request.reply(missingPageText(request.page, paging.pages));
     return;
   }
   // The page's first name among the others, then among everyone (the requester, if
   // online, sits in the list at selfRank); one extra name covers the requester.
-  const std::size_t first = (page - 1) * paging.perPage;
+  const std::size_t first = (request.page - 1) * paging.perPage;
   const std::size_t count = std::min(paging.perPage, others - first);
   const std::size_t start = first + (selfRank && first >= *selfRank ? 1 : 0);
-  std::vector<std::string_view> names = hub.onlineNamesFrom(start, count + 1);
-  std::erase_if(names, [&](std::string_view name) { return protocol::namesEqual(name, self); });
-  if (names.size() > count) names.resize(count);
-  context.reply(userListPageText(names, others, page, paging));
+  auto read = [request, others, count, paging](const DirectoryPage& page) {
+    listPageRead(request, others, count, paging, page);
+  };
+  if (const std::optional<DirectoryPage> page = request.hub->readNames(start, count + 1, read)) {
+    read(*page);
+  }
+}
+
+// O(log N + page): the page's place follows from its number (listPaging), and the hub's
+// ordered index gives its names by rank, so nobody else online is looked at. Two reads of
+// the hub (stats, then the page), each of which may answer later.
+void listCommand(CommandContext& context, const protocol::ClientMessage& message) {
+  const ListRequest request{&context.hub(), context.replyLater(), std::string(context.senderName()),
+                            parsePageRequest(message.msg.value_or("")).value_or(1)};
+  auto read = [request](const DirectoryStats& stats) { listStatsRead(request, stats); };
+  if (const std::optional<DirectoryStats> stats = request.hub->readStats(request.self, read)) {
+    read(*stats);
+  }
+}
+
+// Everyone online but `self`, from stats read for `self`.
+std::size_t othersOnline(const DirectoryStats& stats) {
+  return stats.online - (stats.selfRank && stats.online > 0 ? 1 : 0);
 }
 
 void timeCommand(CommandContext& context, const protocol::ClientMessage&) {
@@ -63,14 +108,27 @@ void shoutCommand(CommandContext& context, const protocol::ClientMessage& messag
   protocol::appendMessageFrame(frame, context.senderName(), context.senderIp(), protocol::kEveryone,
                                *message.msg);
   Hub& hub = context.hub();
-  const std::size_t others = hub.onlineCount() > 0 ? hub.onlineCount() - 1 : 0;
-  if (hub.broadcast(frame, context.senderConnection()) == SendResult::kShed) {
-    context.reply(
-        "Error: the server is too busy to reach everyone; your shout reached only "
-        "some users");
-    return;
+  switch (hub.broadcast(frame, context.senderConnection())) {
+    case SendResult::kQueued:
+      break;
+    case SendResult::kShed:
+      context.reply(
+          "Error: the server is too busy to reach everyone; your shout reached only "
+          "some users");
+      return;
+    case SendResult::kUnavailable:
+      context.reply(
+          "Error: the chat directory is unavailable; your shout reached only the users on "
+          "this server");
+      return;
   }
-  context.reply(fmt::format("Message sent to {} users", others));
+  // The count is cluster-wide, so it may come later.
+  auto counted = [reply = context.replyLater()](const DirectoryStats& stats) {
+    reply(fmt::format("Message sent to {} users", othersOnline(stats)));
+  };
+  if (const std::optional<DirectoryStats> stats = hub.readStats(context.senderName(), counted)) {
+    counted(*stats);
+  }
 }
 
 // "pong <server time as Unix seconds with microseconds>", then msg if any, so a client can
@@ -131,24 +189,31 @@ void kickCommand(CommandContext& context, const protocol::ClientMessage& message
     context.reply("Error: /kick needs a name: {\"to\":\"/kick\",\"msg\":\"NAME [reason]\"}");
     return;
   }
-  const std::optional<OnlineUser> user = context.hub().find(name);
-  if (!user) {
-    context.reply(fmt::format("Error: user '{}' not found", shown(name)));
-    return;
-  }
-  if (user->connection == context.senderConnection()) {
+  if (protocol::namesEqual(name, context.senderName())) {
     context.reply("Error: you cannot kick yourself");
     return;
   }
   const std::string why = reason.empty() ? std::string("no reason given") : std::string(reason);
-  spdlog::info("moderation: {} kicked {} ({})", context.senderName(), user->name, why);
-  const std::string kicked(user->name);
-  context.hub().act(*user, SessionAction{SessionAction::Kind::kDisconnect,
-                                         fmt::format("Error: you were removed by {}: {}",
-                                                     context.senderName(), why),
-                                         fmt::format("kicked by {}: {}", context.senderName(), why),
-                                         {}});
-  context.reply(fmt::format("Kicked {}", kicked));
+  SessionAction kick{SessionAction::Kind::kDisconnect,
+                     fmt::format("Error: you were removed by {}: {}", context.senderName(), why),
+                     fmt::format("kicked by {}: {}", context.senderName(), why),
+                     {}};
+  auto done = [reply = context.replyLater(), asked = shown(name),
+               by = std::string(context.senderName()), why](const ActOutcome& outcome) {
+    if (outcome.unavailable) {
+      reply(kDirectoryUnavailableText);
+      return;
+    }
+    if (!outcome.found) {
+      reply(fmt::format("Error: user '{}' not found", asked));
+      return;
+    }
+    spdlog::info("moderation: {} kicked {} ({})", by, outcome.name, why);
+    reply(fmt::format("Kicked {}", outcome.name));
+  };
+  if (const std::optional<ActOutcome> outcome = context.hub().actOnName(name, kick, done)) {
+    done(*outcome);
+  }
 }
 
 void banCommand(CommandContext& context, const protocol::ClientMessage& message) {
@@ -193,8 +258,8 @@ void banCommand(CommandContext& context, const protocol::ClientMessage& message)
   const bool saved = context.moderation().ban(std::move(ban), error);
   if (address) {
     context.hub().actOnAddress(bannedTarget, disconnect);
-  } else if (const std::optional<OnlineUser> user = context.hub().find(bannedTarget)) {
-    context.hub().act(*user, disconnect);
+  } else {
+    context.hub().actOnName(bannedTarget, disconnect, nullptr);  // nobody online: nothing to do
   }
   if (!saved) {
     spdlog::error("moderation: {}", error);
@@ -259,15 +324,14 @@ void muteCommand(CommandContext& context, const protocol::ClientMessage& message
   context.moderation().mute(name, until);
   spdlog::info("moderation: {} muted {} {} ({})", context.senderName(), name, describeUntil(until),
                why);
-  if (const std::optional<OnlineUser> user = context.hub().find(name)) {
-    context.hub().act(*user,
-                      SessionAction{SessionAction::Kind::kMute,
-                                    fmt::format("You were muted by {} for {} minutes: {}. "
-                                                "You can still read and use /list, /time "
-                                                "and /help.",
-                                                context.senderName(), *minutes, why),
-                                    fmt::format("muted by {}", context.senderName()), until});
-  }
+  context.hub().actOnName(name,
+                          SessionAction{SessionAction::Kind::kMute,
+                                        fmt::format("You were muted by {} for {} minutes: {}. "
+                                                    "You can still read and use /list, /time "
+                                                    "and /help.",
+                                                    context.senderName(), *minutes, why),
+                                        fmt::format("muted by {}", context.senderName()), until},
+                          nullptr);
   context.reply(fmt::format("Muted {} for {} minutes", shown(name), *minutes));
 }
 
@@ -279,12 +343,12 @@ void unmuteCommand(CommandContext& context, const protocol::ClientMessage& messa
   }
   context.moderation().unmute(name);
   spdlog::info("moderation: {} unmuted {}", context.senderName(), name);
-  if (const std::optional<OnlineUser> user = context.hub().find(name)) {
-    context.hub().act(*user, SessionAction{SessionAction::Kind::kUnmute,
-                                           fmt::format("{} lifted your mute", context.senderName()),
-                                           "unmuted",
-                                           {}});
-  }
+  context.hub().actOnName(name,
+                          SessionAction{SessionAction::Kind::kUnmute,
+                                        fmt::format("{} lifted your mute", context.senderName()),
+                                        "unmuted",
+                                        {}},
+                          nullptr);
   context.reply(fmt::format("Unmuted {}", shown(name)));
 }
 
@@ -294,13 +358,18 @@ void announceCommand(CommandContext& context, const protocol::ClientMessage& mes
     return;
   }
   Hub& hub = context.hub();
-  const std::size_t others = hub.onlineCount() > 0 ? hub.onlineCount() - 1 : 0;
   hub.broadcast(
       protocol::serverFrame(protocol::kEveryone, fmt::format("Announcement from {}: {}",
                                                              context.senderName(), *message.msg)),
       context.senderConnection());
-  spdlog::info("moderation: {} announced to {} users", context.senderName(), others);
-  context.reply(fmt::format("Announced to {} users", others));
+  auto counted = [reply = context.replyLater(),
+                  by = std::string(context.senderName())](const DirectoryStats& stats) {
+    spdlog::info("moderation: {} announced to {} users", by, othersOnline(stats));
+    reply(fmt::format("Announced to {} users", othersOnline(stats)));
+  };
+  if (const std::optional<DirectoryStats> stats = hub.readStats(context.senderName(), counted)) {
+    counted(*stats);
+  }
 }
 
 void standardCommand(CommandContext& context, const protocol::ClientMessage&) {

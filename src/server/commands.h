@@ -10,6 +10,29 @@
 
 namespace classchat::server {
 
+// Where replies that come after their handler returned are sent. Implemented by the chat
+// loop; called on its thread only.
+class LaterReplies {
+ public:
+  virtual ~LaterReplies() = default;
+  // Sends a SERVER message to `connection` if it is still open on this loop; else nothing.
+  virtual void replyTo(net::ConnectionId connection, std::string_view text) = 0;
+};
+
+// A reply to a command's sender that may be sent after the handler returned (when a hub
+// answers later). Two words, copyable, no allocation: it names the connection by id, so
+// it never touches a session that has gone. Use on the sender's loop thread only.
+class LaterReply {
+ public:
+  LaterReply(LaterReplies& sink, net::ConnectionId connection)
+      : sink_(&sink), connection_(connection) {}
+  void operator()(std::string_view text) const { sink_->replyTo(connection_, text); }
+
+ private:
+  LaterReplies* sink_;
+  net::ConnectionId connection_;
+};
+
 // What a command handler may see and do. Implemented by the chat loop for the session
 // that sent the command; valid only during the handler call.
 class CommandContext {
@@ -21,6 +44,8 @@ class CommandContext {
   virtual Hub& hub() = 0;
   // Sends a SERVER message to the sender.
   virtual void reply(std::string_view text) = 0;
+  // For a reply after the handler returned (the hub's answer came later).
+  virtual LaterReply replyLater() = 0;
   // True once the sender has logged in to an account with role admin.
   virtual bool senderIsAdmin() const = 0;
   virtual Moderation& moderation() = 0;

@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "protocol/json_writer.h"
+
 namespace classchat::server {
 
 LocalHub::LocalHub(net::EventLoop& loop, std::uint32_t loopIndex, NameRegistry& registry,
@@ -29,15 +31,23 @@ void LocalHub::connectPeers(std::vector<LocalHub*> hubsByLoopIndex) {
                       : std::max<std::size_t>(1, options_.maxQueuedBytesPerLoop / others);
 }
 
-ClaimResult LocalHub::claim(std::string_view name, net::ConnectionId connection) {
-  if (!registry_.claim(name, connection)) return ClaimResult::kTaken;
-  const std::string owned(name);
-  applyJoin(owned, connection);
+std::optional<ClaimOutcome> LocalHub::claim(std::string_view name, net::ConnectionId connection,
+                                            ClaimDone) {
+  ClaimOutcome outcome;
+  outcome.name = std::string(name);
+  if (!registry_.claim(name, connection)) {
+    outcome.result = ClaimResult::kTaken;
+    return outcome;
+  }
+  outcome.result = ClaimResult::kClaimed;
+  applyJoin(outcome.name, connection);
   for (LocalHub* peer : peers_) {
     if (peer == this) continue;
-    peer->loop_.post([peer, owned, connection] { peer->applyJoin(owned, connection); });
+    peer->loop_.post(
+        [peer, owned = outcome.name, connection] { peer->applyJoin(owned, connection); });
   }
-  return ClaimResult::kClaimed;
+  outcome.welcome = *readNames(0, kClaimPageNames, nullptr);
+  return outcome;
 }
 
 void LocalHub::release(std::string_view name, net::ConnectionId connection) {
@@ -95,7 +105,7 @@ void LocalHub::eraseFromReplica(
 std::optional<OnlineUser> LocalHub::find(std::string_view name) const {
   const auto found = replica_.find(name);
   if (found == replica_.end()) return std::nullopt;
-  return OnlineUser{found->first, found->second};
+  return OnlineUser{found->first, Route{kThisNode, found->second}};
 }
 
 std::optional<std::size_t> LocalHub::rankOf(std::string_view name) const {
@@ -111,19 +121,52 @@ std::vector<std::string_view> LocalHub::onlineNamesFrom(std::size_t first,
   return names;
 }
 
+std::optional<DirectoryStats> LocalHub::readStats(std::string_view self, StatsDone) {
+  return DirectoryStats{replica_.size(), nameBytes_, self.empty() ? std::nullopt : rankOf(self),
+                        false};
+}
+
+std::optional<DirectoryPage> LocalHub::readNames(std::size_t first, std::size_t count, PageDone) {
+  DirectoryPage page;
+  page.online = replica_.size();
+  const std::vector<std::string_view> names = onlineNamesFrom(first, count);
+  page.names.assign(names.begin(), names.end());
+  return page;
+}
+
+DirectOutcome LocalHub::sendDirect(const DirectMessage& message) {
+  const auto found = replica_.find(message.to);
+  if (found == replica_.end()) return DirectOutcome{DirectStatus::kNotFound, {}};
+  frame_.clear();
+  protocol::appendMessageFrame(frame_, message.senderName, message.senderIp, found->first,
+                               message.msg);
+  const SendResult sent = sendTo(Route{kThisNode, found->second}, frame_);
+  return DirectOutcome{sent == SendResult::kQueued ? DirectStatus::kSent : DirectStatus::kShed,
+                       found->first};
+}
+
+std::optional<ActOutcome> LocalHub::actOnName(std::string_view name, SessionAction action,
+                                              ActDone) {
+  const std::optional<OnlineUser> user = find(name);
+  if (!user) return ActOutcome{false, {}, false};
+  ActOutcome outcome{true, std::string(user->name), false};
+  act(user->route, std::move(action));
+  return outcome;
+}
+
 std::size_t LocalHub::queuedBytesTowards(std::uint32_t target) const {
   if (target >= peers_.size()) return 0;
   return inFlight_[target].load(std::memory_order_relaxed);
 }
 
-SendResult LocalHub::sendTo(const OnlineUser& user, std::string_view frame) {
-  const std::uint32_t target = net::loopIndexOf(user.connection);
+SendResult LocalHub::sendTo(const Route& route, std::string_view frame) {
+  const std::uint32_t target = route.loop();
   if (target == loopIndex_) {
-    delivery_.deliverLocal(user.connection, frame);
+    delivery_.deliverLocal(route.connection, frame);
     return SendResult::kQueued;
   }
   if (target >= outgoing_.size()) return SendResult::kQueued;  // no such loop: nobody to tell
-  return enqueue(target, user.connection, frame, false) ? SendResult::kQueued : SendResult::kShed;
+  return enqueue(target, route.connection, frame, false) ? SendResult::kQueued : SendResult::kShed;
 }
 
 SendResult LocalHub::broadcast(std::string_view frame, net::ConnectionId except) {
@@ -197,14 +240,15 @@ void LocalHub::deliverBatch(const Batch& batch) {
   }
 }
 
-void LocalHub::act(const OnlineUser& user, SessionAction action) {
-  const std::uint32_t owner = net::loopIndexOf(user.connection);
+void LocalHub::act(const Route& route, SessionAction action) {
+  const std::uint32_t owner = route.loop();
   if (owner == loopIndex_) {
-    delivery_.actLocal(user.connection, action);
+    delivery_.actLocal(route.connection, action);
     return;
   }
+  if (owner >= peers_.size()) return;
   LocalHub* peer = peers_[owner];
-  peer->loop_.post([peer, connection = user.connection, action = std::move(action)] {
+  peer->loop_.post([peer, connection = route.connection, action = std::move(action)] {
     peer->delivery_.actLocal(connection, action);
   });
 }

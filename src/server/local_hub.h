@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -46,19 +47,38 @@ class LocalHub final : public Hub {
   // Wires the hubs of all loops together; call once on every hub before the loops run.
   void connectPeers(std::vector<LocalHub*> hubsByLoopIndex);
 
-  ClaimResult claim(std::string_view name, net::ConnectionId connection) override;
+  // Hub: every answer is given at once (no `done` is ever called).
+  std::optional<ClaimOutcome> claim(std::string_view name, net::ConnectionId connection,
+                                    ClaimDone done) override;
   void release(std::string_view name, net::ConnectionId connection) override;
   void checkOwnerGone(std::string_view name, std::function<void()> then) override;
-  std::optional<OnlineUser> find(std::string_view name) const override;
-  std::size_t onlineCount() const override { return replica_.size(); }
-  std::size_t onlineNameBytes() const override { return nameBytes_; }
-  std::optional<std::size_t> rankOf(std::string_view name) const override;
-  std::vector<std::string_view> onlineNamesFrom(std::size_t first,
-                                                std::size_t count) const override;
-  SendResult sendTo(const OnlineUser& user, std::string_view frame) override;
+  std::optional<DirectoryStats> readStats(std::string_view self, StatsDone done) override;
+  std::optional<DirectoryPage> readNames(std::size_t first, std::size_t count,
+                                         PageDone done) override;
+  DirectOutcome sendDirect(const DirectMessage& message) override;
   SendResult broadcast(std::string_view frame, net::ConnectionId except) override;
-  void act(const OnlineUser& user, SessionAction action) override;
+  std::optional<ActOutcome> actOnName(std::string_view name, SessionAction action,
+                                      ActDone done) override;
   void actOnAddress(std::string address, SessionAction action) override;
+
+  // The claim's verdict alone (for tests and tools).
+  ClaimResult claim(std::string_view name, net::ConnectionId connection) {
+    return claim(name, connection, nullptr)->result;
+  }
+
+  // Synchronous reads of this loop's replica, for tests and tools.
+  std::optional<OnlineUser> find(std::string_view name) const;
+  std::size_t onlineCount() const { return replica_.size(); }
+  std::size_t onlineNameBytes() const { return nameBytes_; }
+  std::optional<std::size_t> rankOf(std::string_view name) const;
+  // Views valid until the loop yields.
+  std::vector<std::string_view> onlineNamesFrom(std::size_t first, std::size_t count) const;
+  std::vector<std::string_view> onlineNamesSorted() const {
+    return onlineNamesFrom(0, onlineCount());
+  }
+  // Queues one frame for the connection at `route` (this process only).
+  SendResult sendTo(const Route& route, std::string_view frame);
+  void act(const Route& route, SessionAction action);
 
   // Thread-safe counters, for tests and logs (a later /metrics exports them).
   // Frames this loop shed because the queue towards another loop was full.
@@ -114,6 +134,7 @@ class LocalHub final : public Hub {
   std::atomic<std::uint64_t> shedFrames_{0};
   std::atomic<std::uint64_t> shedBytes_{0};
   std::atomic<std::uint64_t> ownerGoneReleases_{0};
+  std::string frame_;  // a direct message's frame, reused so that a DM does not allocate
 };
 
 }  // namespace classchat::server

@@ -40,11 +40,13 @@ enum class RefusalReason : std::uint8_t {
   kHandshakeTooLarge,
   kBanned,
   kLoginTimeout,
+  kDirectoryUnavailable,  // the claim could not reach the directory (a cluster's Redis)
   kCount,
 };
 inline constexpr std::array<std::string_view, static_cast<std::size_t>(RefusalReason::kCount)>
-    kRefusalNames{"server_full",       "address_full",        "invalid_name", "name_taken",
-                  "handshake_timeout", "handshake_too_large", "banned",       "login_timeout"};
+    kRefusalNames{"server_full", "address_full",      "invalid_name",
+                  "name_taken",  "handshake_timeout", "handshake_too_large",
+                  "banned",      "login_timeout",     "directory_unavailable"};
 
 // Why a connection ended (label `reason` of classchat_disconnects_total).
 enum class DisconnectReason : std::uint8_t {

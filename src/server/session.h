@@ -10,6 +10,7 @@
 #include "net/tcp_connection.h"
 #include "net/timer_queue.h"
 #include "protocol/frame_decoder.h"
+#include "server/hub.h"
 #include "server/metrics.h"
 #include "server/token_bucket.h"
 #include "transport/websocket_session.h"
@@ -21,8 +22,11 @@ struct Session final : net::ConnectionContext {
   using Clock = std::chrono::steady_clock;
 
   enum class Phase : std::uint8_t {
-    kAwaitingName,   // nothing read yet, or a JSON-first client's first object is incomplete
-    kClaiming,       // the name was taken: waiting for closes in flight, then one more try
+    kAwaitingName,  // nothing read yet, or a JSON-first client's first object is incomplete
+    // The claim's answer is pending (the hub answers later), or the name was taken and
+    // closes in flight are being checked before one more try. Reads are only kept, then
+    // replayed (replayHandshake).
+    kClaiming,
     kAwaitingLogin,  // holds a protected name; only /login is accepted (--accounts)
     kRegistered,
     kRefused,  // an error was sent; the connection is closing
@@ -55,6 +59,15 @@ struct Session final : net::ConnectionContext {
   // when a taken name is tried again; released once registered.
   std::vector<std::string> handshakeReads;
   std::size_t handshakeBytes = 0;
+  // A claim answered later, kept while the handshake is replayed: registerName takes it
+  // instead of claiming again.
+  std::unique_ptr<ClaimOutcome> decidedClaim;
+  // Command replies still owed by the hub (LaterReply): while any is, the session's next
+  // messages are held in heldObjects, so that its replies and its messages' effects keep
+  // the order it sent them in, as with a hub that answers at once.
+  std::uint32_t awaitingHub = 0;
+  std::vector<std::string> heldObjects;
+  std::size_t heldBytes = 0;
   // A bare name whose reads so far have no terminator: those bytes, kept while
   // --name-wait-ms gives the rest of the name time to arrive (nameWaitTimer).
   std::string namePieces;

@@ -25,9 +25,10 @@ class NoDelivery final : public server::LocalDelivery {
   bool releaseIfPeerGone(net::ConnectionId) override { return false; }
   void actLocal(net::ConnectionId, const server::SessionAction&) override {}
   void actOnAddressLocal(std::string_view, const server::SessionAction&) override {}
+  void directFailed(net::ConnectionId, std::string_view, server::DirectStatus) override {}
 };
 
-class Context final : public server::CommandContext {
+class Context final : public server::CommandContext, public server::LaterReplies {
  public:
   Context(server::Hub& hub, std::string name) : hub_(hub), name_(std::move(name)) {}
   std::string_view senderName() const override { return name_; }
@@ -35,6 +36,8 @@ class Context final : public server::CommandContext {
   net::ConnectionId senderConnection() const override { return 1 << 8; }
   server::Hub& hub() override { return hub_; }
   void reply(std::string_view text) override { bytes += text.size(); }
+  server::LaterReply replyLater() override { return server::LaterReply(*this, senderConnection()); }
+  void replyTo(net::ConnectionId, std::string_view text) override { bytes += text.size(); }
   bool senderIsAdmin() const override { return false; }
   server::Moderation& moderation() override { return moderation_; }
   void login(std::string_view) override {}

@@ -19,66 +19,87 @@ namespace {
 
 const std::string kLongName(32, 'q');
 
-// A directory of names with recorded deliveries.
+// A directory of names with recorded deliveries. With `answerLater`, every read answers
+// later (as a cluster's hub does): the answers wait in `pending` until runLater().
 class FakeHub final : public Hub {
  public:
   void add(std::string name, net::ConnectionId connection) { users_[std::move(name)] = connection; }
 
-  ClaimResult claim(std::string_view, net::ConnectionId) override { return ClaimResult::kTaken; }
+  std::optional<ClaimOutcome> claim(std::string_view, net::ConnectionId, ClaimDone) override {
+    return ClaimOutcome{ClaimResult::kTaken, {}, {}};
+  }
   void release(std::string_view, net::ConnectionId) override {}
   void checkOwnerGone(std::string_view, std::function<void()>) override {}
-  std::optional<OnlineUser> find(std::string_view name) const override {
-    for (const auto& [user, connection] : users_) {
-      if (protocol::namesEqual(user, name)) return OnlineUser{user, connection};
-    }
-    return std::nullopt;
-  }
-  std::size_t onlineCount() const override { return users_.size(); }
-  std::size_t onlineNameBytes() const override {
-    std::size_t bytes = 0;
-    for (const auto& [name, connection] : users_) bytes += name.size();
-    return bytes;
-  }
-  std::optional<std::size_t> rankOf(std::string_view name) const override {
+  std::optional<DirectoryStats> readStats(std::string_view self, StatsDone done) override {
+    DirectoryStats stats{users_.size(), 0, std::nullopt, unavailable};
+    for (const auto& [name, connection] : users_) stats.nameBytes += name.size();
     const std::vector<std::string_view> names = sorted();
     for (std::size_t i = 0; i < names.size(); ++i) {
-      if (protocol::namesEqual(names[i], name)) return i;
+      if (protocol::namesEqual(names[i], self)) stats.selfRank = i;
     }
-    return std::nullopt;
+    return answer(stats, std::move(done));
   }
-  std::vector<std::string_view> onlineNamesFrom(std::size_t first,
-                                                std::size_t count) const override {
+  std::optional<DirectoryPage> readNames(std::size_t first, std::size_t count,
+                                         PageDone done) override {
     ++pageLookups;
-    std::vector<std::string_view> names = sorted();
-    if (first >= names.size()) return {};
-    names.erase(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(first));
-    if (names.size() > count) names.resize(count);
-    return names;
+    DirectoryPage page{users_.size(), {}, unavailable};
+    const std::vector<std::string_view> names = sorted();
+    for (std::size_t i = first; i < names.size() && i - first < count; ++i) {
+      page.names.emplace_back(names[i]);
+    }
+    return answer(std::move(page), std::move(done));
   }
-  SendResult sendTo(const OnlineUser& user, std::string_view frame) override {
-    sent.emplace_back(user.connection, std::string(frame));
-    return SendResult::kQueued;
+  DirectOutcome sendDirect(const DirectMessage& message) override {
+    sent.emplace_back(message.senderConnection, std::string(message.to));
+    return {};
   }
   SendResult broadcast(std::string_view frame, net::ConnectionId except) override {
     broadcasts.emplace_back(except, std::string(frame));
     return shedBroadcasts ? SendResult::kShed : SendResult::kQueued;
   }
-
-  void act(const OnlineUser& user, SessionAction action) override {
-    actions.emplace_back(std::to_string(user.connection), std::move(action));
+  std::optional<ActOutcome> actOnName(std::string_view name, SessionAction action,
+                                      ActDone done) override {
+    ActOutcome outcome;
+    outcome.unavailable = unavailable;
+    for (const auto& [user, connection] : users_) {
+      if (unavailable) break;
+      if (!protocol::namesEqual(user, name)) continue;
+      actions.emplace_back(std::to_string(connection), std::move(action));
+      outcome = ActOutcome{true, user, false};
+      break;
+    }
+    return answer(std::move(outcome), std::move(done));
   }
   void actOnAddress(std::string address, SessionAction action) override {
     actions.emplace_back(std::move(address), std::move(action));
   }
 
+  // Runs the answers kept by answerLater, in order.
+  void runLater() {
+    while (!pending.empty()) {
+      auto next = std::move(pending.front());
+      pending.erase(pending.begin());
+      next();
+    }
+  }
+
   // (connection id or address, action)
   std::vector<std::pair<std::string, SessionAction>> actions;
   bool shedBroadcasts = false;
-  mutable int pageLookups = 0;
+  bool answerLater = false;
+  bool unavailable = false;  // every read answers "the directory could not be read"
+  std::vector<std::function<void()>> pending;
+  int pageLookups = 0;
   std::vector<std::pair<net::ConnectionId, std::string>> sent;
   std::vector<std::pair<net::ConnectionId, std::string>> broadcasts;
 
  private:
+  template <typename T, typename Done>
+  std::optional<T> answer(T value, Done done) {
+    if (!answerLater) return value;
+    if (done) pending.emplace_back([done, value] { done(value); });
+    return std::nullopt;
+  }
   std::vector<std::string_view> sorted() const {
     std::vector<std::string_view> names;
     for (const auto& [name, connection] : users_) names.push_back(name);
@@ -88,7 +109,7 @@ class FakeHub final : public Hub {
   std::map<std::string, net::ConnectionId> users_;
 };
 
-class FakeContext final : public CommandContext {
+class FakeContext final : public CommandContext, public LaterReplies {
  public:
   FakeContext(FakeHub& hub, std::string name, net::ConnectionId connection)
       : hub_(hub), name_(std::move(name)), connection_(connection) {}
@@ -97,6 +118,11 @@ class FakeContext final : public CommandContext {
   net::ConnectionId senderConnection() const override { return connection_; }
   Hub& hub() override { return hub_; }
   void reply(std::string_view text) override { replies.emplace_back(text); }
+  LaterReply replyLater() override { return LaterReply(*this, connection_); }
+  void replyTo(net::ConnectionId connection, std::string_view text) override {
+    EXPECT_EQ(connection, connection_);
+    replies.emplace_back(text);
+  }
   bool senderIsAdmin() const override { return admin; }
   Moderation& moderation() override { return moderation_; }
   void login(std::string_view password) override { logins.emplace_back(password); }
@@ -405,6 +431,51 @@ TEST(ModerationCommands, AnnounceBroadcastsFromServer) {
   EXPECT_EQ(hub.broadcasts[0].second,
             protocol::serverFrame("Everyone", "Announcement from teacher: exam at 3"));
   EXPECT_EQ(teacher.replies.back(), "Announced to 1 users");
+}
+
+// A cluster's hub answers later: the handler returns with nothing sent, and each reply
+// comes, with the same text, when the answer does.
+TEST(Commands, RepliesWaitForAHubThatAnswersLater) {
+  FakeHub hub;
+  hub.add("alice", 1);
+  hub.add("bob", 2);
+  hub.add("carol", 3);
+  hub.answerLater = true;
+  FakeContext alice(hub, "alice", 1);
+  alice.admin = true;
+  const struct {
+    const char* command;
+    const char* msg;
+    const char* reply;
+  } cases[] = {
+      {"/list", "", "Online users (2): bob, carol"},
+      {"/shout", "hi", "Message sent to 2 users"},
+      {"/announce", "exam", "Announced to 2 users"},
+      {"/kick", "BOB bye", "Kicked bob"},
+      {"/kick", "nobody", "Error: user 'nobody' not found"},
+  };
+  for (const auto& c : cases) {
+    alice.replies.clear();
+    command(c.command).handler(alice, messageTo(c.command, c.msg));
+    EXPECT_TRUE(alice.replies.empty()) << c.command << ": " << alice.replies.front();
+    hub.runLater();
+    EXPECT_EQ(alice.replies, std::vector<std::string>{c.reply}) << c.command;
+  }
+}
+
+TEST(Commands, ListAndKickSayWhenTheDirectoryIsUnavailable) {
+  FakeHub hub;
+  hub.add("alice", 1);
+  hub.add("bob", 2);
+  hub.unavailable = true;
+  FakeContext alice(hub, "alice", 1);
+  alice.admin = true;
+  EXPECT_EQ(run(alice, "/list"),
+            std::vector<std::string>{"Error: the chat directory is unavailable, try again"});
+  alice.replies.clear();
+  EXPECT_EQ(run(alice, "/kick", "bob"),
+            std::vector<std::string>{"Error: the chat directory is unavailable, try again"});
+  EXPECT_TRUE(hub.actions.empty());
 }
 
 TEST(ModerationCommands, LoginHandsThePasswordToTheSession) {

@@ -45,6 +45,9 @@ class RecordingDelivery final : public LocalDelivery {
   void actOnAddressLocal(std::string_view address, const SessionAction& action) override {
     record(0, "address:" + std::string(address) + ":" + action.notice, true);
   }
+  void directFailed(net::ConnectionId sender, std::string_view to, DirectStatus) override {
+    record(sender, "failed:" + std::string(to), false);
+  }
   bool releaseIfPeerGone(net::ConnectionId connection) override {
     if (!loop_.isInLoopThread()) wrongThread = true;
     ownerChecks.push_back(connection);
@@ -120,13 +123,13 @@ TEST_F(LocalHubTest, ClaimIsSeenAtOnceLocallyAndAfterThePostedUpdateElsewhere) {
   });
   EXPECT_EQ(local.first, ClaimResult::kClaimed);
   ASSERT_TRUE(local.second);
-  EXPECT_EQ(local.second->connection, alice);
+  EXPECT_EQ(local.second->route.connection, alice);
 
   // The join was posted to loop 1 before this lookup, so it has been applied.
   const auto remote = on(1, [](LocalHub& hub, RecordingDelivery&) {
     const auto user = hub.find("ALICE");
     return std::make_tuple(user.has_value(), user ? std::string(user->name) : "",
-                           user ? user->connection : 0, hub.onlineCount());
+                           user ? user->route.connection : 0, hub.onlineCount());
   });
   EXPECT_TRUE(std::get<0>(remote));
   EXPECT_EQ(std::get<1>(remote), "Alice");  // the registered spelling
@@ -159,7 +162,7 @@ TEST_F(LocalHubTest, ReleaseFreesTheNameEverywhere) {
             ClaimResult::kClaimed);
   const auto owner = on(0, [](LocalHub& hub, RecordingDelivery&) {
     const auto user = hub.find("carol");
-    return user ? user->connection : 0;
+    return user ? user->route.connection : 0;
   });
   EXPECT_EQ(owner, second);
 }
@@ -181,7 +184,7 @@ TEST_F(LocalHubTest, StaleReleaseDoesNotRemoveTheNewOwner) {
   for (std::uint32_t loop : {0u, 1u}) {
     const auto owner = on(loop, [](LocalHub& hub, RecordingDelivery&) {
       const auto user = hub.find("dave");
-      return user ? user->connection : 0;
+      return user ? user->route.connection : 0;
     });
     EXPECT_EQ(owner, fresh) << "loop " << loop;
   }
@@ -219,7 +222,7 @@ TEST_F(LocalHubTest, FirstOnlineNamesAreTheSortedPrefix) {
   const auto first = [&](std::size_t limit) {
     return on(0, [&](LocalHub& hub, RecordingDelivery&) {
       std::vector<std::string> copy;
-      for (std::string_view name : hub.firstOnlineNames(limit)) copy.emplace_back(name);
+      for (std::string_view name : hub.onlineNamesFrom(0, limit)) copy.emplace_back(name);
       return copy;
     });
   };
@@ -265,7 +268,7 @@ TEST_F(LocalHubTest, FirstOnlineNamesStayRightThroughJoinsAndLeaves) {
     finishIteration(0);
     const auto [first, sorted] = on(0, [](LocalHub& hub, RecordingDelivery&) {
       std::vector<std::string> firstCopy, sortedCopy;
-      for (std::string_view name : hub.firstOnlineNames(11)) firstCopy.emplace_back(name);
+      for (std::string_view name : hub.onlineNamesFrom(0, 11)) firstCopy.emplace_back(name);
       for (std::string_view name : hub.onlineNamesSorted()) sortedCopy.emplace_back(name);
       return std::make_pair(firstCopy, sortedCopy);
     });
@@ -279,7 +282,7 @@ TEST_F(LocalHubTest, FirstOnlineNamesStayRightThroughJoinsAndLeaves) {
 TEST_F(LocalHubTest, SendToALocalConnectionIsDeliveredAtOnce) {
   const net::ConnectionId bob = connectionOn(0, 7);
   const auto delivered = on(0, [&](LocalHub& hub, RecordingDelivery& delivery) {
-    hub.sendTo(OnlineUser{"bob", bob}, "frame\n");
+    hub.sendTo(Route{kThisNode, bob}, "frame\n");
     return delivery.deliveries.size();
   });
   EXPECT_EQ(delivered, 1u);
@@ -298,7 +301,7 @@ TEST_F(LocalHubTest, SendToTheOtherLoopArrivesThereInOrderInOneBatch) {
     for (int i = 0; i < kFrames; ++i) {
       std::string frame = "m";
       frame += std::to_string(i);
-      hub.sendTo(OnlineUser{"bob", bob}, frame);
+      hub.sendTo(Route{kThisNode, bob}, frame);
     }
     return 0;
   });
@@ -320,7 +323,7 @@ TEST_F(LocalHubTest, OrderHoldsAcrossIterations) {
   for (int batch = 0; batch < 20; ++batch) {
     on(0, [&](LocalHub& hub, RecordingDelivery&) {
       for (int i = 0; i < 10; ++i) {
-        hub.sendTo(OnlineUser{"bob", bob}, std::to_string(batch * 10 + i));
+        hub.sendTo(Route{kThisNode, bob}, std::to_string(batch * 10 + i));
       }
       return 0;
     });
@@ -351,9 +354,9 @@ TEST_F(LocalHubTest, DirectMessagesAndBroadcastsKeepTheirRelativeOrder) {
   const net::ConnectionId sender = connectionOn(0, 1);
   const net::ConnectionId bob = connectionOn(1, 2);
   on(0, [&](LocalHub& hub, RecordingDelivery&) {
-    hub.sendTo(OnlineUser{"bob", bob}, "1");
+    hub.sendTo(Route{kThisNode, bob}, "1");
     hub.broadcast("2", sender);
-    hub.sendTo(OnlineUser{"bob", bob}, "3");
+    hub.sendTo(Route{kThisNode, bob}, "3");
     return 0;
   });
   finishIteration(0);
@@ -459,7 +462,7 @@ TEST_F(SmallQueueLocalHubTest, FramesPastTheBoundAreShedAndCountedWhileTheTarget
     on(0, [&](LocalHub& hub, RecordingDelivery&) {
       for (int i = 0; i < 10; ++i) {
         const std::string frame = std::to_string(round * 10 + i) + pad;
-        queued.push_back(hub.sendTo(OnlineUser{"bob", bob}, frame) == SendResult::kQueued);
+        queued.push_back(hub.sendTo(Route{kThisNode, bob}, frame) == SendResult::kQueued);
       }
       return 0;
     });
@@ -483,7 +486,7 @@ TEST_F(SmallQueueLocalHubTest, FramesPastTheBoundAreShedAndCountedWhileTheTarget
   // With the target caught up, frames flow again.
   EXPECT_EQ(on(0,
                [&](LocalHub& hub, RecordingDelivery&) {
-                 return hub.sendTo(OnlineUser{"bob", bob}, "again");
+                 return hub.sendTo(Route{kThisNode, bob}, "again");
                }),
             SendResult::kQueued);
 }
