@@ -112,6 +112,10 @@ wait_gone() {
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+# Every process started from here on gets its own process group, so that Ctrl-C in the
+# terminal reaches only this script, which stops the nodes first and Redis last (a Redis
+# that went first would leave the nodes to leave a directory they cannot reach).
+set -m
 
 # Redis on a free port: a busy port makes it exit at once, and another one is tried
 # (unless CLASSCHAT_REDIS_PORT fixed it).
@@ -149,7 +153,7 @@ http_args=()
 $no_http || http_args=(--http-port "$http_port")
 for ((i = 1; i <= nodes; i++)); do
   "$classchatd" --port "$port" --reuse-port --redis "127.0.0.1:$redis_port" "${http_args[@]}" \
-    "${node_args[@]}" 2> >(tee "$dir/node$i.log" | sed -u "s/^/node$i: /" >&2) &
+    "${node_args[@]}" 2> >(trap '' INT; tee "$dir/node$i.log" | sed -u "s/^/node$i: /" >&2) &
   node_pids+=($!)
 done
 # A node is up once it logged its chat port; one that exits first is reported.
