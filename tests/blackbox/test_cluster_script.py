@@ -1,5 +1,6 @@
 """scripts/cluster.sh: starts a private redis-server and N classchatd nodes sharing one
-port, and SIGINT (Ctrl-C) stops every one of them, leaving no process behind.
+port, and SIGINT (Ctrl-C) stops every one of them, leaving no process behind. Also the
+harness's cluster support (RedisServer, Cluster, the CLASSCHAT_CLUSTER opt-outs).
 
 SKIPPED WHILE `classchatd --help` DOES NOT MENTION --redis: the script gives every node
 `--redis 127.0.0.1:PORT`, which the server does not accept until cluster mode lands
@@ -11,7 +12,9 @@ import socket
 import subprocess
 import time
 import unittest
+from unittest import mock
 
+import harness
 from harness import ROOT, SERVER_BINARY, TIMEOUT, register
 
 SCRIPT = os.path.join(ROOT, "scripts", "cluster.sh")
@@ -124,6 +127,92 @@ class ClusterScriptUsage(unittest.TestCase):
                                          CLASSCHAT_PORT="70000"))
         self.assertEqual(result.returncode, 2)
         self.assertIn("'70000' is not a port", result.stderr)
+
+
+class RedisServerHelper(unittest.TestCase):
+    def setUp(self):
+        self.redis = harness.RedisServer()
+        self.addCleanup(self.redis.close)
+
+    def test_private_instance_without_persistence(self):
+        self.assertEqual(self.redis.command("PING"), "PONG")
+        self.assertEqual(self.redis.command("CONFIG", "GET", "save"), ["save", ""])
+        self.assertEqual(self.redis.command("CONFIG", "GET", "appendonly"), ["appendonly", "no"])
+        self.assertEqual(self.redis.command("CONFIG", "GET", "bind"), ["bind", "127.0.0.1"])
+        self.assertNotEqual(self.redis.port, 6379)
+
+    def test_commands_flush_and_pubsub_kill(self):
+        self.assertEqual(self.redis.command("SET", "k", "v"), "OK")
+        self.assertEqual(self.redis.command("DBSIZE"), 1)
+        self.assertEqual(self.redis.command("GET", "k"), "v")
+        self.assertEqual(self.redis.command("FLUSHALL"), "OK")
+        self.assertEqual(self.redis.command("DBSIZE"), 0)
+        self.assertEqual(self.redis.command("CLIENT", "KILL", "TYPE", "pubsub"), 0)
+        with self.assertRaises(harness.RedisError):
+            self.redis.command("NO-SUCH-COMMAND")
+
+    def test_kill_then_restart_on_the_same_port_empty(self):
+        port = self.redis.port
+        self.redis.command("SET", "k", "v")
+        self.redis.kill()
+        self.assertFalse(self.redis.alive())
+        with self.assertRaises(OSError):
+            self.redis.command("PING")
+        self.redis.restart()
+        self.assertEqual(self.redis.port, port)
+        self.assertEqual(self.redis.command("DBSIZE"), 0)
+
+
+class ClusterOptOut(unittest.TestCase):
+    """Under CLASSCHAT_CLUSTER, a class with CLUSTER = False and a test marked
+    @single_process are skipped before their setUp runs; unset, they run."""
+
+    def run_case(self, nodes):
+        calls = []
+
+        class Opted(harness.ServerTestCase):
+            CLUSTER = False
+            CLUSTER_REASON = "it signals the process"
+
+            def setUp(self):
+                calls.append("setUp")
+
+            def test_it(self):
+                calls.append("test")
+
+        result = unittest.TestResult()
+        with mock.patch.object(harness, "CLUSTER_NODES", nodes):
+            Opted("test_it").run(result)
+        return calls, result
+
+    def test_opted_out_class_is_skipped_on_a_cluster(self):
+        calls, result = self.run_case(3)
+        self.assertEqual(calls, [])
+        self.assertEqual(result.skipped[0][1], "single process only: it signals the process")
+
+    def test_opted_out_class_runs_on_one_process(self):
+        calls, result = self.run_case(0)
+        self.assertEqual(calls, ["setUp", "test"])
+        self.assertEqual(result.skipped, [])
+
+
+@unittest.skipUnless(REDIS_OPTION, "classchatd has no --redis yet (issue #13 cluster mode); "
+                     "remove this skip once it lands")
+class ClusterHelper(harness.ServerTestCase):
+    def test_clients_are_spread_round_robin_over_the_nodes(self):
+        cluster = harness.Cluster(nodes=3, threads=1)
+        self.addCleanup(cluster.close)
+        for node in cluster.nodes:
+            self.assertIn(f"127.0.0.1:{cluster.redis.port}", node.proc.args)
+        names = ["ann", "ben", "cat", "dan"]
+        for name in names:
+            self.register(cluster, name)
+        for i, name in enumerate(names):
+            cluster.nodes[i % 3].wait_for_log(rf"registered as {name}\b")
+        cluster.wait_for_log(r"registered as dan\b")
+        self.assertTrue(cluster.alive())
+        self.assertEqual(cluster.stop(), 0)
+        self.assertFalse(cluster.redis.alive())
 
 
 if __name__ == "__main__":
