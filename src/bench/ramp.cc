@@ -61,6 +61,18 @@ bool parseReport(const std::string& line, WorkerCounts& counts, Histogram& rtt, 
   return in && word == "report" && rtt.fromText(rttText) && lag.fromText(lagText);
 }
 
+// " (pid 11: 20.1 MB 35%, pid 12: ...)" with several --server-pid; empty with one.
+std::string eachServer(const RampStep& step, const std::vector<pid_t>& pids) {
+  if (step.serverEach.size() < 2) return {};
+  std::string text = " (";
+  for (std::size_t i = 0; i < step.serverEach.size(); ++i) {
+    text += fmt::format("{}pid {}: {:.1f} MB", i > 0 ? ", " : "", pids[i],
+                        step.serverEach[i].rssBytes / 1e6);
+    if (i < step.serverCpuEach.size()) text += fmt::format(" {:.0f}%", 100 * step.serverCpuEach[i]);
+  }
+  return text + ")";
+}
+
 class RampRun {
  public:
   explicit RampRun(const RampOptions& options) : options_(options) {}
@@ -183,9 +195,10 @@ int RampRun::run() {
              step.atSeconds, step.counts.ready, attempted, step.newFailures,
              formatLatency(step.heartbeat.percentile(50)),
              formatLatency(step.heartbeat.percentile(99)), step.heartbeat.count(),
-             step.server.ok ? fmt::format(", server RSS {:.1f} MB, CPU {:.0f}%",
-                                          step.server.rssBytes / 1e6, 100 * step.serverCpu)
-                            : "");
+             step.server.ok
+                 ? fmt::format(", server RSS {:.1f} MB, CPU {:.0f}%{}", step.server.rssBytes / 1e6,
+                               100 * step.serverCpu, eachServer(step, options_.serverPids))
+                 : "");
     if (!options_.serverPids.empty() && !step.server.ok) {
       stopReason = options_.serverPids.size() == 1 ? "the server process is gone"
                                                    : "a server process is gone";

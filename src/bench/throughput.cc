@@ -19,6 +19,14 @@
 namespace classchat::bench {
 namespace {
 
+// " (each 40% 38%)" with several --server-pid; empty with one.
+std::string eachCpu(const std::vector<double>& shares) {
+  if (shares.size() < 2) return {};
+  std::string text = " (each";
+  for (const double share : shares) text += fmt::format(" {:.0f}%", 100 * share);
+  return text + ")";
+}
+
 class ThroughputRun {
  public:
   ThroughputRun(const ThroughputOptions& options, const EngineOptions& engineOptions)
@@ -103,7 +111,9 @@ StepResult ThroughputRun::runStep(Kind kind, double rate, std::string phase, std
            "{} {} offered {}/s: achieved {} deliveries/s, p99 {}, generator CPU {:.0f}%{}: {}",
            kindName(kind), step.phase, formatCount(rate), formatCount(step.achieved),
            formatLatency(step.latency.percentile(99)), 100 * step.generatorCpu,
-           step.serverCpu >= 0 ? fmt::format(", server CPU {:.0f}%", 100 * step.serverCpu) : "",
+           step.serverCpu >= 0 ? fmt::format(", server CPU {:.0f}%{}", 100 * step.serverCpu,
+                                             eachCpu(step.serverCpuEach))
+                               : "",
            step.sustained ? "sustained" : "NOT sustained");
   return step;
 }
