@@ -86,6 +86,15 @@ bool RedisHub::redisUp() const {
   return redis_->isUp();
 }
 
+bool RedisHub::useLocal(std::string_view name) const {
+  if (node_.options().alwaysRemote || !local_->find(name)) return false;
+  // A session of this node holds the name, as far as this node knows. Trust that while the
+  // lease is fresh; after a pause past it, Redis knows better (the name may be another
+  // node's now), unless Redis cannot be asked at all, when this node's view is the best
+  // there is (nobody can claim through an unreachable directory).
+  return node_.leaseFresh() || !redisUp();
+}
+
 bool RedisHub::overBudget(std::size_t more) const {
   return redis_->pendingBytes() + routes_.bytes.size() + shouts_.size() + more >
          node_.options().maxInFlightBytes;
@@ -242,9 +251,7 @@ std::optional<server::DirectoryPage> RedisHub::readNames(std::size_t first, std:
 }
 
 server::DirectOutcome RedisHub::sendDirect(const server::DirectMessage& message) {
-  if (!node_.options().alwaysRemote && local_->find(message.to)) {
-    return local_->sendDirect(message);  // on this node: never touches Redis
-  }
+  if (useLocal(message.to)) return local_->sendDirect(message);  // never touches Redis
   if (!redisUp()) return {DirectStatus::kUnavailable, {}};
   // The envelope the recipient's node turns into the frame: "<sender> <ip>\n<msg>".
   const std::size_t envelope =
@@ -288,9 +295,7 @@ server::SendResult RedisHub::broadcast(std::string_view frame, net::ConnectionId
 std::optional<server::ActOutcome> RedisHub::actOnName(std::string_view name,
                                                       server::SessionAction action,
                                                       server::ActDone done) {
-  if (!node_.options().alwaysRemote && local_->find(name)) {
-    return local_->actOnName(name, std::move(action), nullptr);
-  }
+  if (useLocal(name)) return local_->actOnName(name, std::move(action), nullptr);
   if (!redisUp()) return server::ActOutcome{false, {}, true};
   const ClusterKeys& keys = node_.keys();
   const std::string lower = lowerAscii(name);

@@ -91,6 +91,7 @@ class RedisHub final : public server::Hub {
     std::vector<Item> items;
   };
   bool redisUp() const;
+  bool useLocal(std::string_view name) const;
   bool overBudget(std::size_t more) const;
   void undoClaim(const std::string& lower, std::string_view spelling, net::ConnectionId connection,
                  bool releaseInRedis);
