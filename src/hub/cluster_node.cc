@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <random>
+#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -139,8 +140,18 @@ void ClusterNode::scheduleTicks() {
 }
 
 bool ClusterNode::waitForLease(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mutex_);
-  return changed_.wait_for(lock, timeout, [this] { return leaseHeldOnce_; });
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  {
+    std::unique_lock lock(mutex_);
+    if (!changed_.wait_until(lock, deadline, [this] { return leaseHeldOnce_; })) return false;
+  }
+  // Every loop's own link too, so that the first clients are not refused as "unavailable".
+  while (!std::all_of(loops_.begin(), loops_.end(),
+                      [](const Loop& loop) { return loop.hub == nullptr || loop.hub->linkUp(); })) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
 }
 
 void ClusterNode::setLeaseHeld() {

@@ -70,7 +70,11 @@ RedisHub::RedisHub(net::EventLoop& loop, std::uint32_t loopIndex,
   options.endpoint = node_.options().endpoint;
   redis_ = std::make_unique<RedisConnection>(loop_, options);
   // Releases that failed while Redis was away are sent again on the next link.
-  redis_->setOnUp([this] { flushReleases(); });
+  redis_->setOnUp([this] {
+    linkUp_.store(true, std::memory_order_release);
+    flushReleases();
+  });
+  redis_->setOnDown([this] { linkUp_.store(false, std::memory_order_release); });
   redis_->start();
   loop_.addBeforeSleepHook([this] { flush(); });
 }
@@ -200,6 +204,12 @@ std::optional<server::DirectoryStats> RedisHub::readStats(std::string_view self,
   if (!redisUp()) {
     return server::DirectoryStats{local_->onlineCount(), local_->onlineNameBytes(),
                                   self.empty() ? std::nullopt : local_->rankOf(self), true};
+  }
+  // stats.lua ranks the exact registered spelling; a user of this node may be asked for
+  // in another case.
+  if (const std::optional<server::OnlineUser> user =
+          self.empty() ? std::nullopt : local_->find(self)) {
+    self = user->name;
   }
   redis_->evalScript(statsScript_, {node_.keys().online, node_.keys().nameBytes}, {self, "0", "0"},
                      [this, done = std::move(done)](const RedisReply& reply) {
