@@ -282,6 +282,25 @@ transport::HttpResponse ChatServer::serveHttp(const transport::HttpRequest& requ
       figures.shedFrames += hub->shedFrames();
       figures.shedBytes += hub->shedBytes();
     }
+    if (cluster_) {
+      const hub::ClusterCounters& c = cluster_->counters();
+      ClusterFigures cluster;
+      cluster.epoch = cluster_->epoch();
+      cluster.fenced = c.fenced.load();
+      cluster.reasserted = c.reasserted.load();
+      cluster.takenWhileFenced = c.takenWhileFenced.load();
+      cluster.swept = c.swept.load();
+      cluster.janitorFreed = c.janitorFreed.load();
+      cluster.subscriptionCuts = c.subscriptionCuts.load();
+      cluster.remoteDirectIn = c.remoteDirectIn.load();
+      cluster.remoteShoutsIn = c.remoteShoutsIn.load();
+      for (const hub::RedisHub* hub : redisHubs_) {
+        cluster.remoteDirectOut += hub->remoteDirectOut();
+        cluster.routeCalls += hub->routeCalls();
+        cluster.shedToRedis += hub->shedToRedis();
+      }
+      figures.cluster = cluster;
+    }
     figures.uptimeSeconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - startedAt_).count();
     figures.shuttingDown = shuttingDown_.load();
