@@ -1,10 +1,6 @@
 """scripts/cluster.sh: starts a private redis-server and N classchatd nodes sharing one
 port, and SIGINT (Ctrl-C) stops every one of them, leaving no process behind. Also the
-harness's cluster support (RedisServer, Cluster, the CLASSCHAT_CLUSTER opt-outs).
-
-SKIPPED WHILE `classchatd --help` DOES NOT MENTION --redis: the script gives every node
-`--redis 127.0.0.1:PORT`, which the server does not accept until cluster mode lands
-(issue #13). The integrator removes the skip (REDIS_OPTION below) once it has landed."""
+harness's cluster support (RedisServer, Cluster, the CLASSCHAT_CLUSTER opt-outs)."""
 import os
 import re
 import signal
@@ -18,8 +14,6 @@ import harness
 from harness import ROOT, SERVER_BINARY, TIMEOUT, register
 
 SCRIPT = os.path.join(ROOT, "scripts", "cluster.sh")
-REDIS_OPTION = "--redis" in subprocess.run([SERVER_BINARY, "--help"], capture_output=True,
-                                           text=True, timeout=30).stdout
 
 
 def free_port():
@@ -46,8 +40,6 @@ def session_processes(sid):
     return pids
 
 
-@unittest.skipUnless(REDIS_OPTION, "classchatd has no --redis yet (issue #13 cluster mode); "
-                     "remove this skip once it lands")
 class ClusterScript(unittest.TestCase):
     def start(self, nodes, *flags):
         self.port, http_port, redis_port = free_port(), free_port(), free_port()
@@ -196,8 +188,6 @@ class ClusterOptOut(unittest.TestCase):
         self.assertEqual(result.skipped, [])
 
 
-@unittest.skipUnless(REDIS_OPTION, "classchatd has no --redis yet (issue #13 cluster mode); "
-                     "remove this skip once it lands")
 class ClusterHelper(harness.ServerTestCase):
     def test_clients_are_spread_round_robin_over_the_nodes(self):
         cluster = harness.Cluster(nodes=3, threads=1)
