@@ -4,14 +4,21 @@
 
 #include "bench/driver_factory.h"
 #include "bench/engine.h"
+#include "bench/json_out.h"
 
 namespace classchat::bench {
 
 void addCommonOptions(CLI::App& app, CommonOptions& options, bool withPlot) {
   app.add_option("--host", options.host,
-                 "Server IPv4 or IPv6 address (loopback only unless --allow-remote)")
+                 "Server IPv4 or IPv6 address (loopback only unless --allow-remote), or a "
+                 "comma-separated list of several (the nodes of a cluster)")
       ->capture_default_str();
-  app.add_option("--port", options.port, "Server TCP port")->capture_default_str();
+  app.add_option("--port", options.port,
+                 "Server TCP port, or a comma-separated list. With several hosts or ports "
+                 "the clients are spread round-robin over the targets: two lists are paired "
+                 "in order (as many entries each), a single value goes with every entry of "
+                 "the other list")
+      ->capture_default_str();
   app.add_flag("--allow-remote", options.allowRemote,
                "Allow a target outside 127.0.0.0/8 (load tests are for machines you own)");
   app.add_option("--json", options.jsonPath, "Write every figure of the run to this JSON file");
@@ -52,9 +59,12 @@ void addTransportOption(CLI::App& app, CommonOptions& options) {
 TransportOptions transportOf(const CommonOptions& options, std::uint64_t seed) {
   TransportOptions transport;
   if (options.transport != "ws") return transport;
-  const bool v6 = options.host.find(':') != std::string::npos;
-  transport.webSocketHost = v6 ? fmt::format("[{}]:{}", options.host, options.port)
-                               : fmt::format("{}:{}", options.host, options.port);
+  std::vector<Target> targets;
+  if (parseTargets(options.host, options.port, targets).empty()) {
+    transport.webSocketHost = targets.front().toString();
+  } else {
+    transport.webSocketHost = fmt::format("{}:{}", options.host, options.port);
+  }
   transport.seed = seed;
   return transport;
 }
@@ -68,13 +78,15 @@ void addForceOption(CLI::App& app, CommonOptions& options, const std::string& wh
                   what));
 }
 
-std::string resolveTarget(const CommonOptions& options, ServerAddress& address) {
-  if (!parseServerAddress(options.host, options.port, address)) {
-    return fmt::format("--host {}: not a numeric IPv4 or IPv6 address", options.host);
+std::string resolveTargets(const CommonOptions& options, std::vector<Target>& targets) {
+  if (std::string error = parseTargets(options.host, options.port, targets); !error.empty()) {
+    return error;
   }
-  if (!address.isLoopback() && !options.allowRemote) {
-    return fmt::format("--host {} is not a loopback address; add --allow-remote to load it",
-                       options.host);
+  for (const Target& target : targets) {
+    if (!target.address.isLoopback() && !options.allowRemote) {
+      return fmt::format("--host {} is not a loopback address; add --allow-remote to load it",
+                         target.host);
+    }
   }
   const std::optional<Protocol> protocol = parseProtocol(options.protocol);
   if (!protocol || !makeDriver(*protocol, {})) {
@@ -88,6 +100,33 @@ std::string resolveTarget(const CommonOptions& options, ServerAddress& address) 
                        options.protocol);
   }
   return {};
+}
+
+std::vector<ServerAddress> addressesOf(const std::vector<Target>& targets) {
+  std::vector<ServerAddress> addresses;
+  for (const Target& target : targets) addresses.push_back(target.address);
+  return addresses;
+}
+
+std::string targetsText(const CommonOptions& options) {
+  std::vector<Target> targets;
+  if (!parseTargets(options.host, options.port, targets).empty()) {
+    return fmt::format("{}:{}", options.host, options.port);
+  }
+  return describeTargets(targets);
+}
+
+void writeTargetsJson(JsonOut& json, const CommonOptions& options) {
+  std::vector<Target> targets;
+  parseTargets(options.host, options.port, targets);
+  if (targets.empty()) {
+    json.field("host", options.host).field("port", options.port);
+  } else {
+    json.field("host", targets.front().host).field("port", static_cast<int>(targets.front().port));
+  }
+  json.key("targets").beginArray();
+  for (const Target& target : targets) json.value(target.toString());
+  json.endArray();
 }
 
 }  // namespace classchat::bench

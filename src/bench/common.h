@@ -3,10 +3,12 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
 #include "bench/address.h"
+#include "bench/targets.h"
 
 namespace CLI {
 class App;
@@ -17,8 +19,10 @@ namespace classchat::bench {
 struct EngineOptions;
 
 struct CommonOptions {
+  // --host and --port: one value each, or comma-separated lists of several targets (the
+  // nodes of a cluster) that the clients are spread over round-robin (targets.h).
   std::string host = "127.0.0.1";
-  std::uint16_t port = 65432;
+  std::string port = "65432";
   bool allowRemote = false;
   std::string jsonPath;  // empty: no JSON file
   std::string plotPath;  // empty: no chart
@@ -42,7 +46,8 @@ void addProtocolOption(CLI::App& app, CommonOptions& options);
 void addTransportOption(CLI::App& app, CommonOptions& options);
 
 // The TransportOptions of --transport, --host and --port; `seed` makes the WebSocket
-// key and masks.
+// key and masks. With several targets the WebSocket Host header names the first one
+// (classchatd only compares it with an Origin header, which the bench does not send).
 TransportOptions transportOf(const CommonOptions& options, std::uint64_t seed);
 
 // Adds --force to a mode that sends shouts; `what` says what it sends to everyone.
@@ -52,11 +57,23 @@ void addForceOption(CLI::App& app, CommonOptions& options, const std::string& wh
 // trust). Returns an error sentence, or empty on success.
 std::string configureTls(const CommonOptions& options, EngineOptions& engine);
 
-// Resolves --host and --port to an address; refuses non-loopback targets unless
-// --allow-remote, and a --protocol this build has no driver for. Returns an error
-// sentence, or empty on success. --transport ws is refused with any protocol but
-// classchat.
-std::string resolveTarget(const CommonOptions& options, ServerAddress& address);
+// Resolves --host and --port to one or more targets (targets.h); refuses non-loopback
+// targets unless --allow-remote, and a --protocol this build has no driver for. Returns
+// an error sentence, or empty on success. --transport ws is refused with any protocol
+// but classchat.
+std::string resolveTargets(const CommonOptions& options, std::vector<Target>& targets);
+
+// The addresses of resolved targets, in order (EngineOptions::servers).
+std::vector<ServerAddress> addressesOf(const std::vector<Target>& targets);
+
+// "host:port" of every target of --host and --port (for reports); the raw options if
+// they do not parse.
+std::string targetsText(const CommonOptions& options);
+
+class JsonOut;
+// Writes "host" and "port" (the first target, as before lists existed) and "targets"
+// (every "host:port") into the JSON object being written.
+void writeTargetsJson(JsonOut& json, const CommonOptions& options);
 
 // Progress lines go to stderr so that stdout holds only the summary.
 template <typename... Args>

@@ -75,10 +75,12 @@ Engine::~Engine() {
   ::close(epoll_);
 }
 
-ClientId Engine::addClient(std::string name) {
+ClientId Engine::addClient(std::string name, std::size_t server) {
   const auto id = static_cast<ClientId>(clients_.size());
   clients_.push_back(Client{});
   clients_[id].name = std::move(name);
+  clients_[id].server =
+      static_cast<std::uint32_t>(options_.servers.empty() ? 0 : server % options_.servers.size());
   if (options_.maxPendingLogins != 0 && pending_ >= options_.maxPendingLogins) {
     waiting_.push_back(id);  // kConnecting with no socket until startWaiting()
     return id;
@@ -104,7 +106,13 @@ void Engine::startWaiting() {
 void Engine::startConnect(ClientId id) {
   clients_[id].pending = true;
   ++pending_;
-  const int fd = ::socket(options_.server.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (options_.servers.empty()) {
+    ++counters_.connectFailures;
+    fail(id, "no server address");
+    return;
+  }
+  const ServerAddress& server = options_.servers[clients_[id].server];
+  const int fd = ::socket(server.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     ++counters_.connectFailures;
     fail(id, errnoText("socket"));
@@ -114,7 +122,7 @@ void Engine::startConnect(ClientId id) {
   ++open_;
   const int one = 1;
   ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-  if (!options_.sources.empty() && options_.server.family() == AF_INET) {
+  if (!options_.sources.empty() && server.family() == AF_INET) {
     // Let connect() pick the port, so the port only needs to be unique per 4-tuple.
     ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
     sockaddr_in local{};
@@ -126,7 +134,7 @@ void Engine::startConnect(ClientId id) {
       return;
     }
   }
-  if (::connect(fd, options_.server.get(), options_.server.length) != 0 && errno != EINPROGRESS) {
+  if (::connect(fd, server.get(), server.length) != 0 && errno != EINPROGRESS) {
     ++counters_.connectFailures;
     fail(id, errnoText("connect"));
     return;

@@ -39,7 +39,9 @@ class EngineHandler {
 };
 
 struct EngineOptions {
-  ServerAddress server;
+  // The servers (one, or the nodes of a cluster); each client connects to the one its
+  // addClient() names.
+  std::vector<ServerAddress> servers;
   // IPv4 source addresses to bind before connect, used in turn (empty, or an IPv6
   // server: let the kernel pick).
   // Spreading clients over 127.0.0.x lifts the limit of ~28k ephemeral ports per
@@ -88,9 +90,10 @@ class Engine {
   Engine(const Engine&) = delete;
   Engine& operator=(const Engine&) = delete;
 
-  // Starts a non-blocking connect for a client that will register as `name` (later, in
-  // run(), if maxPendingLogins clients are already connecting or logging in).
-  ClientId addClient(std::string name);
+  // Starts a non-blocking connect to servers[server % servers.size()] for a client that
+  // will register as `name` (later, in run(), if maxPendingLogins clients are already
+  // connecting or logging in).
+  ClientId addClient(std::string name, std::size_t server = 0);
   // The client's output buffer: append protocol bytes (with the driver) and they are
   // written at the end of the iteration. Only for clients in kReady.
   std::string& output(ClientId client);
@@ -103,6 +106,8 @@ class Engine {
   void stop() { stopped_ = true; }
 
   State state(ClientId client) const { return clients_[client].state; }
+  // The index in EngineOptions::servers of the server the client connects to.
+  std::size_t server(ClientId client) const { return clients_[client].server; }
   const std::string& name(ClientId client) const { return clients_[client].name; }
   std::size_t pendingOutput(ClientId client) const;
   std::size_t clientCount() const { return clients_.size(); }
@@ -119,6 +124,7 @@ class Engine {
     std::size_t outputHead = 0;
     std::unique_ptr<transport::TlsStream> tls;  // --tls: set once the TCP connect is done
     int fd = -1;
+    std::uint32_t server = 0;  // index in options_.servers
     State state = State::kConnecting;
     bool dirty = false;      // in dirty_, to be flushed this iteration
     bool wantWrite = false;  // EPOLLOUT registered

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -190,29 +191,34 @@ Occupancy checkOccupancy(const ServerAddress& server, const std::string& probeNa
   return result;
 }
 
-int refuseIfOthersOnline(const CommonOptions& options, const ServerAddress& server,
-                         std::string_view mode, std::string_view prefix) {
-  if (options.force) return 0;
-  if (options.tls) {
-    // The probe speaks plain TCP, which a TLS port cannot answer.
-    fmt::print(stderr,
-               "classchat-bench: with --tls, {} cannot first check who is online; add --force "
-               "if nobody else uses this server\n",
-               mode);
-    return 3;
+namespace {
+
+bool equalIgnoringCase(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+// One target's check; 0 to go on.
+int checkTarget(const CommonOptions& options, const Target& target, std::string_view mode,
+                const std::string& probeName, const std::vector<std::string>& earlierProbes) {
+  Occupancy occupancy = checkOccupancy(target.address, probeName, 5 * kSecond);
+  // The bench's own probes of the targets checked before, not yet gone from the list of
+  // a node that learns of their leaving a little later.
+  const auto earlier = [&](const std::string& name) {
+    return std::any_of(earlierProbes.begin(), earlierProbes.end(),
+                       [&](const std::string& probe) { return equalIgnoringCase(probe, name); });
+  };
+  const auto before = occupancy.others.size();
+  std::erase_if(occupancy.others, earlier);
+  const std::size_t dropped = before - occupancy.others.size();
+  occupancy.othersCount -= std::min(occupancy.othersCount, dropped);
+  if (occupancy.status == Occupancy::Status::kOthers && occupancy.othersCount == 0 &&
+      occupancy.others.empty()) {
+    occupancy.status = Occupancy::Status::kAlone;
   }
-  if (options.transport == "ws") {
-    // The probe speaks classchat over TCP, and --port is the HTTP port here.
-    fmt::print(stderr,
-               "classchat-bench: refusing to run {} over WebSocket without --force: the check "
-               "of who is online speaks TCP only, and the bench's shouts would reach everyone "
-               "online. Point it at a server nobody else is using and add --force.\n",
-               mode);
-    return 3;
-  }
-  const std::string probeName = fmt::format("{}check", prefix);
-  const Occupancy occupancy = checkOccupancy(server, probeName, 5 * kSecond);
-  const std::string where = fmt::format("{}:{}", options.host, options.port);
+  const std::string where = target.toString();
   switch (occupancy.status) {
     case Occupancy::Status::kAlone:
       progress(options, "nobody else is online at {} (/list: {})", where, occupancy.detail);
@@ -244,6 +250,40 @@ int refuseIfOthersOnline(const CommonOptions& options, const ServerAddress& serv
       return kExitOthersOnline;
   }
   return kExitOthersOnline;
+}
+
+}  // namespace
+
+int refuseIfOthersOnline(const CommonOptions& options, const std::vector<Target>& targets,
+                         std::string_view mode, std::string_view prefix) {
+  if (options.force) return 0;
+  if (options.tls) {
+    // The probe speaks plain TCP, which a TLS port cannot answer.
+    fmt::print(stderr,
+               "classchat-bench: with --tls, {} cannot first check who is online; add --force "
+               "if nobody else uses this server\n",
+               mode);
+    return 3;
+  }
+  if (options.transport == "ws") {
+    // The probe speaks classchat over TCP, and --port is the HTTP port here.
+    fmt::print(stderr,
+               "classchat-bench: refusing to run {} over WebSocket without --force: the check "
+               "of who is online speaks TCP only, and the bench's shouts would reach everyone "
+               "online. Point it at a server nobody else is using and add --force.\n",
+               mode);
+    return 3;
+  }
+  std::vector<std::string> probes;
+  for (std::size_t i = 0; i < targets.size(); ++i) {
+    const std::string probeName =
+        i == 0 ? fmt::format("{}check", prefix) : fmt::format("{}check{}", prefix, i + 1);
+    if (const int status = checkTarget(options, targets[i], mode, probeName, probes)) {
+      return status;
+    }
+    probes.push_back(probeName);
+  }
+  return 0;
 }
 
 }  // namespace classchat::bench

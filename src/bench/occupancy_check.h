@@ -9,6 +9,7 @@
 
 #include "bench/address.h"
 #include "bench/clock.h"
+#include "bench/targets.h"
 
 namespace classchat::bench {
 
@@ -43,10 +44,12 @@ bool parseUserList(std::string_view text, std::string_view self, std::vector<std
 // The exit status of a mode that refused to run because other people were online.
 inline constexpr int kExitOthersOnline = 3;
 
-// The guard of every mode that sends shouts: unless --force, checks `server` with the probe
-// name <prefix>check and, if anyone else is online or the answer cannot be read, prints
-// why on stderr and returns kExitOthersOnline. Returns 0 to go ahead.
-int refuseIfOthersOnline(const CommonOptions& options, const ServerAddress& server,
+// The guard of every mode that sends shouts: unless --force, checks every target in turn
+// with the probe name <prefix>check (<prefix>check2, 3... on the next targets, whose
+// lists may still show an earlier probe: those names are not counted) and, if anyone
+// else is online at any of them or an answer cannot be read, prints why on stderr and
+// returns kExitOthersOnline. Returns 0 to go ahead.
+int refuseIfOthersOnline(const CommonOptions& options, const std::vector<Target>& targets,
                          std::string_view mode, std::string_view prefix);
 
 }  // namespace classchat::bench

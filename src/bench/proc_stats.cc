@@ -43,4 +43,19 @@ ProcSample sampleProcess(pid_t pid) {
   return sample;
 }
 
+ProcSamples sampleProcesses(const std::vector<pid_t>& pids) {
+  ProcSamples samples;
+  samples.total.ok = !pids.empty();
+  for (const pid_t pid : pids) {
+    const ProcSample sample = sampleProcess(pid);
+    samples.each.push_back(sample);
+    samples.total.ok = samples.total.ok && sample.ok;
+    samples.total.rssBytes += sample.rssBytes;
+    samples.total.cpuSeconds += sample.cpuSeconds;
+    samples.total.threads += sample.threads;
+    samples.total.openFds += sample.openFds;
+  }
+  return samples;
+}
+
 }  // namespace classchat::bench

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <vector>
 
 namespace classchat::bench {
 
@@ -17,5 +18,13 @@ struct ProcSample {
 
 // Thread-safe (reads files only).
 ProcSample sampleProcess(pid_t pid);
+
+// Several server processes (--server-pid 11,12,13: the nodes of a cluster): each one's
+// sample, and their sum (ok only if every one was read).
+struct ProcSamples {
+  std::vector<ProcSample> each;  // in the order of the pids
+  ProcSample total;
+};
+ProcSamples sampleProcesses(const std::vector<pid_t>& pids);
 
 }  // namespace classchat::bench

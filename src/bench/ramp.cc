@@ -2,6 +2,7 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <memory>
 #include <sstream>
 
@@ -42,10 +43,12 @@ struct RampStep {
   WorkerCounts counts;          // cumulative, all workers
   std::uint64_t newFailures = 0;
   std::uint64_t added = 0;
-  Histogram heartbeat;  // round trips during this step
-  Histogram lag;        // how late the workers sent heartbeats (generator delay)
-  ProcSample server;
-  double serverCpu = -1;  // share of one core during the step
+  Histogram heartbeat;                 // round trips during this step
+  Histogram lag;                       // how late the workers sent heartbeats (generator delay)
+  ProcSample server;                   // --server-pid: the sum over its processes
+  std::vector<ProcSample> serverEach;  // ... and each one, in order
+  std::vector<double> serverCpuEach;   // each one's share of one core during the step
+  double serverCpu = -1;               // share of one core during the step (the sum)
   bool stable = false;
 };
 
@@ -56,6 +59,18 @@ bool parseReport(const std::string& line, WorkerCounts& counts, Histogram& rtt, 
       counts.handshakeFailures >> counts.disconnects >> counts.heartbeatsSent >>
       counts.heartbeatsReceived >> counts.heartbeatsDamaged >> rttText >> lagText;
   return in && word == "report" && rtt.fromText(rttText) && lag.fromText(lagText);
+}
+
+// " (pid 11: 20.1 MB 35%, pid 12: ...)" with several --server-pid; empty with one.
+std::string eachServer(const RampStep& step, const std::vector<pid_t>& pids) {
+  if (step.serverEach.size() < 2) return {};
+  std::string text = " (";
+  for (std::size_t i = 0; i < step.serverEach.size(); ++i) {
+    text += fmt::format("{}pid {}: {:.1f} MB", i > 0 ? ", " : "", pids[i],
+                        step.serverEach[i].rssBytes / 1e6);
+    if (i < step.serverCpuEach.size()) text += fmt::format(" {:.0f}%", 100 * step.serverCpuEach[i]);
+  }
+  return text + ")";
 }
 
 class RampRun {
@@ -71,7 +86,7 @@ class RampRun {
   const RampOptions& options_;
   std::vector<std::unique_ptr<Subprocess>> workers_;
   std::vector<RampStep> steps_;
-  ProcSample serverAtStart_;
+  ProcSamples serverAtStart_;
 };
 
 bool RampRun::startWorkers() {
@@ -79,7 +94,7 @@ bool RampRun::startWorkers() {
     workers_.push_back(std::make_unique<Subprocess>(
         std::vector<std::string>{"classchat-bench", "ramp-worker",
                                  "--host",          options_.common.host,
-                                 "--port",          std::to_string(options_.common.port),
+                                 "--port",          options_.common.port,
                                  "--index",         std::to_string(i),
                                  "--prefix",        options_.prefix,
                                  "--sources",       std::to_string(options_.sources),
@@ -117,13 +132,13 @@ int RampRun::run() {
     fmt::print(stderr, "classchat-bench: cannot start worker processes\n");
     return 2;
   }
-  if (options_.serverPid) serverAtStart_ = sampleProcess(options_.serverPid);
+  if (!options_.serverPids.empty()) serverAtStart_ = sampleProcesses(options_.serverPids);
   const TimeNs start = nowNs();
   const TimeNs end = start + secondsToNs(options_.duration);
   std::uint64_t attempted = 0;
   std::uint64_t previousFailures = 0;
   std::uint64_t previousReady = 0;
-  ProcSample previousServer = serverAtStart_;
+  ProcSamples previousServer = serverAtStart_;
   TimeNs previousTime = start;
   TimeNs holdUntil = 0;
   std::string stopReason;
@@ -154,13 +169,19 @@ int RampRun::run() {
     }
     step.newFailures = step.counts.failures() - previousFailures;
     previousFailures = step.counts.failures();
-    if (options_.serverPid) {
-      step.server = sampleProcess(options_.serverPid);
+    if (!options_.serverPids.empty()) {
+      const ProcSamples samples = sampleProcesses(options_.serverPids);
+      step.server = samples.total;
+      step.serverEach = samples.each;
       const double wall = static_cast<double>(nowNs() - previousTime) / 1e9;
-      if (step.server.ok && previousServer.ok) {
-        step.serverCpu = (step.server.cpuSeconds - previousServer.cpuSeconds) / wall;
+      if (step.server.ok && previousServer.total.ok) {
+        step.serverCpu = (step.server.cpuSeconds - previousServer.total.cpuSeconds) / wall;
+        for (std::size_t i = 0; i < samples.each.size(); ++i) {
+          step.serverCpuEach.push_back(
+              (samples.each[i].cpuSeconds - previousServer.each[i].cpuSeconds) / wall);
+        }
       }
-      previousServer = step.server;
+      previousServer = samples;
     }
     previousTime = nowNs();
     const double failRate =
@@ -174,11 +195,13 @@ int RampRun::run() {
              step.atSeconds, step.counts.ready, attempted, step.newFailures,
              formatLatency(step.heartbeat.percentile(50)),
              formatLatency(step.heartbeat.percentile(99)), step.heartbeat.count(),
-             step.server.ok ? fmt::format(", server RSS {:.1f} MB, CPU {:.0f}%",
-                                          step.server.rssBytes / 1e6, 100 * step.serverCpu)
-                            : "");
-    if (options_.serverPid && !step.server.ok) {
-      stopReason = "the server process is gone";
+             step.server.ok
+                 ? fmt::format(", server RSS {:.1f} MB, CPU {:.0f}%{}", step.server.rssBytes / 1e6,
+                               100 * step.serverCpu, eachServer(step, options_.serverPids))
+                 : "");
+    if (!options_.serverPids.empty() && !step.server.ok) {
+      stopReason = options_.serverPids.size() == 1 ? "the server process is gone"
+                                                   : "a server process is gone";
     } else if (failRate > options_.maxFailRate) {
       stopReason =
           adding > 0
@@ -242,16 +265,16 @@ int RampRun::report(const std::string& stopReason, const CpuTime& cpu, double wa
   const std::uint64_t hbSent = last ? last->counts.heartbeatsSent : 0;
   const std::uint64_t hbReceived = last ? last->counts.heartbeatsReceived : 0;
   double bytesPerConnection = 0;
-  if (peakStep != nullptr && peakStep->server.ok && serverAtStart_.ok && peakStable > 0) {
+  if (peakStep != nullptr && peakStep->server.ok && serverAtStart_.total.ok && peakStable > 0) {
     bytesPerConnection = (static_cast<double>(peakStep->server.rssBytes) -
-                          static_cast<double>(serverAtStart_.rssBytes)) /
+                          static_cast<double>(serverAtStart_.total.rssBytes)) /
                          static_cast<double>(peakStable);
   }
   fmt::print(
-      "classchat-bench ramp against {}:{}: +{} clients every {} s, heartbeat every {} s, "
+      "classchat-bench ramp against {}: +{} clients every {} s, heartbeat every {} s, "
       "{} worker processes, {} source addresses\n",
-      options_.common.host, options_.common.port, options_.step, options_.interval,
-      options_.heartbeatSeconds, options_.procs, options_.sources);
+      targetsText(options_.common), options_.step, options_.interval, options_.heartbeatSeconds,
+      options_.procs, options_.sources);
   fmt::print("{}", table.render());
   fmt::print("stopped: {}\n", stopReason);
   fmt::print("peak stable connections: {}\n", peakStable);
@@ -275,11 +298,9 @@ int RampRun::report(const std::string& stopReason, const CpuTime& cpu, double wa
         .field("stop_reason", stopReason)
         .field("peak_stable_connections", peakStable)
         .field("server_rss_bytes_per_connection", bytesPerConnection);
-    json.key("options")
-        .beginObject()
-        .field("host", options_.common.host)
-        .field("port", static_cast<int>(options_.common.port))
-        .field("protocol", options_.common.protocol)
+    json.key("options").beginObject();
+    writeTargetsJson(json, options_.common);
+    json.field("protocol", options_.common.protocol)
         .field("step", static_cast<std::uint64_t>(options_.step))
         .field("interval_s", options_.interval)
         .field("target", static_cast<std::uint64_t>(options_.target))
@@ -290,12 +311,12 @@ int RampRun::report(const std::string& stopReason, const CpuTime& cpu, double wa
         .field("procs", static_cast<std::uint64_t>(options_.procs))
         .field("sources", static_cast<std::uint64_t>(options_.sources))
         .endObject();
-    if (serverAtStart_.ok) {
+    if (serverAtStart_.total.ok) {
       json.key("server_at_start")
           .beginObject()
-          .field("rss_bytes", serverAtStart_.rssBytes)
-          .field("threads", serverAtStart_.threads)
-          .field("open_fds", serverAtStart_.openFds)
+          .field("rss_bytes", serverAtStart_.total.rssBytes)
+          .field("threads", serverAtStart_.total.threads)
+          .field("open_fds", serverAtStart_.total.openFds)
           .endObject();
     }
     if (last != nullptr) {
@@ -331,6 +352,18 @@ int RampRun::report(const std::string& stopReason, const CpuTime& cpu, double wa
             .field("server_cpu", step.serverCpu)
             .field("server_threads", step.server.threads)
             .field("server_open_fds", step.server.openFds);
+        // Several --server-pid: each process's figures (the fields above are their sums).
+        if (step.serverEach.size() > 1) {
+          json.key("servers").beginArray();
+          for (std::size_t i = 0; i < step.serverEach.size(); ++i) {
+            json.beginObject()
+                .field("pid", static_cast<std::int64_t>(options_.serverPids[i]))
+                .field("rss_bytes", step.serverEach[i].rssBytes)
+                .field("cpu", i < step.serverCpuEach.size() ? step.serverCpuEach[i] : -1.0)
+                .endObject();
+          }
+          json.endArray();
+        }
       }
       json.endObject();
     }
@@ -419,14 +452,17 @@ void addRampOptions(CLI::App& app, RampOptions& options) {
   app.add_option("--payload-bytes", options.payloadBytes, "Size of each heartbeat text (>= 64)")
       ->capture_default_str()
       ->check(CLI::Range(std::size_t{64}, std::size_t{60000}));
-  app.add_option("--server-pid", options.serverPid,
-                 "Sample this process's RSS and CPU from /proc at every step");
+  app.add_option("--server-pid", options.serverPids,
+                 "Sample this process's RSS and CPU from /proc at every step; a "
+                 "comma-separated list (the nodes of a cluster) reports their sums, and each "
+                 "one in --json")
+      ->delimiter(',');
   app.add_option("--prefix", options.prefix, "Client names start with this")->capture_default_str();
 }
 
 int runRamp(const RampOptions& options) {
-  ServerAddress server;
-  if (const std::string error = resolveTarget(options.common, server); !error.empty()) {
+  std::vector<Target> targets;
+  if (const std::string error = resolveTargets(options.common, targets); !error.empty()) {
     fmt::print(stderr, "classchat-bench: {}\n", error);
     return 2;
   }
@@ -435,7 +471,10 @@ int runRamp(const RampOptions& options) {
     return 2;
   }
   // Source addresses 127.0.0.x reach only a loopback IPv4 server (IPv6 ignores them).
-  if (options.sources > 1 && server.family() == AF_INET && !server.isLoopback()) {
+  const bool remoteIpv4 = std::any_of(targets.begin(), targets.end(), [](const Target& target) {
+    return target.address.family() == AF_INET && !target.address.isLoopback();
+  });
+  if (options.sources > 1 && remoteIpv4) {
     fmt::print(stderr, "classchat-bench: --sources needs a loopback target; use --sources 1\n");
     return 2;
   }

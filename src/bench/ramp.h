@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "bench/common.h"
 
@@ -27,7 +28,7 @@ struct RampOptions {
   std::uint32_t procs = 2;    // worker processes (each below its file-descriptor limit)
   std::uint32_t sources = 8;  // source addresses 127.0.0.1 .. 127.0.0.<sources>
   std::size_t payloadBytes = 64;
-  pid_t serverPid = 0;
+  std::vector<pid_t> serverPids;  // --server-pid: RSS and CPU per step, each and summed
   std::string prefix = "ramp";
 };
 

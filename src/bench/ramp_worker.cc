@@ -26,7 +26,8 @@ class RampWorker final : public EngineHandler {
       : options_(options),
         driver_(makeWorkerDriver(options)),
         engine_(engineOptions, *driver_, *this),
-        random_(options.seed) {}
+        random_(options.seed),
+        servers_(engineOptions.servers.size()) {}
 
   int run();
 
@@ -57,6 +58,7 @@ class RampWorker final : public EngineHandler {
   Engine engine_;
   Verifier verifier_;
   std::mt19937_64 random_;
+  std::size_t servers_;              // targets the clients are spread over
   std::vector<Schedule> schedules_;  // by client id
   Histogram window_;                 // heartbeat round trips since the last report
   Histogram lag_;                    // how late heartbeats were sent: the generator's own delay
@@ -103,7 +105,9 @@ bool RampWorker::handleCommand(const std::string& line) {
   unsigned long count = 0;
   if (std::sscanf(line.c_str(), "add %lu", &count) == 1) {
     for (unsigned long i = 0; i < count; ++i) {
-      engine_.addClient(fmt::format("{}{}_{}", options_.prefix, options_.index, schedules_.size()));
+      // Round-robin over the targets, each worker starting on its own one.
+      engine_.addClient(fmt::format("{}{}_{}", options_.prefix, options_.index, schedules_.size()),
+                        targetOf(options_.index + schedules_.size(), servers_));
       schedules_.emplace_back();
     }
     return true;
@@ -158,7 +162,9 @@ void addRampWorkerOptions(CLI::App& app, RampWorkerOptions& options) {
 
 int runRampWorker(const RampWorkerOptions& options) {
   EngineOptions engineOptions;
-  if (!parseServerAddress(options.host, options.port, engineOptions.server)) return 2;
+  std::vector<Target> targets;
+  if (!parseTargets(options.host, options.port, targets).empty()) return 2;
+  engineOptions.servers = addressesOf(targets);
   if (options.transport == "ws") engineOptions.maxPendingLogins = kWebSocketPendingLogins;
   for (std::uint32_t i = 1; i <= options.sources && options.sources > 1; ++i) {
     in_addr source{};

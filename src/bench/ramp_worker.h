@@ -11,9 +11,9 @@ class App;
 namespace classchat::bench {
 
 struct RampWorkerOptions {
-  std::string host = "127.0.0.1";
-  std::uint16_t port = 0;
-  std::uint32_t index = 0;  // this worker's number; names are <prefix><index>_<n>
+  std::string host = "127.0.0.1";  // one address or a list (targets.h)
+  std::string port = "0";          // one port or a list
+  std::uint32_t index = 0;         // this worker's number; names are <prefix><index>_<n>
   std::string prefix = "ramp";
   std::uint32_t sources = 1;  // bind to 127.0.0.1 .. 127.0.0.<sources>
   double heartbeatSeconds = 3;
@@ -25,7 +25,8 @@ struct RampWorkerOptions {
 };
 
 // Commands on stdin, one per line; answers on stdout:
-//   add N    start N more clients (connect, register, then heartbeat every interval)
+//   add N    start N more clients (connect, register, then heartbeat every interval);
+//            the worker's client k connects to target (index + k) mod targets
 //   report   answers one line:
 //            report <ready> <open> <connect failures> <refusals> <handshake failures>
 //                   <disconnects> <heartbeats sent> <heartbeats received>

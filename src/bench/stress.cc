@@ -17,6 +17,8 @@
 #include "bench/verifier.h"
 
 namespace classchat::bench {
+// A server to connect to (targets.h); `Target` below is what a bot sends.
+using ServerTarget = Target;
 namespace {
 
 // What a bot can send, in the class scenario's order.
@@ -56,8 +58,10 @@ struct PlotPoint {
 
 class StressRun final : public EngineHandler {
  public:
-  StressRun(const StressOptions& options, const EngineOptions& engineOptions)
+  StressRun(const StressOptions& options, const EngineOptions& engineOptions,
+            std::vector<ServerTarget> targets)
       : options_(options),
+        targets_(std::move(targets)),
         driver_(makeStressDriver(options)),
         engine_(engineOptions, *driver_, *this),
         random_(options.common.seed) {}
@@ -82,6 +86,7 @@ class StressRun final : public EngineHandler {
   bool writePlot() const;
 
   const StressOptions& options_;
+  std::vector<ServerTarget> targets_;  // --host/--port; engine server i is targets_[i]
   // classchat over TCP, or over WebSocket with --transport ws.
   static std::unique_ptr<Driver> makeStressDriver(const StressOptions& options) {
     return makeDriver(Protocol::kClassChat, {}, transportOf(options.common, options.common.seed));
@@ -309,8 +314,10 @@ std::size_t StressRun::pendingReplies() const {
 int StressRun::run() {
   const CommonOptions& common = options_.common;
   const CpuTime cpuStart = processCpuTime();
+  // Bots spread round-robin over the targets: Bot_1, who every direct message goes to,
+  // is on the first, and most senders on others.
   for (std::uint32_t i = 0; i < options_.bots; ++i) {
-    engine_.addClient(fmt::format("{}{}", options_.prefix, i + 1));
+    engine_.addClient(fmt::format("{}{}", options_.prefix, i + 1), targetOf(i, targets_.size()));
   }
   bots_.resize(options_.bots);
   progress(common, "connecting {} bots", options_.bots);
@@ -320,16 +327,17 @@ int StressRun::run() {
 
   std::vector<DuplicateCheck> duplicates;
   if (!options_.skipDuplicateCheck) {
-    // The class scenario's first check: a second login with a taken name is refused.
-    ServerAddress server;
-    resolveTarget(common, server);
+    // The class scenario's first check: a second login with a taken name is refused. With
+    // several targets, the first try is on the second target: Bot_1 is on the first.
     const std::string taken = options_.prefix + "1";
     std::string otherCase = taken;
     for (char& c : otherCase)
       c = std::isupper(static_cast<unsigned char>(c)) ? std::tolower(c) : std::toupper(c);
+    std::size_t attempt = 0;
     for (const std::string& name : {taken, otherCase}) {
+      const ServerTarget& target = targets_[targetOf(++attempt, targets_.size())];
       duplicates.push_back(
-          checkDuplicateName(server, name, 5 * kSecond, transportOf(common, common.seed)));
+          checkDuplicateName(target.address, name, 5 * kSecond, transportOf(common, common.seed)));
       progress(common, "duplicate name '{}': {} ({})", name,
                duplicates.back().passed ? "pass" : "FAIL", duplicates.back().detail);
     }
@@ -424,8 +432,8 @@ int StressRun::report(const std::vector<DuplicateCheck>& duplicates, TimeNs chat
     table.addRow(row);
   }
 
-  fmt::print("classchat-bench stress: {} bots, {:.1f} s of chat against {}:{}\n", options_.bots,
-             options_.duration, options_.common.host, options_.common.port);
+  fmt::print("classchat-bench stress: {} bots, {:.1f} s of chat against {}\n", options_.bots,
+             options_.duration, describeTargets(targets_));
   for (const DuplicateCheck& check : duplicates) {
     fmt::print("duplicate name '{}': {} ({})\n", check.name, check.passed ? "pass" : "FAIL",
                check.detail);
@@ -443,11 +451,9 @@ int StressRun::report(const std::vector<DuplicateCheck>& duplicates, TimeNs chat
   if (!options_.common.jsonPath.empty()) {
     JsonOut json;
     json.beginObject().field("mode", "stress").field("passed", passed);
-    json.key("options")
-        .beginObject()
-        .field("host", options_.common.host)
-        .field("port", static_cast<int>(options_.common.port))
-        .field("bots", static_cast<std::uint64_t>(options_.bots))
+    json.key("options").beginObject();
+    writeTargetsJson(json, options_.common);
+    json.field("bots", static_cast<std::uint64_t>(options_.bots))
         .field("duration_s", options_.duration)
         .field("min_gap_s", options_.minGap)
         .field("max_gap_s", options_.maxGap)
@@ -554,20 +560,20 @@ void addStressOptions(CLI::App& app, StressOptions& options) {
 int runStress(const StressOptions& options) {
   EngineOptions engineOptions;
   if (options.common.transport == "ws") engineOptions.maxPendingLogins = kWebSocketPendingLogins;
-  if (const std::string error = resolveTarget(options.common, engineOptions.server);
-      !error.empty()) {
+  std::vector<ServerTarget> targets;
+  if (const std::string error = resolveTargets(options.common, targets); !error.empty()) {
     fmt::print(stderr, "classchat-bench: {}\n", error);
     return 2;
   }
+  engineOptions.servers = addressesOf(targets);
   if (const std::string error = configureTls(options.common, engineOptions); !error.empty()) {
     fmt::print(stderr, "classchat-bench: {}\n", error);
     return 2;
   }
-  if (const int status =
-          refuseIfOthersOnline(options.common, engineOptions.server, "stress", options.prefix)) {
+  if (const int status = refuseIfOthersOnline(options.common, targets, "stress", options.prefix)) {
     return status;
   }
-  StressRun run(options, engineOptions);
+  StressRun run(options, engineOptions, std::move(targets));
   return run.run();
 }
 

@@ -19,6 +19,14 @@
 namespace classchat::bench {
 namespace {
 
+// " (each 40% 38%)" with several --server-pid; empty with one.
+std::string eachCpu(const std::vector<double>& shares) {
+  if (shares.size() < 2) return {};
+  std::string text = " (each";
+  for (const double share : shares) text += fmt::format(" {:.0f}%", 100 * share);
+  return text + ")";
+}
+
 class ThroughputRun {
  public:
   ThroughputRun(const ThroughputOptions& options, const EngineOptions& engineOptions)
@@ -48,8 +56,7 @@ StepResult ThroughputRun::runStep(Kind kind, double rate, std::string phase, std
   const double perSender = senders > 0 ? rate / static_cast<double>(senders) : 0;
 
   const CpuTime cpuBefore = processCpuTime();
-  const ProcSample serverBefore =
-      options_.serverPid ? sampleProcess(options_.serverPid) : ProcSample{};
+  const ProcSamples serverBefore = sampleProcesses(options_.serverPids);
   const TimeNs start = nowNs() + 20 * kMillisecond;
   const TimeNs end = start + secondsToNs(options_.stepSeconds);
   const TimeNs drainDeadline = end + secondsToNs(options_.drainSeconds);
@@ -85,11 +92,15 @@ StepResult ThroughputRun::runStep(Kind kind, double rate, std::string phase, std
   step.achieved = static_cast<double>(step.delivered) / step.seconds;
   const double wall = static_cast<double>(nowNs() - start) / 1e9;
   step.generatorCpu = (processCpuTime() - cpuBefore).total() / wall;
-  if (options_.serverPid) {
-    const ProcSample serverAfter = sampleProcess(options_.serverPid);
-    if (serverBefore.ok && serverAfter.ok) {
-      step.serverCpuSeconds = serverAfter.cpuSeconds - serverBefore.cpuSeconds;
+  if (!options_.serverPids.empty()) {
+    const ProcSamples serverAfter = sampleProcesses(options_.serverPids);
+    if (serverBefore.total.ok && serverAfter.total.ok) {
+      step.serverCpuSeconds = serverAfter.total.cpuSeconds - serverBefore.total.cpuSeconds;
       step.serverCpu = step.serverCpuSeconds / wall;
+      for (std::size_t i = 0; i < serverAfter.each.size(); ++i) {
+        step.serverCpuEach.push_back(
+            (serverAfter.each[i].cpuSeconds - serverBefore.each[i].cpuSeconds) / wall);
+      }
     }
   }
   step.sustained = step.skipped == 0 && step.outstanding == 0 && step.errors == 0 &&
@@ -100,7 +111,9 @@ StepResult ThroughputRun::runStep(Kind kind, double rate, std::string phase, std
            "{} {} offered {}/s: achieved {} deliveries/s, p99 {}, generator CPU {:.0f}%{}: {}",
            kindName(kind), step.phase, formatCount(rate), formatCount(step.achieved),
            formatLatency(step.latency.percentile(99)), 100 * step.generatorCpu,
-           step.serverCpu >= 0 ? fmt::format(", server CPU {:.0f}%", 100 * step.serverCpu) : "",
+           step.serverCpu >= 0 ? fmt::format(", server CPU {:.0f}%{}", 100 * step.serverCpu,
+                                             eachCpu(step.serverCpuEach))
+                               : "",
            step.sustained ? "sustained" : "NOT sustained");
   return step;
 }
@@ -118,6 +131,7 @@ KindResult ThroughputRun::measure(Kind kind) {
            clients, lanes);
   lanes_.clear();
   std::size_t ready = 0;
+  std::uint64_t ordinal = 0;  // the run's clients in order, spread over the targets
   const TimeNs deadline = nowNs() + 30 * kSecond;
   for (std::uint32_t i = 0; i < lanes; ++i) {
     // Direct: whole pairs per lane. Shout: the shouters all in lane 0.
@@ -129,7 +143,8 @@ KindResult ThroughputRun::measure(Kind kind) {
               (i == 0 ? options_.shouters : 0);
     }
     lanes_.push_back(std::make_unique<ThroughputLane>(options_, engineOptions_, traffic, i));
-    ready += lanes_.back()->connect(share, i == 0 ? options_.shouters : 0, deadline);
+    ready += lanes_.back()->connect(share, i == 0 ? options_.shouters : 0, ordinal, deadline);
+    ordinal += share;
     result.registrationFailures += lanes_.back()->registrationFailures();
   }
   receivers_ = kind == Kind::kDirect ? 1 : clients - 1;
@@ -294,7 +309,10 @@ void addThroughputOptions(CLI::App& app, ThroughputOptions& options) {
                  "whole pairs per thread; shout: the shouters on the first thread)")
       ->capture_default_str()
       ->check(CLI::Range(1u, 64u));
-  app.add_option("--server-pid", options.serverPid, "Report this process's CPU use per step");
+  app.add_option("--server-pid", options.serverPids,
+                 "Report this process's CPU use per step; a comma-separated list (the nodes of "
+                 "a cluster) reports each one's and their sum")
+      ->delimiter(',');
   app.add_option("--prefix", options.prefix, "Client names start with this")->capture_default_str();
   addForceOption(app, options.common,
                  "with --kind shout or both (and --protocol classchat) its shouts reach");
@@ -303,11 +321,12 @@ void addThroughputOptions(CLI::App& app, ThroughputOptions& options) {
 int runThroughput(const ThroughputOptions& options) {
   EngineOptions engineOptions;
   if (options.common.transport == "ws") engineOptions.maxPendingLogins = kWebSocketPendingLogins;
-  if (const std::string error = resolveTarget(options.common, engineOptions.server);
-      !error.empty()) {
+  std::vector<Target> targets;
+  if (const std::string error = resolveTargets(options.common, targets); !error.empty()) {
     fmt::print(stderr, "classchat-bench: {}\n", error);
     return 2;
   }
+  engineOptions.servers = addressesOf(targets);
   if (const std::string error = configureTls(options.common, engineOptions); !error.empty()) {
     fmt::print(stderr, "classchat-bench: {}\n", error);
     return 2;
@@ -315,9 +334,8 @@ int runThroughput(const ThroughputOptions& options) {
   // Only shouts reach people: direct messages go between the run's own pairs. The other
   // protocols are for the peers bench-compare starts for itself.
   if (options.kinds != "direct" && options.common.protocol == "classchat") {
-    if (const int status =
-            refuseIfOthersOnline(options.common, engineOptions.server,
-                                 "throughput --kind " + options.kinds, options.prefix)) {
+    if (const int status = refuseIfOthersOnline(
+            options.common, targets, "throughput --kind " + options.kinds, options.prefix)) {
       return status;
     }
   }

@@ -35,9 +35,9 @@ struct ThroughputOptions {
   std::vector<double> rates;  // fixed offered rates: skip the search
   std::size_t payloadBytes = 64;
   std::size_t maxBacklogBytes = 4 << 20;  // per connection: beyond it, sends are skipped
-  std::uint32_t window = 0;   // > 0: direct messages closed loop with this many in flight
-  std::uint32_t threads = 1;  // generator threads, each with its own epoll loop and clients
-  pid_t serverPid = 0;
+  std::uint32_t window = 0;       // > 0: direct messages closed loop with this many in flight
+  std::uint32_t threads = 1;      // generator threads, each with its own epoll loop and clients
+  std::vector<pid_t> serverPids;  // --server-pid: CPU per step, each and summed
   std::string prefix = "tp";
 };
 

@@ -6,6 +6,7 @@
 
 #include "bench/common.h"
 #include "bench/driver_factory.h"
+#include "bench/targets.h"
 
 namespace classchat::bench {
 
@@ -16,7 +17,8 @@ ThroughputLane::ThroughputLane(const ThroughputOptions& options, const EngineOpt
       index_(index),
       driver_(makeLaneDriver(options, kind, index)),
       engine_(engineOptions, *driver_, *this),
-      random_(options.common.seed * 1000003 + index) {}
+      random_(options.common.seed * 1000003 + index),
+      servers_(engineOptions.servers.size()) {}
 
 std::unique_ptr<Driver> ThroughputLane::makeLaneDriver(const ThroughputOptions& options,
                                                        TrafficKind kind, std::uint32_t index) {
@@ -39,10 +41,11 @@ const std::string& ThroughputLane::senderName(std::uint32_t id) {
 }
 
 std::size_t ThroughputLane::connect(std::uint32_t clients, std::uint32_t shouters,
-                                    TimeNs deadline) {
+                                    std::uint64_t firstOrdinal, TimeNs deadline) {
   for (std::uint32_t i = 0; i < clients; ++i) {
     const auto id = static_cast<ClientId>(engine_.clientCount());
-    clients_.push_back(engine_.addClient(nameOf(options_, kind_, globalId(index_, id))));
+    clients_.push_back(engine_.addClient(nameOf(options_, kind_, globalId(index_, id)),
+                                         targetOf(firstOrdinal + i, servers_)));
   }
   engine_.run(deadline, [&] { return engine_.readyCount() + registrationFailures_ >= clients; });
   if (kind_ == TrafficKind::kDirect) {

@@ -52,8 +52,12 @@ class ThroughputLane final : public EngineHandler {
                  TrafficKind kind, std::uint32_t index);
 
   // Starts `clients` connections (`shouters` of them senders of shouts) and waits until
-  // they registered or failed, or `deadline`. Returns the number registered.
-  std::size_t connect(std::uint32_t clients, std::uint32_t shouters, TimeNs deadline);
+  // they registered or failed, or `deadline`. Client i of the lane is the run's client
+  // firstOrdinal + i, and connects to the engine's server targetOf(that ordinal): pairs
+  // (2i, 2i+1) straddle two targets whenever there are several. Returns the number
+  // registered.
+  std::size_t connect(std::uint32_t clients, std::uint32_t shouters, std::uint64_t firstOrdinal,
+                      TimeNs deadline);
   std::size_t senderCount() const { return senders_.size(); }
   std::uint64_t registrationFailures() const { return registrationFailures_; }
   std::vector<std::uint32_t> listenerIds() const;
@@ -103,6 +107,7 @@ class ThroughputLane final : public EngineHandler {
   Engine engine_;
   Verifier verifier_;
   std::mt19937_64 random_;
+  std::size_t servers_;                  // targets the clients are spread over
   std::vector<Sender> senders_;          // indexed by the timer tag
   std::vector<std::uint32_t> senderOf_;  // by client id: index in senders_ (direct)
   std::uint32_t window_ = 0;             // closed loop when > 0

@@ -12,8 +12,8 @@ int reportThroughput(const ThroughputOptions& options, const std::vector<KindRes
                      const CpuTime& cpu, double wall, const EngineCounters& counters,
                      const std::vector<std::string>& errorSamples) {
   bool passed = true;
-  fmt::print("classchat-bench throughput against {}:{} ({} s steps, payload {} bytes)\n",
-             options.common.host, options.common.port, options.stepSeconds, options.payloadBytes);
+  fmt::print("classchat-bench throughput against {} ({} s steps, payload {} bytes)\n",
+             targetsText(options.common), options.stepSeconds, options.payloadBytes);
   for (const KindResult& result : results) {
     const bool clean = result.tally.clean() && result.registrationFailures == 0;
     passed = passed && clean;
@@ -69,11 +69,9 @@ int reportThroughput(const ThroughputOptions& options, const std::vector<KindRes
   if (!options.common.jsonPath.empty()) {
     JsonOut json;
     json.beginObject().field("mode", "throughput").field("passed", passed);
-    json.key("options")
-        .beginObject()
-        .field("host", options.common.host)
-        .field("port", static_cast<int>(options.common.port))
-        .field("protocol", options.common.protocol)
+    json.key("options").beginObject();
+    writeTargetsJson(json, options.common);
+    json.field("protocol", options.common.protocol)
         .field("pairs", static_cast<std::uint64_t>(options.pairs))
         .field("listeners", static_cast<std::uint64_t>(options.listeners))
         .field("shouters", static_cast<std::uint64_t>(options.shouters))
@@ -109,8 +107,13 @@ int reportThroughput(const ThroughputOptions& options, const std::vector<KindRes
             .field("generator_cpu", step.generatorCpu)
             .field("server_cpu", step.serverCpu)
             .field("server_cpu_seconds", step.serverCpuSeconds)
-            .field("sustained", step.sustained)
-            .key("latency");
+            .field("sustained", step.sustained);
+        if (!step.serverCpuEach.empty()) {
+          json.key("server_cpu_each").beginArray();
+          for (const double share : step.serverCpuEach) json.value(share);
+          json.endArray();
+        }
+        json.key("latency");
         writeLatencyJson(json, step.latency);
         json.key("generator_send_lag");
         writeLatencyJson(json, step.lag);

@@ -32,9 +32,10 @@ struct StepResult {
       0;  // deliveries this step added that were still missing after the drain
   std::uint64_t errors = 0;
   double seconds = 0;
-  double generatorCpu = 0;       // share of one core, 0..N
-  double serverCpu = -1;         // share of one core; -1 without --server-pid
-  double serverCpuSeconds = -1;  // the server's CPU time over the step and its drain
+  double generatorCpu = 0;            // share of one core, 0..N
+  double serverCpu = -1;              // share of one core; -1 without --server-pid
+  double serverCpuSeconds = -1;       // the server's CPU time over the step and its drain
+  std::vector<double> serverCpuEach;  // per --server-pid, in order (serverCpu is their sum)
   Histogram latency;
   Histogram lag;  // how late the generator sent (its own delay, included in latency)
   bool sustained = false;

@@ -22,6 +22,12 @@ TIMEOUT = float(os.environ.get("CLASSCHAT_TEST_TIMEOUT", "10"))
 # quarantine and shadow memory grows, so assertions on the server's RSS only mean
 # something in the optimised build; functional checks run everywhere.
 MEMORY_CHECKS = not os.environ.get("CLASSCHAT_SANITIZER")
+# CLASSCHAT_CLUSTER=N (N >= 2): ServerTestCase.start_server() starts a Cluster of N nodes
+# on one private Redis instead of one Server, and connect()/register()/class_client()
+# spread the clients over the nodes round-robin (the ctest entries blackbox_cluster.*).
+# Unset or empty: one process, as always.
+CLUSTER_NODES = int(os.environ.get("CLASSCHAT_CLUSTER") or 0)
+REDIS_BINARY = os.environ.get("REDIS_SERVER", "redis-server")
 
 
 class Server:
@@ -94,6 +100,184 @@ class Server:
                 raise AssertionError(f"classchatd exited with {code}:\n{self.log()[-3000:]}")
         finally:
             os.unlink(self.log_file.name)
+
+
+def _free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class RedisServer:
+    """A private redis-server on 127.0.0.1 and a free port, with no persistence
+    (--save '' --appendonly no) and its own temporary directory: never a system service.
+    Kept small on purpose; tests/blackbox/redis_resp.py (another helper's) may offer more.
+
+    command(*args) sends one command with a new connection and returns the decoded reply
+    (str, int, list, None; an error reply raises RedisError). stop() / kill() (SIGKILL) /
+    restart() (same port, empty: nothing is persisted)."""
+
+    def __init__(self, port=None):
+        self.dir = tempfile.TemporaryDirectory(prefix="classchat-redis-")
+        self.port = port
+        self.proc = None
+        self.start()
+
+    def start(self):
+        for _ in range(20):
+            port = self.port or _free_port()
+            log = os.path.join(self.dir.name, "redis.log")
+            open(log, "w").close()
+            self.proc = subprocess.Popen(
+                [REDIS_BINARY, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                 "--appendonly", "no", "--dir", self.dir.name, "--daemonize", "no",
+                 "--logfile", log], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            deadline = time.monotonic() + TIMEOUT
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                with open(log, encoding="utf-8", errors="replace") as f:
+                    if "Ready to accept connections" in f.read():
+                        self.port = port
+                        return
+                time.sleep(0.02)
+            self.proc.kill()
+            self.proc.wait()
+            if self.port:  # a fixed port (restart) that is not free: retry a while
+                time.sleep(0.1)
+        raise RuntimeError("redis-server did not start")
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.alive():
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=TIMEOUT)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+    def kill(self):
+        self.stop(signal.SIGKILL)
+
+    def restart(self):
+        """Stops Redis (if running) and starts it again, empty, on the same port."""
+        self.stop()
+        self.start()
+
+    def command(self, *args, timeout=TIMEOUT):
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as sock:
+            parts = [str(a).encode() for a in args]
+            sock.sendall(b"*%d\r\n" % len(parts) +
+                         b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts))
+            return _read_resp(sock.makefile("rb"))
+
+    def close(self):
+        self.stop()
+        self.dir.cleanup()
+
+
+class RedisError(Exception):
+    pass
+
+
+def _read_resp(f):
+    """One RESP2 reply from the file `f`."""
+    line = f.readline()
+    if not line.endswith(b"\r\n"):
+        raise EOFError("connection closed by Redis")
+    kind, rest = line[:1], line[1:-2].decode()
+    if kind == b"+":
+        return rest
+    if kind == b"-":
+        raise RedisError(rest)
+    if kind == b":":
+        return int(rest)
+    if kind == b"$":
+        return None if int(rest) < 0 else f.read(int(rest) + 2)[:-2].decode(errors="replace")
+    if kind == b"*":
+        return None if int(rest) < 0 else [_read_resp(f) for _ in range(int(rest))]
+    raise RedisError("unexpected reply " + repr(line))
+
+
+class Cluster:
+    """One private RedisServer and `nodes` classchatd Servers, each on its own ephemeral
+    port with `--redis 127.0.0.1:PORT` and the same extra args. It has the surface tests
+    use on one Server: port and host (node 0's), log() and wait_for_log() (over every
+    node's log), alive() (every node), http_port() (node 0's), stop(). cluster.nodes[i]
+    is each node (a Server), cluster.redis the RedisServer. next_node() hands out the
+    nodes round-robin; ServerTestCase spreads its clients with it."""
+
+    def __init__(self, *args, nodes=3, host="127.0.0.1", threads=2, redis=None):
+        self.redis = redis or RedisServer()
+        self.nodes = []
+        self.host = host
+        self._next = 0
+        try:
+            for _ in range(nodes):
+                self.nodes.append(Server(*args, "--redis", f"127.0.0.1:{self.redis.port}",
+                                         host=host, threads=threads))
+        except BaseException:
+            self.close()
+            raise
+        self.port = self.nodes[0].port
+
+    def next_node(self):
+        node = self.nodes[self._next % len(self.nodes)]
+        self._next += 1
+        return node
+
+    def log(self):
+        return "".join(node.log() for node in self.nodes)
+
+    def wait_for_log(self, pattern, timeout=TIMEOUT):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            match = re.search(pattern, self.log())
+            if match:
+                return match
+            time.sleep(0.02)
+        raise AssertionError(f"no node's log matched {pattern!r}:\n{self.log()[-3000:]}")
+
+    def http_port(self):
+        return self.nodes[0].http_port()
+
+    def alive(self):
+        return all(node.alive() for node in self.nodes)
+
+    def stop(self, sig=signal.SIGTERM, timeout=TIMEOUT):
+        """Signals every node (then stops Redis); returns the first non-zero exit code, or 0."""
+        codes = [node.stop(sig, timeout) for node in self.nodes]
+        self.redis.stop()
+        return next((code for code in codes if code != 0), 0)
+
+    def close(self):
+        """stop() without checks, and the logs and Redis's directory removed."""
+        for node in self.nodes:
+            try:
+                node.stop()
+            except AssertionError:
+                pass
+            os.unlink(node.log_file.name)
+        self.redis.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            code = self.stop()
+            if exc[0] is None and code != 0:
+                raise AssertionError(f"a node exited with {code}:\n{self.log()[-3000:]}")
+        finally:
+            self.close()
+
+
+def single_process(reason):
+    """Marks a test (or a ServerTestCase class) that cannot run on a cluster: under
+    CLASSCHAT_CLUSTER it is skipped with `reason` (it signals the process, reads one
+    process's memory or metrics, relies on one log's order...)."""
+    return unittest.skipIf(CLUSTER_NODES >= 2, "single process only: " + reason)
 
 
 class ClassClient:
@@ -263,12 +447,48 @@ def registered_thread_ids(server_log):
 class ServerTestCase(unittest.TestCase):
     """Base for the server's black-box tests: servers and clients started through it are
     cleaned up after each test (clients first), and a server that did not exit 0 (for
-    example a sanitizer report) fails the test with the end of its log."""
+    example a sanitizer report) fails the test with the end of its log.
+
+    Under CLASSCHAT_CLUSTER=N, start_server() returns a Cluster of N nodes and connect(),
+    register() and class_client() pick its nodes round-robin. A class that cannot run on a
+    cluster sets CLUSTER = False (and CLUSTER_REASON); one test uses @single_process."""
+
+    CLUSTER = True
+    CLUSTER_REASON = "it needs one process"
+
+    def run(self, result=None):
+        # Skipped before setUp() runs (a subclass's setUp need not call ours).
+        if CLUSTER_NODES >= 2 and not self.CLUSTER:
+            method = getattr(self, self._testMethodName)
+            setattr(self, self._testMethodName,
+                    unittest.skip("single process only: " + self.CLUSTER_REASON)(method))
+        return super().run(result)
 
     def start_server(self, *args, **kw):
+        if CLUSTER_NODES >= 2:
+            server = Cluster(*args, nodes=CLUSTER_NODES, **kw)
+            self.addCleanup(self._stop_cluster, server)
+            return server
         server = Server(*args, **kw)
         self.addCleanup(self._stop_server, server)
         return server
+
+    def _stop_cluster(self, cluster):
+        try:
+            for i, node in enumerate(cluster.nodes):
+                try:
+                    code = node.stop()
+                except AssertionError as e:
+                    self.fail(f"node {i}: {e}:\n{node.log()[-4000:]}")
+                if code != 0:
+                    self.fail(f"node {i} exited with {code}:\n{node.log()[-4000:]}")
+        finally:
+            cluster.close()
+
+    @staticmethod
+    def _node(server):
+        """The process a new client should reach: the next node of a Cluster."""
+        return server.next_node() if isinstance(server, Cluster) else server
 
     def _stop_server(self, server):
         try:
@@ -283,6 +503,7 @@ class ServerTestCase(unittest.TestCase):
 
     def connect(self, server, first_bytes=None, **kw):
         """A LineClient (not yet registered unless `first_bytes` is a name)."""
+        server = self._node(server)
         host = kw.pop("host", server_connect_host(server))
         kw.setdefault("family", socket.AF_INET6 if ":" in host else socket.AF_INET)
         client = LineClient(server.port, first_bytes, host=host, **kw)
@@ -304,6 +525,7 @@ class ServerTestCase(unittest.TestCase):
         return client
 
     def class_client(self, server, name, **kw):
+        server = self._node(server)
         host = kw.pop("host", server_connect_host(server))
         kw.setdefault("family", socket.AF_INET6 if ":" in host else socket.AF_INET)
         client = ClassClient(server.port, name, host=host, **kw)

@@ -35,6 +35,19 @@ class UsageErrors(unittest.TestCase):
     def test_value_not_in_the_list(self):
         self.assertUsageError("throughput", "--kind", "sideways", message="--kind")
 
+    def test_bad_target_lists(self):
+        for mode in ("stress", "throughput", "ramp"):
+            with self.subTest(mode=mode):
+                self.assertUsageError(mode, "--port", "7001,,7002", message="empty entry")
+                self.assertUsageError(mode, "--port", "7001,x", message="'x' is not a port")
+                self.assertUsageError(mode, "--port", "70000", message="not a port")
+                self.assertUsageError(mode, "--host", "127.0.0.1,::1", "--port", "1,2,3",
+                                      message="paired")
+                self.assertUsageError(mode, "--host", "127.0.0.1,nowhere",
+                                      message="--host nowhere: not a numeric")
+                self.assertUsageError(mode, "--host", "127.0.0.1,192.0.2.1",
+                                      message="--allow-remote")
+
     def test_no_mode(self):
         self.assertUsageError(message="subcommand")
 

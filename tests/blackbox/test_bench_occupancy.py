@@ -7,7 +7,7 @@ import socket
 import subprocess
 import unittest
 
-from harness import ROOT, TIMEOUT, ServerTestCase
+from harness import ROOT, TIMEOUT, Server, ServerTestCase, register
 
 BENCH = os.environ.get("CLASSCHAT_BENCH",
                        os.path.join(ROOT, "build", "release", "src", "bench", "classchat-bench"))
@@ -80,6 +80,26 @@ class APersonIsOnline(ServerTestCase):
         self.assertIn("2 other users are online", result.stderr)
         self.assertIn("alice, carol", result.stderr)
         self.assertNothingBefore(carol, self.register(self.server, "dave"), "dave", "carol")
+
+
+class EveryTargetIsChecked(ServerTestCase):
+    def test_a_person_on_the_second_target_is_found(self):
+        # Two servers that are not one chat: only the second has a person on it.
+        with Server() as first, Server() as second:
+            person = register(second.port, "alice")
+            result = bench(f"{first.port},{second.port}", "stress", *STRESS[:-1])
+            person.close()
+        self.assertEqual(result.returncode, 3, result.stderr)
+        self.assertIn(f"1 other user is online at 127.0.0.1:{second.port}", result.stderr)
+        self.assertIn("nobody else is online at", result.stderr)
+
+    def test_the_earlier_probe_still_listed_is_not_someone_else(self):
+        # The same server twice: the second probe (Bot_check2) may still see Bot_check in
+        # the list, and the run goes ahead all the same.
+        server = self.start_server()
+        result = bench(f"{server.port},{server.port}", "stress", *STRESS[:-1])
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertEqual(result.stderr.count("nobody else is online"), 2)
 
 
 class NobodyElseOnline(ServerTestCase):

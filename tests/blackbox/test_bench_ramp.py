@@ -44,6 +44,31 @@ def run_ramp(port, *args):
         return result.returncode, report, result.stdout, svg
 
 
+class RampOverSeveralTargets(unittest.TestCase):
+    def test_two_independent_servers_each_hold_half(self):
+        # Heartbeats are messages to oneself, so two servers that are not one chat are fine.
+        with Server() as first, Server() as second:
+            status, report, stdout, _ = run_ramp(
+                f"{first.port},{second.port}", "--server-pid",
+                f"{first.proc.pid},{second.proc.pid}", "--step", "40", "--interval", "1",
+                "--target", "40", "--procs", "2", "--sources", "1", "--heartbeat", "0.3",
+                "--max-p99", "10000", "--duration", "30")
+            logs = [first.log(), second.log()]
+        self.assertEqual(status, 0, stdout)
+        self.assertEqual(report["totals"]["held"], 40)
+        self.assertEqual(report["totals"]["heartbeats_damaged"], 0)
+        self.assertGreater(report["totals"]["heartbeats_received"], 0)
+        for log in logs:
+            self.assertEqual(log.count("registered as ramp"), 20, log[-2000:])
+        self.assertEqual(report["options"]["targets"],
+                         [f"127.0.0.1:{first.port}", f"127.0.0.1:{second.port}"])
+        step = report["steps"][-1]
+        self.assertEqual([entry["pid"] for entry in step["servers"]],
+                         [first.proc.pid, second.proc.pid])
+        self.assertEqual(step["server_rss_bytes"],
+                         sum(entry["rss_bytes"] for entry in step["servers"]))
+
+
 class RampSmoke(unittest.TestCase):
     def test_reaches_small_target_with_two_workers(self):
         with Server() as server:

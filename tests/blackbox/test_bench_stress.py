@@ -5,10 +5,11 @@ import os
 import subprocess
 import tempfile
 import unittest
+import re
 import xml.dom.minidom
 
 from faulty_server import FaultyProcess
-from harness import ROOT, TIMEOUT, Server
+from harness import CLUSTER_NODES, ROOT, TIMEOUT, Cluster, Server, single_process
 
 BENCH = os.environ.get("CLASSCHAT_BENCH",
                        os.path.join(ROOT, "build", "release", "src", "bench", "classchat-bench"))
@@ -31,6 +32,7 @@ def total(report, field):
     return report["direct"]["tally"][field] + report["shout"]["tally"][field]
 
 
+@single_process("the cluster run is StressAgainstCluster")
 class StressAgainstClasschatd(unittest.TestCase):
     def test_default_scenario_verifies_clean(self):
         with Server() as server:
@@ -82,6 +84,62 @@ class StressAgainstClasschatd(unittest.TestCase):
         self.assertGreater(report["shout"]["tally"]["delivered"], 0)
 
 
+@single_process("the cluster run is StressAgainstCluster")
+class StressOverSeveralTargets(unittest.TestCase):
+    """Two targets that are one chat: a dual-stack server reached over IPv4 and IPv6.
+    (Two independent servers are not one chat: their direct messages would be lost.)"""
+
+    def test_bots_are_spread_and_verified_across_targets(self):
+        with Server(host="::") as server:
+            status, report, stdout = run_stress(server.port, "--host", "127.0.0.1,::1")
+            log = server.log()
+        self.assertEqual(status, 0, stdout)
+        self.assertTrue(report["passed"])
+        self.assertEqual(report["registered"], 6)
+        self.assertEqual(report["options"]["targets"],
+                         [f"127.0.0.1:{server.port}", f"[::1]:{server.port}"])
+        self.assertIn(f"against 127.0.0.1:{server.port}, [::1]:{server.port}", stdout)
+        for field in ("lost", "duplicated", "reordered", "corrupted", "misdelivered"):
+            self.assertEqual(total(report, field), 0, field)
+        self.assertEqual(report["shout"]["tally"]["delivered"], 5 * report["shout"]["sent"])
+        # Round-robin: 3 bots over each address, plus one probe and one duplicate-name
+        # check on each (the check of who is online probes both targets too).
+        self.assertGreaterEqual(len(re.findall(r"connected from 127\.0\.0\.1:", log)), 4)
+        self.assertGreaterEqual(len(re.findall(r"connected from ::1:", log)), 4)
+        self.assertIn("Bot_check2", log)
+
+    def test_same_port_twice_is_two_targets(self):
+        with Server() as server:
+            status, report, stdout = run_stress(f"{server.port},{server.port}")
+        self.assertEqual(status, 0, stdout)
+        self.assertEqual(len(report["options"]["targets"]), 2)
+        self.assertEqual(report["options"]["port"], server.port)
+
+
+@unittest.skipUnless(CLUSTER_NODES >= 2, "runs in the cluster suite (CLASSCHAT_CLUSTER=N)")
+class StressAgainstCluster(unittest.TestCase):
+    """The class's 50-bot scenario with the bots spread over every node of a cluster."""
+
+    def test_fifty_bots_over_the_nodes_verify_clean(self):
+        with Cluster(nodes=CLUSTER_NODES) as cluster:
+            ports = ",".join(str(node.port) for node in cluster.nodes)
+            with tempfile.NamedTemporaryFile(suffix=".json") as out:
+                result = subprocess.run(
+                    [BENCH, "stress", "--port", ports, "--json", out.name, "--duration", "3",
+                     "--drain", str(TIMEOUT), "--quiet"],
+                    capture_output=True, text=True, timeout=120 + 4 * TIMEOUT)
+                with open(out.name, encoding="utf-8") as f:
+                    report = json.load(f)
+            for node in cluster.nodes:
+                self.assertRegex(node.log(), r"registered as Bot_\d+")
+        self.assertEqual(result.returncode, 0, result.stdout + result.stderr)
+        self.assertEqual(report["registered"], 50)
+        self.assertTrue(all(check["passed"] for check in report["duplicate_name_checks"]))
+        self.assertEqual(report["shout"]["tally"]["delivered"], 49 * report["shout"]["sent"])
+        self.assertEqual(report["direct"]["tally"]["delivered"], report["direct"]["sent"])
+
+
+@single_process("it starts its own test servers")
 class StressCatchesFaultyServers(unittest.TestCase):
     def check_mode(self, mode):
         with FaultyProcess(mode) as server:
@@ -118,6 +176,7 @@ class StressCatchesFaultyServers(unittest.TestCase):
         self.assertGreater(total(report, "corrupted"), 0)
 
 
+@single_process("it needs no cluster")
 class StressCliErrors(unittest.TestCase):
     def test_refuses_remote_target(self):
         result = subprocess.run([BENCH, "stress", "--host", "192.0.2.1", "--quiet"],

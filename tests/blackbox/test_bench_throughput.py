@@ -2,6 +2,7 @@
 the same verification catching a server that drops messages."""
 import json
 import os
+import re
 import subprocess
 import tempfile
 import unittest
@@ -62,6 +63,35 @@ class ThroughputSmoke(unittest.TestCase):
         self.assertGreater(report["generator"]["cpu_user_s"] + report["generator"]["cpu_system_s"], 0)
         xml.dom.minidom.parseString(svg)
         self.assertEqual(svg.count("<polyline"), 4)  # p50 and p99 per kind
+
+    def test_pairs_straddle_two_targets_of_one_dual_stack_server(self):
+        # Round-robin: each pair's partners are on different targets (IPv4 and IPv6 here).
+        with Server(*UNLIMITED, host="::") as server:
+            status, report, stdout, _ = run_throughput(
+                server.port, "--host", "127.0.0.1,::1", "--rate", "500", "--step-duration", "1",
+                "--pairs", "3", "--listeners", "3", "--threads", "2")
+            log = server.log()
+        self.assertEqual(status, 0, stdout)
+        self.assertTrue(report["passed"])
+        for kind in (report["direct"], report["shout"]):
+            self.assertGreater(kind["tally"]["delivered"], 0)
+            self.assertEqual(kind["tally"]["delivered"], kind["tally"]["expected"])
+            self.assertEqual(kind["tally"]["lost"] + kind["tally"]["reordered"], 0)
+        # 6 direct and 4 shout clients, half over each address (the probe adds one to each).
+        self.assertGreaterEqual(len(re.findall(r"connected from 127\.0\.0\.1:", log)), 5)
+        self.assertGreaterEqual(len(re.findall(r"connected from ::1:", log)), 5)
+
+    def test_server_pid_list_reports_each_and_the_sum(self):
+        with Server(*UNLIMITED) as server:
+            pid = server.proc.pid
+            status, report, stdout, _ = run_throughput(
+                server.port, "--kind", "direct", "--rate", "2000", "--step-duration", "1",
+                "--pairs", "2", "--server-pid", f"{pid},{pid}")
+        self.assertEqual(status, 0, stdout)
+        step = report["direct"]["steps"][0]
+        self.assertEqual(len(step["server_cpu_each"]), 2)
+        self.assertAlmostEqual(step["server_cpu"], sum(step["server_cpu_each"]), places=6)
+        self.assertGreater(step["server_cpu"], 0)
 
     def test_two_generator_threads_verify_across_threads(self):
         # Pairs are split over the threads; shouts go from the first thread to listeners on

@@ -235,6 +235,7 @@ class OversizeTest(harness.ServerTestCase):
         for text in texts:
             self.assertNextFrame(self.bob, frame_bytes("alice", "127.0.0.1", "bob", text))
 
+    @harness.single_process("reads one process's memory")
     def test_streaming_a_huge_object_does_not_buffer_it(self):
         pid = self.server.proc.pid
         total = 48 << 20

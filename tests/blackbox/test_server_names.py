@@ -121,6 +121,7 @@ class UniquenessTest(harness.ServerTestCase):
         first = json.dumps({"from": {"name": "ALICE"}, "to": "/time"})
         self.expect_refused(self.connect(self.server, first))
 
+    @harness.single_process("pauses the process with SIGSTOP")
     def test_name_is_free_right_after_disconnect(self):
         observer = self.register(self.server, "observer")
         time_request = json.dumps({"to": "/time"}).encode()

@@ -318,6 +318,7 @@ class WebSocketTest(harness.ServerTestCase):
         self.assertEqual(json.loads(texts[-1])["msg"],
                          "Error: idle for more than 0.6 s; disconnecting")
 
+    @harness.single_process("signals the process")
     def test_shutdown_says_goodbye_closes_with_1001_and_does_not_wait_for_the_grace(self):
         server = self.start_server("--shutdown-grace", "8")
         web = self.ws(server, "wendy")
@@ -350,6 +351,7 @@ class WebSocketTest(harness.ServerTestCase):
         self.assertEqual(metric(text, "classchat_registered_users"), 2)
 
     @unittest.skipUnless(harness.MEMORY_CHECKS, "RSS means little under a sanitizer")
+    @harness.single_process("reads one process's memory")
     def test_an_idle_websocket_costs_under_2_kib_of_server_memory(self):
         server = self.start_server()
         port = server.http_port()
