@@ -24,6 +24,8 @@ requires_cluster_mode = unittest.skipUnless(
 # builds run several times slower (CLASSCHAT_TEST_TIMEOUT=30 there, 10 here), so the slack
 # and every "within a few seconds" bound scale with TIMEOUT.
 SCALE = max(1.0, TIMEOUT / 10)
+# A DM neither delivered nor refused within this many seconds was lost in silence.
+SILENT = 2 * SCALE
 LEASE = 2  # --node-lease for the failure tests: short, so that they stay fast
 
 TAKEN = "Error: username '{}' is already taken"
@@ -31,6 +33,8 @@ NOT_FOUND = "Error: user '{}' not found"
 DIRECTORY_DOWN = "Error: the chat directory is unavailable, try again"
 DM_DIRECTORY_DOWN = ("Error: the chat directory is unavailable; message to '{}' not sent, "
                      "try again")
+FENCED = ("Error: this server lost contact with the chat directory for a while, and meanwhile "
+          "another user took your name; disconnecting")
 SHOUT_DIRECTORY_DOWN = ("Error: the chat directory is unavailable; your shout reached only "
                         "the users on this server")
 
@@ -121,6 +125,36 @@ class ClusterTestCase(harness.ServerTestCase):
         stamped with the sender's registered name and address."""
         sender.send(receiver.name, text)
         self.assertNextFrame(receiver, frame_bytes(sender.name, "127.0.0.1", receiver.name, text))
+
+    def assertDeliveredNeverSilent(self, sender, receiver, text, within):
+        """Across a recovery: every DM from `sender` to `receiver` is delivered (exactly, as
+        assertDelivered checks) or refused with an Error reply to the sender, never silently
+        lost; refused ones are sent again until one is delivered, within `within` s. A DM
+        counts as lost when neither happened within SILENT s (a delivery takes milliseconds;
+        a refusal is immediate)."""
+        start = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            sent = f"{text} ({attempt})"
+            sender.send(receiver.name, sent)
+            try:
+                line = receiver.recv_line(SILENT / 2)
+                self.assertEqual(line + b"\n", stamped(sender.name, receiver.name, sent))
+                return time.monotonic() - start
+            except TimeoutError:
+                pass
+            try:
+                reply = self.recv_reply(sender, SILENT / 2)
+            except TimeoutError:
+                self.fail(f"DM {sent!r} from {sender.name} to {receiver.name} was silently "
+                          f"lost ({time.monotonic() - start:.2f} s into the recovery): "
+                          "neither delivered nor refused")
+            self.assertTrue(reply.startswith("Error: "), reply)
+            if time.monotonic() - start > within:
+                self.fail(f"DMs from {sender.name} to {receiver.name} still refused after "
+                          f"{within:.1f} s: {reply!r}")
+            time.sleep(0.1)
 
     def assertQuiet(self, receiver, sender):
         """Nothing was waiting for `receiver`: a marker DM from `sender` is its next frame."""
