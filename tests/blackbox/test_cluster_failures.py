@@ -277,6 +277,37 @@ class SubscriptionCut(ClusterTestCase):
         for client, other in ((a0, a1), (a1, a2), (a2, a0)):
             self.assertQuiet(client, other)
 
+    def test_subscription_cut_by_the_output_buffer_limit_nodes_resubscribe(self):
+        cluster = self.start_cluster("--node-lease", LEASE)
+        a0, a1, a2 = (self.on(node, f"a{i}") for i, node in enumerate(cluster.nodes))
+        probes = [self.on(node, f"probe{i}") for i, node in enumerate(cluster.nodes)]
+        # A small hard limit for subscribers: Redis queues what it publishes to a subscriber
+        # beyond its 16 KiB reply buffer and checks the limit before writing to the socket,
+        # so one shout of 60 KB passes it for every node at once, whatever the kernel's
+        # socket buffers hold.
+        self.assertEqual(cluster.redis.command(
+            "CONFIG", "SET", "client-output-buffer-limit", "pubsub 16384 0 0"), "OK")
+        a0.send("/shout", "x" * 60000)
+        self.assertEqual(self.recv_reply(a0), "Message sent to 5 users")
+        cut_at = time.monotonic()
+        # Every node notices within seconds, resubscribes, and chat flows again (what was
+        # published to them meanwhile, the big shout included, is lost, as documented).
+        for probe, receiver in ((probes[0], a1), (probes[1], a2), (probes[2], a0)):
+            self.wait_until_routed(probe, receiver, SECONDS)
+        print(f"pub/sub output-buffer limit: DMs to every node again after "
+              f"{time.monotonic() - cut_at:.2f} s")
+        for i, node in enumerate(cluster.nodes):
+            node.wait_for_log(r"subscription to Redis was cut and is restored", SECONDS)
+        for client in (a1, a2):
+            drain(client, 0.2)  # the big shout, if it was read before the cut
+        self.assertDelivered(a1, a2, "after the cut")
+        self.assertDelivered(a2, a0, "after the cut")
+        a2.send("/shout", "back")
+        self.assertEqual(self.recv_reply(a2), "Message sent to 5 users")
+        for client in (a0, a1):
+            self.assertNextFrame(client, stamped("a2", "Everyone", "back"))
+        for client, other in ((a0, a1), (a1, a2), (a2, a0)):
+            self.assertQuiet(client, other)
 
 if __name__ == "__main__":
     unittest.main()
