@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <random>
+#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -13,6 +14,10 @@
 
 namespace classchat::hub {
 namespace {
+
+// How often the janitor looks for dead nodes: a killed node's names are free within its
+// lease plus this (and a round trip).
+constexpr std::chrono::milliseconds kJanitorPeriod{500};
 
 std::string randomNodeId() {
   std::random_device device;
@@ -98,6 +103,7 @@ void ClusterNode::startOnHome() {
   subscriber_->setOnResubscribed([this] {
     if (!subscribedOnce_) {
       subscribedOnce_ = true;
+      checkLease();  // the first lease waits for the subscription
       return;
     }
     // Messages published while the subscription was down are lost (DMs, shouts, acts and
@@ -116,7 +122,7 @@ void ClusterNode::startOnHome() {
   redis_->start();
   subscriber_->start();
   scheduleTicks();
-  janitorTimer_ = loops_.front().loop->runAfter(std::chrono::seconds(1), [this] {
+  janitorTimer_ = loops_.front().loop->runAfter(kJanitorPeriod, [this] {
     janitorTimer_ = 0;
     if (!stopping_) runJanitor();
   });
@@ -134,8 +140,18 @@ void ClusterNode::scheduleTicks() {
 }
 
 bool ClusterNode::waitForLease(std::chrono::milliseconds timeout) {
-  std::unique_lock lock(mutex_);
-  return changed_.wait_for(lock, timeout, [this] { return leaseHeldOnce_; });
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  {
+    std::unique_lock lock(mutex_);
+    if (!changed_.wait_until(lock, deadline, [this] { return leaseHeldOnce_; })) return false;
+  }
+  // Every loop's own link too, so that the first clients are not refused as "unavailable".
+  while (!std::all_of(loops_.begin(), loops_.end(),
+                      [](const Loop& loop) { return loop.hub == nullptr || loop.hub->linkUp(); })) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return true;
 }
 
 void ClusterNode::setLeaseHeld() {
@@ -184,17 +200,22 @@ void ClusterNode::requestLeaseCheck() {
 void ClusterNode::checkLease() {
   if (stopping_ || leaseCallInFlight_ || redis_ == nullptr || !redis_->isUp()) return;
   if (heldEpoch_ == 0 || epoch() == 0) {
-    if (!reasserting_) acquire();
+    // (Re-)join only while subscribed: once the names are asserted, other nodes route to
+    // this node's inbox, which must be heard.
+    if (!reasserting_ && subscriber_->isSubscribed()) acquire();
     return;
   }
   leaseCallInFlight_ = true;
   const std::string ttl = std::to_string(options_.lease.count());
   const std::string epochText = std::to_string(heldEpoch_);
   redis_->evalScript(leaseScript_, {keys_.epoch, keys_.lease, keys_.nodes},
-                     {"renew", keys_.node, ttl, epochText}, [this](const RedisReply& reply) {
+                     {"renew", keys_.node, ttl, epochText},
+                     [this, sentAt = std::chrono::steady_clock::now()](const RedisReply& reply) {
                        leaseCallInFlight_ = false;
                        if (stopping_) return;
-                       if (reply.isInteger() && reply.integer() == 0) {
+                       if (reply.isInteger() && reply.integer() == 1) {
+                         if (!reasserting_) markFresh(sentAt);
+                       } else if (reply.isInteger() && reply.integer() == 0) {
                          fence(
                              "the lease was lost (this node was paused or cut off past "
                              "--node-lease, or Redis restarted or was flushed)");
@@ -204,12 +225,26 @@ void ClusterNode::checkLease() {
                      });
 }
 
+void ClusterNode::markFresh(std::chrono::steady_clock::time_point sentAt) {
+  // Redis extended the lease no earlier than the request left, so it holds at least until
+  // sentAt + lease (less a margin for the two clocks' rates).
+  const auto until = sentAt + options_.lease * 9 / 10;
+  freshUntil_.store(until.time_since_epoch().count(), std::memory_order_release);
+}
+
+bool ClusterNode::leaseFresh() const {
+  return epoch() != 0 && std::chrono::steady_clock::now().time_since_epoch().count() <
+                             freshUntil_.load(std::memory_order_acquire);
+}
+
 void ClusterNode::fence(std::string_view why) {
   counters_.fenced.fetch_add(1, std::memory_order_relaxed);
   epoch_.store(0, std::memory_order_release);
-  spdlog::warn("cluster: node {} fenced: {}; new registrations wait for a new lease", keys_.node,
-               why);
-  acquire();
+  freshUntil_.store(0, std::memory_order_release);
+  spdlog::warn(
+      "cluster: node {} fenced: {}; new registrations are refused until it holds a new lease",
+      keys_.node, why);
+  checkLease();
 }
 
 void ClusterNode::acquire() {
@@ -218,7 +253,7 @@ void ClusterNode::acquire() {
   const std::string ttl = std::to_string(options_.lease.count());
   redis_->evalScript(
       leaseScript_, {keys_.epoch, keys_.lease, keys_.nodes}, {"acquire", keys_.node, ttl, "0"},
-      [this](const RedisReply& reply) {
+      [this, sentAt = std::chrono::steady_clock::now()](const RedisReply& reply) {
         leaseCallInFlight_ = false;
         if (stopping_) return;
         if (!reply.isInteger() || reply.integer() <= 0) {
@@ -233,11 +268,14 @@ void ClusterNode::acquire() {
         // names recorded under older ones.
         epoch_.store(epoch, std::memory_order_release);
         if (first) {
+          markFresh(sentAt);
           spdlog::info("cluster: node {} holds its lease (epoch {}, --node-lease {} ms)",
                        keys_.node, epoch, options_.lease.count());
           setLeaseHeld();
           return;
         }
+        // The node-local directory stays suspect (no local shortcuts) until every loop has
+        // re-asserted and the sessions whose names went elsewhere are gone.
         spdlog::warn("cluster: node {} re-acquired its lease (epoch {}); re-asserting names",
                      keys_.node, epoch);
         reassertAll(epoch);
@@ -246,6 +284,7 @@ void ClusterNode::acquire() {
 
 void ClusterNode::reassertAll(std::uint64_t epoch) {
   reasserting_ = true;
+  roundStartedAt_ = std::chrono::steady_clock::now();
   const std::uint64_t round = ++round_;
   roundPending_ = loops_.size();
   roundOk_ = true;
@@ -274,6 +313,7 @@ void ClusterNode::reasserted(std::uint64_t round, bool ok) {
     epoch_.store(0, std::memory_order_release);
     return;
   }
+  markFresh(roundStartedAt_);
   sweep(epoch(), "0");
 }
 
@@ -305,7 +345,7 @@ void ClusterNode::sweep(std::uint64_t epoch, std::string cursor) {
 void ClusterNode::runJanitor() {
   auto again = [this] {
     if (janitorTimer_ == 0 && !stopping_) {
-      janitorTimer_ = loops_.front().loop->runAfter(std::chrono::seconds(1), [this] {
+      janitorTimer_ = loops_.front().loop->runAfter(kJanitorPeriod, [this] {
         janitorTimer_ = 0;
         if (!stopping_) runJanitor();
       });

@@ -34,6 +34,13 @@ struct ClusterOptions {
   // Bytes of commands one loop may have on its way to Redis (pending on its connection plus
   // this iteration's batches); past it, direct messages and shouts are shed ("too busy").
   std::size_t maxInFlightBytes = 32u << 20;
+  // What a session is told, and why it is closed, when a re-assertion finds that another
+  // node took its name while this one was fenced (ChatServer sets the client's text).
+  server::SessionAction takenWhileFenced{
+      server::SessionAction::Kind::kDisconnect,
+      "Error: your name was taken on another server while this one was cut off",
+      "name taken on another node while this node was fenced",
+      {}};
 };
 
 // Counters any thread may read (for /metrics and tests).
@@ -103,6 +110,11 @@ class ClusterNode {
   void checkLease();
   // Thread-safe: has the home loop check the lease soon (a claim was answered "fenced").
   void requestLeaseCheck();
+  // Thread-safe: whether this node surely still holds its lease and its names (renewed
+  // within the lease, not fenced, not re-asserting). When not, a loop must not trust its
+  // node-local directory (a node resumed from a pause past its lease may hold sessions whose
+  // names are now someone else's): DMs and acts go through Redis, which knows.
+  bool leaseFresh() const;
 
   // The action record carried by act.lua and the control channel (inverse functions).
   static std::string encodeAction(const server::SessionAction& action);
@@ -126,6 +138,7 @@ class ClusterNode {
   void deliverShouts(std::string_view payload);
   void deliverControl(std::string_view payload);
   void setLeaseHeld();
+  void markFresh(std::chrono::steady_clock::time_point sentAt);
 
   ClusterOptions options_;
   ClusterKeys keys_;
@@ -133,6 +146,7 @@ class ClusterNode {
   RedisScript leaseScript_, janitorScript_, sweepScript_;
   std::vector<Loop> loops_;  // by loop index
   std::atomic<std::uint64_t> epoch_{0};
+  std::atomic<std::int64_t> freshUntil_{0};  // steady_clock ticks
   // Home loop only.
   std::unique_ptr<RedisConnection> redis_;
   std::unique_ptr<RedisSubscriber> subscriber_;
@@ -145,6 +159,7 @@ class ClusterNode {
   std::uint64_t round_ = 0;  // reassert rounds, so a stale answer is ignored
   std::size_t roundPending_ = 0;
   bool roundOk_ = true;
+  std::chrono::steady_clock::time_point roundStartedAt_{};
   net::TimerId renewTimer_ = 0, janitorTimer_ = 0;
   std::string frame_;  // reused to build delivered frames
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

@@ -39,16 +39,6 @@ bool startsWith(const RedisReply& reply, std::string_view word) {
 constexpr std::size_t kMaxPairsPerCall = 8192;
 constexpr std::size_t kReassertChunk = 2000;
 
-const server::SessionAction& takenWhileFencedAction() {
-  static const server::SessionAction action{
-      server::SessionAction::Kind::kDisconnect,
-      "Error: this server lost contact with the chat directory for a while, and meanwhile "
-      "another user took your name; disconnecting",
-      "name taken on another node while this node was fenced",
-      {}};
-  return action;
-}
-
 }  // namespace
 
 RedisHub::RedisHub(net::EventLoop& loop, std::uint32_t loopIndex,
@@ -70,7 +60,11 @@ RedisHub::RedisHub(net::EventLoop& loop, std::uint32_t loopIndex,
   options.endpoint = node_.options().endpoint;
   redis_ = std::make_unique<RedisConnection>(loop_, options);
   // Releases that failed while Redis was away are sent again on the next link.
-  redis_->setOnUp([this] { flushReleases(); });
+  redis_->setOnUp([this] {
+    linkUp_.store(true, std::memory_order_release);
+    flushReleases();
+  });
+  redis_->setOnDown([this] { linkUp_.store(false, std::memory_order_release); });
   redis_->start();
   loop_.addBeforeSleepHook([this] { flush(); });
 }
@@ -84,6 +78,15 @@ RedisHub::~RedisHub() {
 
 bool RedisHub::redisUp() const {
   return redis_->isUp();
+}
+
+bool RedisHub::useLocal(std::string_view name) const {
+  if (node_.options().alwaysRemote || !local_->find(name)) return false;
+  // A session of this node holds the name, as far as this node knows. Trust that while the
+  // lease is fresh; after a pause past it, Redis knows better (the name may be another
+  // node's now), unless Redis cannot be asked at all, when this node's view is the best
+  // there is (nobody can claim through an unreachable directory).
+  return node_.leaseFresh() || !redisUp();
 }
 
 bool RedisHub::overBudget(std::size_t more) const {
@@ -192,6 +195,12 @@ std::optional<server::DirectoryStats> RedisHub::readStats(std::string_view self,
     return server::DirectoryStats{local_->onlineCount(), local_->onlineNameBytes(),
                                   self.empty() ? std::nullopt : local_->rankOf(self), true};
   }
+  // stats.lua ranks the exact registered spelling; a user of this node may be asked for
+  // in another case.
+  if (const std::optional<server::OnlineUser> user =
+          self.empty() ? std::nullopt : local_->find(self)) {
+    self = user->name;
+  }
   redis_->evalScript(statsScript_, {node_.keys().online, node_.keys().nameBytes}, {self, "0", "0"},
                      [this, done = std::move(done)](const RedisReply& reply) {
                        if (closing_ || !done) return;
@@ -242,9 +251,7 @@ std::optional<server::DirectoryPage> RedisHub::readNames(std::size_t first, std:
 }
 
 server::DirectOutcome RedisHub::sendDirect(const server::DirectMessage& message) {
-  if (!node_.options().alwaysRemote && local_->find(message.to)) {
-    return local_->sendDirect(message);  // on this node: never touches Redis
-  }
+  if (useLocal(message.to)) return local_->sendDirect(message);  // never touches Redis
   if (!redisUp()) return {DirectStatus::kUnavailable, {}};
   // The envelope the recipient's node turns into the frame: "<sender> <ip>\n<msg>".
   const std::size_t envelope =
@@ -288,9 +295,7 @@ server::SendResult RedisHub::broadcast(std::string_view frame, net::ConnectionId
 std::optional<server::ActOutcome> RedisHub::actOnName(std::string_view name,
                                                       server::SessionAction action,
                                                       server::ActDone done) {
-  if (!node_.options().alwaysRemote && local_->find(name)) {
-    return local_->actOnName(name, std::move(action), nullptr);
-  }
+  if (useLocal(name)) return local_->actOnName(name, std::move(action), nullptr);
   if (!redisUp()) return server::ActOutcome{false, {}, true};
   const ClusterKeys& keys = node_.keys();
   const std::string lower = lowerAscii(name);
@@ -475,7 +480,7 @@ void RedisHub::reassertChunk(std::uint64_t epoch, std::shared_ptr<std::vector<He
           node_.counters().takenWhileFenced.fetch_add(1, std::memory_order_relaxed);
           // The session's close releases the name locally; release.lua then leaves the
           // other node's record alone (it is not this session's).
-          delivery_.actLocal(lost.connection, takenWhileFencedAction());
+          delivery_.actLocal(lost.connection, node_.options().takenWhileFenced);
         }
         reassertChunk(epoch, std::move(all), to, std::move(done));
       });

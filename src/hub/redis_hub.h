@@ -67,6 +67,9 @@ class RedisHub final : public server::Hub {
   // (reassert.lua in chunks), disconnects those another node holds, then calls done(ok).
   void reassert(std::uint64_t epoch, std::function<void(bool ok)> done);
 
+  // Thread-safe: whether this loop's link to Redis is up (a moment old).
+  bool linkUp() const { return linkUp_.load(std::memory_order_acquire); }
+
   // Thread-safe counters for tests and /metrics.
   std::uint64_t routeCalls() const { return routeCalls_.load(std::memory_order_relaxed); }
   std::uint64_t remoteDirectOut() const { return remoteDirectOut_.load(std::memory_order_relaxed); }
@@ -91,6 +94,7 @@ class RedisHub final : public server::Hub {
     std::vector<Item> items;
   };
   bool redisUp() const;
+  bool useLocal(std::string_view name) const;
   bool overBudget(std::size_t more) const;
   void undoClaim(const std::string& lower, std::string_view spelling, net::ConnectionId connection,
                  bool releaseInRedis);
@@ -117,6 +121,7 @@ class RedisHub final : public server::Hub {
   std::string shouts_;  // "<length>\n<frame>" per shout of this iteration
   std::string scratch_;
   bool closing_ = false;
+  std::atomic<bool> linkUp_{false};
   std::atomic<std::uint64_t> routeCalls_{0};
   std::atomic<std::uint64_t> remoteDirectOut_{0};
   std::atomic<std::uint64_t> shedToRedis_{0};

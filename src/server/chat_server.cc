@@ -128,6 +128,10 @@ void ChatServer::start() {
     cluster.endpoint.port = options_.redisPort;
     cluster.prefix = options_.redisPrefix;
     cluster.lease = options_.nodeLease;
+    // PROTOCOL.md, section 9 (one literal, as test_server_protocol_doc looks for it).
+    // clang-format off
+    cluster.takenWhileFenced.notice = "Error: this server lost contact with the chat directory for a while, and meanwhile another user took your name; disconnecting";
+    // clang-format on disconnecting";
     cluster_ = std::make_unique<hub::ClusterNode>(std::move(cluster));
   }
   const HubFactory makeHub = hubFactory();
@@ -281,6 +285,25 @@ transport::HttpResponse ChatServer::serveHttp(const transport::HttpRequest& requ
     for (const LocalHub* hub : localHubs_) {
       figures.shedFrames += hub->shedFrames();
       figures.shedBytes += hub->shedBytes();
+    }
+    if (cluster_) {
+      const hub::ClusterCounters& c = cluster_->counters();
+      ClusterFigures cluster;
+      cluster.epoch = cluster_->epoch();
+      cluster.fenced = c.fenced.load();
+      cluster.reasserted = c.reasserted.load();
+      cluster.takenWhileFenced = c.takenWhileFenced.load();
+      cluster.swept = c.swept.load();
+      cluster.janitorFreed = c.janitorFreed.load();
+      cluster.subscriptionCuts = c.subscriptionCuts.load();
+      cluster.remoteDirectIn = c.remoteDirectIn.load();
+      cluster.remoteShoutsIn = c.remoteShoutsIn.load();
+      for (const hub::RedisHub* hub : redisHubs_) {
+        cluster.remoteDirectOut += hub->remoteDirectOut();
+        cluster.routeCalls += hub->routeCalls();
+        cluster.shedToRedis += hub->shedToRedis();
+      }
+      figures.cluster = cluster;
     }
     figures.uptimeSeconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - startedAt_).count();
