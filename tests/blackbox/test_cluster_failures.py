@@ -215,6 +215,9 @@ class RedisUnreachable(ClusterTestCase):
         self.assertEqual(self.recv_reply(a0), SHOUT_DIRECTORY_DOWN)
         self.assertNextFrame(b0, stamped("a0", "Everyone", "local only"))
         self.assertEqual(self.list_text(a1), DIRECTORY_DOWN)
+        # DMs between users of one node still work (ARCHITECTURE.md's failure table).
+        self.assertDelivered(b0, a0, "same node")
+        self.assertDelivered(a0, b0, "same node too")
         # Past a whole lease and more, nothing crashed and every client is still served.
         while time.monotonic() - down_at < LEASE + 1:
             for client in (a0, b0, a1, a2):
