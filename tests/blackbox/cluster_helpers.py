@@ -111,6 +111,25 @@ class ClusterTestCase(harness.ServerTestCase):
                 self.fail(f"{name!r} was still taken after {timeout:.1f} s")
             time.sleep(poll)
 
+    def register_when_available(self, node, name, within):
+        """Registers `name` on `node`, trying again while the node answers exactly
+        `Error: the chat directory is unavailable, try again` (what a client does: the
+        error says to retry); fails past `within` s. Returns the registered client."""
+        deadline = time.monotonic() + within
+        while True:
+            client = LineClient(node.port, name + "\n")
+            line = client.recv_line()
+            if json.loads(line)["msg"].startswith(f"Welcome {name}!"):
+                client.name = name
+                self.addCleanup(client.close)
+                return client
+            self.assertEqual(line + b"\n", server_frame_bytes(name, DIRECTORY_DOWN))
+            self.assertEqual(client.expect_closed(), [])
+            client.close()
+            if time.monotonic() > deadline:
+                self.fail(f"registering {name!r} still refused after {within:.1f} s")
+            time.sleep(0.1)
+
     def expect_refused_with(self, node, name, text):
         """Registering `name` on `node` gets exactly one frame, `text`, then the close."""
         client = LineClient(node.port, name + "\n")
