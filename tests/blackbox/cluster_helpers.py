@@ -10,6 +10,7 @@ import subprocess
 import threading
 import time
 import unittest
+import urllib.request
 
 import harness
 from harness import SERVER_BINARY, TIMEOUT, LineClient, frame_bytes, server_frame_bytes
@@ -289,3 +290,15 @@ class Pump:
         for _, line in self.frames:
             msg = json.loads(line)["msg"]
             test.assertEqual(line + b"\n", stamped(self.sender.name, self.receiver.name, msg))
+
+
+def cluster_event(node, event):
+    """The node's classchat_cluster_events_total{event="..."} from its /metrics."""
+    url = f"http://127.0.0.1:{node.http_port()}/metrics"
+    with urllib.request.urlopen(url, timeout=TIMEOUT) as response:
+        text = response.read().decode()
+    series = 'classchat_cluster_events_total{event="%s"} ' % event
+    for line in text.splitlines():
+        if line.startswith(series):
+            return float(line[len(series):])
+    raise AssertionError(f"{series.strip()} not in /metrics")

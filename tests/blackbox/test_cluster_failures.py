@@ -17,7 +17,7 @@ import unittest
 
 from cluster_helpers import (DIRECTORY_DOWN, DM_DIRECTORY_DOWN, FENCED, LEASE, NOT_FOUND, SCALE,
                              SHOUT_DIRECTORY_DOWN, ClusterTestCase, Pump, drain,
-                             requires_cluster_mode, stamped)
+                             cluster_event, requires_cluster_mode, stamped)
 from harness import TIMEOUT
 
 # What a claim may take past the promised bound (lease + 1 s): this test's own polling
@@ -139,6 +139,11 @@ class NodePausedPastItsLease(ClusterTestCase):
         self.assertDelivered(watcher, p2, "p2 still here")
         self.assertDelivered(p3, watcher, "p3 still here")
         self.assertQuiet(p2, p3)
+        # The paused node counted one fence and one session dropped; the others none.
+        self.assertGreaterEqual(cluster_event(n2, "fenced"), 1)
+        self.assertEqual(cluster_event(n2, "taken_while_fenced"), 1)
+        for node in (n0, n1):
+            self.assertEqual(cluster_event(node, "fenced"), 0)
         # At no moment after the resume did the stale session get what was meant for P1.
         self.assertEqual([f for f in stale if not f["msg"].startswith("Error: ")], [], stale)
         self.assertEqual(len(stale), 1, stale)
@@ -275,6 +280,7 @@ class SubscriptionCut(ClusterTestCase):
         for i, node in enumerate(cluster.nodes):
             self.assertRegex(node.log(), r"subscription to Redis was cut and is restored",
                              f"node {i} logged no resubscribe")
+            self.assertEqual(cluster_event(node, "subscription_cut"), 1, f"node {i}")
         # Then nothing is lost: DMs in order and exactly once, shouts to every node.
         for sender, receiver in ((a0, a1), (a1, a2), (a2, a0)):
             for first in range(0, 200, 50):
@@ -314,6 +320,7 @@ class SubscriptionCut(ClusterTestCase):
               f"{time.monotonic() - cut_at:.2f} s")
         for i, node in enumerate(cluster.nodes):
             node.wait_for_log(r"subscription to Redis was cut and is restored", SECONDS)
+            self.assertGreaterEqual(cluster_event(node, "subscription_cut"), 1, f"node {i}")
         for client in (a1, a2):
             drain(client, 0.2)  # the big shout, if it was read before the cut
         self.assertDelivered(a1, a2, "after the cut")
