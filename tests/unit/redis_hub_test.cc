@@ -3,6 +3,7 @@
 // process. Each test runs a private redis-server.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <memory>
@@ -57,8 +58,10 @@ class Recorder final : public server::LocalDelivery {
 // One node of one loop (loop index 0) on the given Redis.
 class Node {
  public:
-  Node(std::uint16_t redisPort, bool alwaysRemote, std::string nodeId = "") {
+  Node(std::uint16_t redisPort, bool alwaysRemote, std::string nodeId = "",
+       std::size_t maxInFlightBytes = 32u << 20) {
     ClusterOptions options;
+    options.maxInFlightBytes = maxInFlightBytes;
     options.endpoint.port = redisPort;
     options.lease = std::chrono::milliseconds(2000);
     options.alwaysRemote = alwaysRemote;
@@ -214,6 +217,30 @@ TEST_F(RedisHubTest, DirectMessagesOfOneIterationAreOneRouteCall) {
               std::string::npos);
   }
   EXPECT_EQ(next, kMessages);
+}
+
+TEST_F(RedisHubTest, PastItsBoundOnTheWayToRedisALoopShedsAndSaysSo) {
+  Node node(redis_.port(), true, "", 3500);
+  constexpr net::ConnectionId kAlice = (1u << 9), kBob = (2u << 9);
+  ASSERT_EQ(node.claim("alice", kAlice), ClaimResult::kClaimed);
+  ASSERT_EQ(node.claim("bob", kBob), ClaimResult::kClaimed);
+  const std::string big(1000, 'x');
+  const auto outcomes = node.on([&] {
+    std::vector<server::DirectStatus> statuses;
+    for (int i = 0; i < 6; ++i) {
+      statuses.push_back(node.hub->sendDirect({"bob", "alice", "10.0.0.1", big, kAlice}).status);
+    }
+    statuses.push_back(node.hub->broadcast(big, kAlice) == server::SendResult::kShed
+                           ? server::DirectStatus::kShed
+                           : server::DirectStatus::kSent);
+    return statuses;
+  });
+  // Three fit in 3,500 bytes (each about 1 KiB); the rest, and the shout, are shed.
+  EXPECT_EQ(std::count(outcomes.begin(), outcomes.end(), server::DirectStatus::kSent), 3);
+  EXPECT_EQ(outcomes.back(), server::DirectStatus::kShed);
+  EXPECT_EQ(node.hub->shedToRedis(), 4u);
+  // What was accepted is delivered.
+  EXPECT_TRUE(node.eventually([&] { return node.records().size() >= 4; }));  // 3 DMs, 1 local shout
 }
 
 TEST_F(RedisHubTest, AFencedNodeReassertsItsNamesAndDropsTheOnesTakenMeanwhile) {
