@@ -122,6 +122,14 @@ void ChatServer::start() {
                  options_.accountsPath);
   }
   if (!moderation_.load(error)) throw std::runtime_error(error);
+  if (options_.cluster()) {
+    hub::ClusterOptions cluster;
+    cluster.endpoint.host = options_.redisHost;
+    cluster.endpoint.port = options_.redisPort;
+    cluster.prefix = options_.redisPrefix;
+    cluster.lease = options_.nodeLease;
+    cluster_ = std::make_unique<hub::ClusterNode>(std::move(cluster));
+  }
   const HubFactory makeHub = hubFactory();
   for (std::uint32_t i = 0; i < options_.threads; ++i) {
     Unit unit;
@@ -185,16 +193,35 @@ void ChatServer::start() {
     if (unit.http) unit.http->start();
     unit.thread = std::thread([loop = unit.loop.get()] { loop->run(); });
   }
+  if (cluster_) {
+    spdlog::info("cluster: node {} joining through Redis at {}:{} (key prefix '{}')",
+                 cluster_->keys().node, options_.redisHost, options_.redisPort,
+                 options_.redisPrefix);
+    cluster_->start();
+    // Every claim needs the lease: do not report "listening" before it is held.
+    constexpr auto kLeaseWait = std::chrono::seconds(10);
+    if (!cluster_->waitForLease(kLeaseWait)) {
+      throw std::runtime_error(fmt::format(
+          "--redis {}:{}: no lease from Redis within {} s (is redis-server running there?)",
+          options_.redisHost, options_.redisPort, kLeaseWait.count()));
+    }
+  }
 }
 
 HubFactory ChatServer::hubFactory() {
-  // A cluster option (--redis) will return a factory of its hubs here.
   return [this](net::EventLoop& loop, std::uint32_t loopIndex,
                 LocalDelivery& delivery) -> std::unique_ptr<Hub> {
     auto hub = std::make_unique<LocalHub>(loop, loopIndex, registry_, delivery,
                                           LocalHubOptions{options_.maxLoopQueueBytes});
     localHubs_.push_back(hub.get());
-    return hub;
+    if (!cluster_) return hub;
+    // --redis: the LocalHub keeps this node's own directory and paths; the RedisHub adds the
+    // cluster around it.
+    auto clustered =
+        std::make_unique<hub::RedisHub>(loop, loopIndex, std::move(hub), delivery, *cluster_);
+    cluster_->addHub(loopIndex, loop, clustered.get());
+    redisHubs_.push_back(clustered.get());
+    return clustered;
   };
 }
 
@@ -255,6 +282,25 @@ transport::HttpResponse ChatServer::serveHttp(const transport::HttpRequest& requ
       figures.shedFrames += hub->shedFrames();
       figures.shedBytes += hub->shedBytes();
     }
+    if (cluster_) {
+      const hub::ClusterCounters& c = cluster_->counters();
+      ClusterFigures cluster;
+      cluster.epoch = cluster_->epoch();
+      cluster.fenced = c.fenced.load();
+      cluster.reasserted = c.reasserted.load();
+      cluster.takenWhileFenced = c.takenWhileFenced.load();
+      cluster.swept = c.swept.load();
+      cluster.janitorFreed = c.janitorFreed.load();
+      cluster.subscriptionCuts = c.subscriptionCuts.load();
+      cluster.remoteDirectIn = c.remoteDirectIn.load();
+      cluster.remoteShoutsIn = c.remoteShoutsIn.load();
+      for (const hub::RedisHub* hub : redisHubs_) {
+        cluster.remoteDirectOut += hub->remoteDirectOut();
+        cluster.routeCalls += hub->routeCalls();
+        cluster.shedToRedis += hub->shedToRedis();
+      }
+      figures.cluster = cluster;
+    }
     figures.uptimeSeconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - startedAt_).count();
     figures.shuttingDown = shuttingDown_.load();
@@ -310,6 +356,11 @@ void ChatServer::reload() {
 
 void ChatServer::shutdown() {
   shuttingDown_.store(true);
+  // Drop the lease first: no new claims here, and the other nodes' janitors free whatever
+  // names this node's closing sessions do not release themselves.
+  if (cluster_ && !units_.empty() && units_.front().thread.joinable()) {
+    cluster_->stop(std::chrono::seconds(1));
+  }
   for (Unit& unit : units_) {
     if (!unit.thread.joinable()) continue;
     ChatLoop* chat = unit.chat.get();
@@ -321,6 +372,8 @@ void ChatServer::shutdown() {
   // Loops are destroyed only after every thread has stopped, since posted tasks may
   // refer to other loops' hubs; the verifier stops first, since its callbacks post to them.
   verifier_.reset();
+  cluster_.reset();  // its Redis links live on loop 0, destroyed below
+  redisHubs_.clear();
   localHubs_.clear();
   units_.clear();
 }

@@ -1,4 +1,5 @@
-// classchatd assembled: one ChatLoop per thread, sharing a NameRegistry.
+// classchatd assembled: one ChatLoop per thread, sharing a NameRegistry (and, with --redis,
+// a ClusterNode).
 #pragma once
 
 #include <atomic>
@@ -9,6 +10,8 @@
 #include <thread>
 #include <vector>
 
+#include "hub/cluster_node.h"
+#include "hub/redis_hub.h"
 #include "net/event_loop.h"
 #include "server/accounts.h"
 #include "server/chat_loop.h"
@@ -91,6 +94,11 @@ class ChatServer {
   // The LocalHubs hubFactory() built, by loop (empty for another engine): wired together
   // in start(), and read for their counters by /metrics.
   std::vector<LocalHub*> localHubs_;
+  // With --redis: this process's membership of the cluster (lease, janitor, subscription),
+  // and each loop's RedisHub (wrapping the LocalHubs above). Reset after the loops stopped
+  // and before they are destroyed (its Redis links live on loop 0).
+  std::unique_ptr<hub::ClusterNode> cluster_;
+  std::vector<hub::RedisHub*> redisHubs_;
   std::chrono::steady_clock::time_point startedAt_{};
   std::atomic<bool> shuttingDown_{false};
 };

@@ -118,6 +118,33 @@ std::string renderPrometheus(const std::vector<const LoopMetrics*>& loops,
   out.family("classchat_shed_bytes_total", "counter", "Bytes of those dropped messages.");
   out.sample("classchat_shed_bytes_total", figures.shedBytes);
 
+  if (const std::optional<ClusterFigures>& cluster = figures.cluster) {
+    out.family("classchat_cluster_epoch", "gauge",
+               "This node's lease epoch in the cluster's Redis (0 while fenced).");
+    out.sample("classchat_cluster_epoch", cluster->epoch);
+    out.family("classchat_cluster_events_total", "counter",
+               "Cluster events: fences (lease found lost), names re-asserted, sessions dropped "
+               "because their name was taken while fenced, stale names swept, dead nodes' names "
+               "freed by this node's janitor, subscription cuts.");
+    out.sample("classchat_cluster_events_total", "event=\"fenced\"", cluster->fenced);
+    out.sample("classchat_cluster_events_total", "event=\"reasserted\"", cluster->reasserted);
+    out.sample("classchat_cluster_events_total", "event=\"taken_while_fenced\"",
+               cluster->takenWhileFenced);
+    out.sample("classchat_cluster_events_total", "event=\"swept\"", cluster->swept);
+    out.sample("classchat_cluster_events_total", "event=\"janitor_freed\"", cluster->janitorFreed);
+    out.sample("classchat_cluster_events_total", "event=\"subscription_cut\"",
+               cluster->subscriptionCuts);
+    out.family("classchat_cluster_messages_total", "counter",
+               "Messages that crossed nodes: DMs sent out and received, shouts received, "
+               "route.lua calls (one per loop iteration), and messages shed because too much "
+               "was on its way to Redis.");
+    out.sample("classchat_cluster_messages_total", "kind=\"direct_out\"", cluster->remoteDirectOut);
+    out.sample("classchat_cluster_messages_total", "kind=\"direct_in\"", cluster->remoteDirectIn);
+    out.sample("classchat_cluster_messages_total", "kind=\"shout_in\"", cluster->remoteShoutsIn);
+    out.sample("classchat_cluster_messages_total", "kind=\"route_call\"", cluster->routeCalls);
+    out.sample("classchat_cluster_messages_total", "kind=\"shed\"", cluster->shedToRedis);
+  }
+
   out.family("classchat_event_loops", "gauge", "Event loops (threads) serving clients.");
   out.sample("classchat_event_loops", static_cast<std::uint64_t>(loops.size()));
   out.family("classchat_uptime_seconds", "gauge", "Seconds since the server started.");

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -84,6 +85,22 @@ struct LoopMetrics {
   }
 };
 
+// Cluster mode's figures (--redis), summed over the node's loops where per loop.
+struct ClusterFigures {
+  std::uint64_t epoch = 0;  // the lease epoch claims are made under; 0 while fenced
+  std::uint64_t fenced = 0;
+  std::uint64_t reasserted = 0;
+  std::uint64_t takenWhileFenced = 0;
+  std::uint64_t swept = 0;
+  std::uint64_t janitorFreed = 0;
+  std::uint64_t subscriptionCuts = 0;
+  std::uint64_t remoteDirectIn = 0;
+  std::uint64_t remoteDirectOut = 0;
+  std::uint64_t remoteShoutsIn = 0;
+  std::uint64_t routeCalls = 0;
+  std::uint64_t shedToRedis = 0;
+};
+
 // Figures that are not per-loop counters, read when /metrics is scraped.
 struct ServerFigures {
   std::vector<std::uint64_t> bytesSentByLoop;  // from each loop's TcpServer
@@ -93,6 +110,7 @@ struct ServerFigures {
   std::uint64_t shedBytes = 0;
   double uptimeSeconds = 0;
   bool shuttingDown = false;
+  std::optional<ClusterFigures> cluster;  // set with --redis
 };
 
 // The Prometheus text exposition format (version 0.0.4) of every loop's counters, summed.

@@ -223,6 +223,20 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
                  "Message bytes that may wait for one event loop from the others; past it, "
                  "messages to its users are dropped and the sender told (0 = no bound)")
       ->capture_default_str();
+  std::string redis;
+  app.add_option("--redis", redis,
+                 "Join a cluster whose directory is the Redis at HOST:PORT (README, \"Running a "
+                 "cluster\"); without it the server runs alone");
+  double nodeLeaseSeconds = 5.0;
+  app.add_option("--node-lease", nodeLeaseSeconds,
+                 "With --redis: seconds this node's lease lasts without renewal; bounds how long "
+                 "the names of a node that died stay taken")
+      ->capture_default_str()
+      ->check(finiteNumber(1, 3600, "SECONDS (1 to 3600)"));
+  app.add_option("--redis-prefix", options.redisPrefix,
+                 "With --redis: the prefix of every key and channel (several chats may share "
+                 "one Redis)")
+      ->capture_default_str();
   app.add_option("--log-level", options.logLevel, "trace, debug, info, warn, error or off")
       ->capture_default_str()
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
@@ -250,6 +264,17 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
     exitCode = 2;
     return std::nullopt;
   }
+  if (!redis.empty() && !parseHostPort(redis, options.redisHost, options.redisPort)) {
+    std::fputs("classchatd: --redis takes HOST:PORT (e.g. 127.0.0.1:6379)\n", stderr);
+    exitCode = 2;
+    return std::nullopt;
+  }
+  if (options.redisPrefix.find_first_of(" \n\r") != std::string::npos) {
+    std::fputs("classchatd: --redis-prefix must not contain spaces or line breaks\n", stderr);
+    exitCode = 2;
+    return std::nullopt;
+  }
+  options.nodeLease = fromSeconds(nodeLeaseSeconds);
   options.tlsHandshakeTimeout = fromSeconds(tlsHandshakeSeconds);
   if (options.threads == 0) options.threads = std::max(1u, std::thread::hardware_concurrency());
   if (options.threads > 255) options.threads = 255;  // the loop index lives in 8 bits
@@ -277,6 +302,29 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
   }
   options.webSocketPingInterval = fromSeconds(wsPingSeconds);
   return options;
+}
+
+bool parseHostPort(std::string_view text, std::string& host, std::uint16_t& port) {
+  const std::size_t colon = text.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  std::string_view hostPart = text.substr(0, colon);
+  const std::string_view portPart = text.substr(colon + 1);
+  if (hostPart.front() == '[') {
+    if (hostPart.size() < 3 || hostPart.back() != ']') return false;
+    hostPart = hostPart.substr(1, hostPart.size() - 2);
+  } else if (hostPart.find(':') != std::string_view::npos) {
+    return false;  // an IPv6 address needs brackets
+  }
+  unsigned value = 0;
+  const auto [stop, ec] =
+      std::from_chars(portPart.data(), portPart.data() + portPart.size(), value);
+  if (ec != std::errc() || stop != portPart.data() + portPart.size() || value == 0 ||
+      value > 65535) {
+    return false;
+  }
+  host = std::string(hostPart);
+  port = static_cast<std::uint16_t>(value);
+  return true;
 }
 
 std::string unworkableSetting(const ServerOptions& options) {

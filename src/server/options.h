@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace classchat::server {
@@ -66,7 +67,17 @@ struct ServerOptions {
   std::size_t tlsMaxHandshakes = 256;  // per event loop
   std::chrono::milliseconds tlsHandshakeTimeout{10'000};
   bool tls() const { return !tlsCert.empty(); }
+  // Cluster mode (README, "Running a cluster"): on when redisPort is not 0.
+  std::string redisHost;
+  std::uint16_t redisPort = 0;
+  std::chrono::milliseconds nodeLease{5'000};
+  std::string redisPrefix = "classchat:";
+  bool cluster() const { return redisPort != 0; }
 };
+
+// "HOST:PORT" (an IPv6 address in brackets: "[::1]:6379") into its parts; false if it is
+// not of that form or the port is not 1..65535. Pure.
+bool parseHostPort(std::string_view text, std::string& host, std::uint16_t& port);
 
 // Parses argv. On --help, prints it and returns nullopt with `exitCode` 0. On a usage
 // error, or settings that cannot work together (see unworkableSetting), prints why and

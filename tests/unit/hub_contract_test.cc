@@ -23,8 +23,11 @@
 #include <thread>
 #include <vector>
 
+#include "hub/cluster_node.h"
+#include "hub/redis_hub.h"
 #include "net/event_loop.h"
 #include "protocol/names.h"
+#include "redis_test_server.h"
 #include "server/hub.h"
 #include "server/local_hub.h"
 #include "server/name_registry.h"
@@ -86,6 +89,8 @@ class HubBackend {
                                        LocalDelivery& delivery) = 0;
   // Once every hub is built, before the loops run.
   virtual void wire() {}
+  // Once the loops run (a cluster waits for its lease here).
+  virtual void running() {}
 };
 
 class LocalBackend final : public HubBackend {
@@ -103,6 +108,40 @@ class LocalBackend final : public HubBackend {
  private:
   NameRegistry registry_;
   std::vector<LocalHub*> hubs_;
+};
+
+// One cluster node whose loops are the suite's loops, on a private redis-server. With
+// alwaysRemote, DMs and acts by name go through Redis (route.lua, act.lua, the node's inbox)
+// although every user is on this node, so the suite covers the cross-node paths.
+class RedisBackend final : public HubBackend {
+ public:
+  RedisBackend() {
+    EXPECT_TRUE(redis_.running());
+    hub::ClusterOptions options;
+    options.endpoint.port = redis_.port();
+    options.lease = std::chrono::milliseconds(3000);
+    options.alwaysRemote = true;
+    node_ = std::make_unique<hub::ClusterNode>(options);
+  }
+  std::unique_ptr<Hub> makeHub(net::EventLoop& loop, std::uint32_t index,
+                               LocalDelivery& delivery) override {
+    auto local = std::make_unique<LocalHub>(loop, index, registry_, delivery);
+    locals_.push_back(local.get());
+    auto hub = std::make_unique<hub::RedisHub>(loop, index, std::move(local), delivery, *node_);
+    node_->addHub(index, loop, hub.get());
+    return hub;
+  }
+  void wire() override {
+    for (LocalHub* hub : locals_) hub->connectPeers(locals_);
+    node_->start();
+  }
+  void running() override { ASSERT_TRUE(node_->waitForLease(std::chrono::seconds(10))); }
+
+ private:
+  hub::testing::RedisServerProcess redis_;
+  NameRegistry registry_;
+  std::vector<LocalHub*> locals_;
+  std::unique_ptr<hub::ClusterNode> node_;
 };
 
 struct BackendParam {
@@ -125,6 +164,7 @@ class HubContract : public ::testing::TestWithParam<BackendParam> {
     }
     backend_->wire();
     for (auto& loop : loops_) threads_.emplace_back([loop = loop.get()] { loop->run(); });
+    backend_->running();
   }
   ~HubContract() override {
     for (auto& loop : loops_) loop->quit();
@@ -449,8 +489,11 @@ std::string backendName(const ::testing::TestParamInfo<BackendParam>& param) {
 // One entry per engine; the Redis hub adds its own here.
 INSTANTIATE_TEST_SUITE_P(
     Engines, HubContract,
-    ::testing::Values(BackendParam{
-        "LocalHub", [] { return std::unique_ptr<HubBackend>(std::make_unique<LocalBackend>()); }}),
+    ::testing::Values(
+        BackendParam{"LocalHub",
+                     [] { return std::unique_ptr<HubBackend>(std::make_unique<LocalBackend>()); }},
+        BackendParam{"RedisHub",
+                     [] { return std::unique_ptr<HubBackend>(std::make_unique<RedisBackend>()); }}),
     backendName);
 
 }  // namespace

@@ -16,6 +16,21 @@ std::string sampleValue(const std::string& text, const std::string& series) {
   return text.substr(start, text.find('\n', start) - start);
 }
 
+TEST(Metrics, ClusterFiguresOnlyWithACluster) {
+  LoopMetrics a;
+  ServerFigures figures;
+  EXPECT_EQ(renderPrometheus({&a}, figures).find("classchat_cluster"), std::string::npos);
+  ClusterFigures cluster;
+  cluster.epoch = 4;
+  cluster.fenced = 1;
+  cluster.routeCalls = 12;
+  figures.cluster = cluster;
+  const std::string text = renderPrometheus({&a}, figures);
+  EXPECT_EQ(sampleValue(text, "classchat_cluster_epoch"), "4");
+  EXPECT_EQ(sampleValue(text, "classchat_cluster_events_total{event=\"fenced\"}"), "1");
+  EXPECT_EQ(sampleValue(text, "classchat_cluster_messages_total{kind=\"route_call\"}"), "12");
+}
+
 TEST(Metrics, SumsEveryLoopsCounters) {
   LoopMetrics a, b;
   a.directMessages.add(3);
