@@ -444,8 +444,9 @@ void addRampOptions(CLI::App& app, RampOptions& options) {
          "--heartbeat-to",
          [&options](const std::string& value) { options.heartbeatToPeer = value == "peer"; },
          "self: each heartbeat is a direct message to the client itself (default); peer: to a "
-         "random other held client of the same worker process, on another target whenever "
-         "there are several (a cluster's cross-node messages to held sessions)")
+         "random other held client of the same worker process (drawn once per client, again "
+         "only if it goes), on another target whenever there are several (a cluster's "
+         "cross-node messages to held sessions)")
       ->check(CLI::IsMember({"self", "peer"}));
   app.add_option("--hold", options.hold,
                  "After reaching --target, keep measuring for this many seconds")

@@ -38,8 +38,10 @@ class RampWorker final : public EngineHandler {
 
  private:
   bool handleCommand(const std::string& line);
-  // Whom `client`'s next heartbeat goes to: itself, or with --heartbeat-to peer a random
-  // welcomed client of this worker, preferably one on another target.
+  // Whom `client`'s next heartbeat goes to: itself, or with --heartbeat-to peer its peer, a
+  // welcomed client of this worker drawn at random once (preferably on another target) and
+  // kept while it is held: one stream per client, as with heartbeats to oneself, so the
+  // verifier's memory does not grow with every heartbeat and order is checked per pair.
   ClientId recipientOf(ClientId client);
   std::size_t targetOfClient(ClientId client) const {
     return targetOf(options_.index + client, servers_);
@@ -67,6 +69,7 @@ class RampWorker final : public EngineHandler {
   std::size_t servers_;              // targets the clients are spread over
   std::vector<Schedule> schedules_;  // by client id
   std::vector<ClientId> welcomed_;   // every client that was welcomed, in order (peers)
+  std::vector<ClientId> peers_;      // by client id: its heartbeats' recipient (or itself)
   Histogram window_;                 // heartbeat round trips since the last report
   Histogram lag_;                    // how late heartbeats were sent: the generator's own delay
   std::uint64_t heartbeatsSent_ = 0;
@@ -83,6 +86,8 @@ void RampWorker::onReady(ClientId client, TimeNs now) {
 
 ClientId RampWorker::recipientOf(ClientId client) {
   if (!options_.heartbeatToPeer || welcomed_.size() < 2) return client;
+  ClientId& kept = peers_[client];
+  if (kept != client && engine_.state(kept) == Engine::State::kReady) return kept;
   // A few random draws: with T targets, (T-1)/T of the welcomed clients are on another one,
   // so one almost always is; otherwise any other welcomed client will do.
   std::uniform_int_distribution<std::size_t> pick(0, welcomed_.size() - 1);
@@ -90,10 +95,10 @@ ClientId RampWorker::recipientOf(ClientId client) {
   for (int attempt = 0; attempt < 8; ++attempt) {
     const ClientId peer = welcomed_[pick(random_)];
     if (peer == client || engine_.state(peer) != Engine::State::kReady) continue;
-    if (servers_ < 2 || targetOfClient(peer) != targetOfClient(client)) return peer;
+    if (servers_ < 2 || targetOfClient(peer) != targetOfClient(client)) return kept = peer;
     fallback = peer;
   }
-  return fallback;
+  return kept = fallback;
 }
 
 void RampWorker::onTimer(ClientId client, std::uint32_t, TimeNs now) {
@@ -139,6 +144,7 @@ bool RampWorker::handleCommand(const std::string& line) {
       // Round-robin over the targets, each worker starting on its own one.
       engine_.addClient(fmt::format("{}{}_{}", options_.prefix, options_.index, schedules_.size()),
                         targetOf(options_.index + schedules_.size(), servers_));
+      peers_.push_back(static_cast<ClientId>(schedules_.size()));
       schedules_.emplace_back();
     }
     return true;

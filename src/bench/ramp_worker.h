@@ -38,8 +38,8 @@ struct RampWorkerOptions {
 //            previous report.
 //   quit     (or end of input) close every client and exit
 // A heartbeat is a direct message to oneself carrying a verifiable payload; with
-// --heartbeat-to peer, to a random other welcomed client of this worker, on another target
-// whenever the worker has one there (a cluster's cross-node DMs, to sessions that are held).
+// --heartbeat-to peer, to another welcomed client of this worker (drawn at random once), on
+// another target whenever the worker has one there (a cluster's cross-node DMs to held sessions).
 void addRampWorkerOptions(CLI::App& app, RampWorkerOptions& options);
 int runRampWorker(const RampWorkerOptions& options);
 
