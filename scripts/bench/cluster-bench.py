@@ -77,6 +77,14 @@ def thread_cpu(pid):
     return out
 
 
+def read_int(path):
+    try:
+        with open(path) as f:
+            return int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return -1
+
+
 def machine_ticks():
     """(busy, total) jiffies of the whole machine, from /proc/stat."""
     with open("/proc/stat") as f:
@@ -427,7 +435,8 @@ def figure_sessions(args, taken):
 
         def sample():
             bench = holder["proc"]
-            # The peak is the moment with the most TCP sockets in use.
+            # The peak is the last moment with the most names online (the hold, when every
+            # session is welcomed, rather than mid-join when many wait with a socket each).
             while not done.wait(args.sample_every):
                 # The machine is shared: stop the ramp before the kernel's OOM killer picks
                 # someone else's process (the workers exit once their coordinator is gone).
@@ -436,15 +445,19 @@ def figure_sessions(args, taken):
                     peak["memory_stop"] = available
                     log(f"MemAvailable {available / 1e9:.1f} GB: stopping the ramp")
                     bench.terminate()
-                inuse = sockstat()["TCP inuse"]
-                if inuse <= peak["inuse"]:
+                online = redis.command("ZCARD", "classchat:online")
+                if online >= target and "hold_cpu" not in holder:
+                    holder["hold_cpu"] = CpuWatch(nodes, redis).start()  # every one held
+                if online < peak.get("online", 0):
                     continue
+                inuse = sockstat()["TCP inuse"]
                 workers = [pid for p in holder.get("bench", []) for pid in children_of(p)]
                 peak.update(
                     inuse=inuse, at=time.monotonic(), sock=sockstat(), mem=meminfo(),
                     slab=slab_bytes(), redis_mem=int(redis.info("memory")["used_memory"]),
                     names=redis.command("HLEN", "classchat:names"),
-                    online=redis.command("ZCARD", "classchat:online"),
+                    online=online, conntrack=read_int("/proc/sys/net/netfilter/nf_conntrack_count"),
+                    files=read_int("/proc/sys/fs/file-nr"),
                     rss=sum(rss_bytes(pid) for pid in nodes.pids),
                     workers_rss=sum(rss_bytes(pid) for pid in workers),
                     workers=len(workers))
@@ -466,6 +479,18 @@ def figure_sessions(args, taken):
         done.set()
         sampler.join()
         used = cpu.stop()
+        hold = holder["hold_cpu"].stop() if "hold_cpu" in holder else None
+        # Every client is gone now: how long the cluster takes to free every name (a mass
+        # leave), and what the nodes logged meanwhile.
+        t_leave = time.monotonic()
+        while redis.command("ZCARD", "classchat:online") > 0 and time.monotonic() - t_leave < 120:
+            time.sleep(0.2)
+        leave_s = time.monotonic() - t_leave
+        left_over = redis.command("ZCARD", "classchat:online")
+        warnings = ""
+        for node_log in nodes.logs:
+            with open(node_log, errors="replace") as f:
+                warnings += f.read()
         with open(os.path.join(args.out, "sessions.stdout"), "w") as f:
             f.write(stdout)
         try:
@@ -520,7 +545,9 @@ def figure_sessions(args, taken):
               f"{(peak['mem']['Slab'] - base_mem['Slab']) / 1e6:,.0f} MB more; sockstat TCP "
               f"mem {peak['sock']['TCP mem']} pages (tcp_mem "
               f"{open('/proc/sys/net/ipv4/tcp_mem').read().split()}), orphan "
-              f"{peak['sock']['TCP orphan']}, tw {peak['sock']['TCP tw']}")
+              f"{peak['sock']['TCP orphan']}, tw {peak['sock']['TCP tw']}; conntrack entries "
+              f"{peak['conntrack']}; open files on the machine {peak['files']:,} of "
+              f"fs.file-max {read_int('/proc/sys/fs/file-max'):,}")
         big = sorted(((n, b - base_slab_each.get(n, 0)) for n, b in peak["slab"][1].items()),
                      key=lambda kv: -kv[1])[:6]
         print("      biggest slab growth: " + ", ".join(
@@ -528,6 +555,13 @@ def figure_sessions(args, taken):
         print(f"    Redis: used_memory +{(peak['redis_mem'] - base_redis) / 1e6:,.1f} MB = "
               f"{(peak['redis_mem'] - base_redis) / sessions:,.0f} B per name")
     print(f"  CPU over the run ({used['wall_s']:.0f} s): {describe_cpu(used)}")
+    if hold:
+        print(f"  CPU while every session was held ({hold['wall_s']:.0f} s): {describe_cpu(hold)}")
+    print(f"  after the bench closed every client: Redis's online set empty after {leave_s:.1f} s"
+          f" ({left_over:,} left); the nodes logged {warnings.count('fenced')} 'fenced', "
+          f"{warnings.count('lost the link')} 'lost the link', "
+          f"{warnings.count('subscription to Redis is down')} 'subscription down' "
+          f"({len(warnings.splitlines())} lines in all)")
     if problems.strip():
         print("  node logs (tail): " + problems.strip().replace("\n", "\n    ")[-1500:])
     return out
@@ -695,7 +729,8 @@ def main():
     parser.add_argument("--session-interval", type=float, default=2)
     parser.add_argument("--session-hold", type=float, default=20)
     parser.add_argument("--session-heartbeat", type=float, default=60)
-    parser.add_argument("--session-max-p99", type=float, default=5000)
+    parser.add_argument("--session-max-p99", type=float, default=30000,
+                        help="ms; the joins delay heartbeats, so this only stops a collapse")
     parser.add_argument("--session-duration", type=float, default=300)
     parser.add_argument("--min-available-gb", type=float, default=1.5,
                         help="stop the ramp if the machine's MemAvailable falls below this")
