@@ -34,6 +34,13 @@ struct ClusterOptions {
   // Bytes of commands one loop may have on its way to Redis (pending on its connection plus
   // this iteration's batches); past it, direct messages and shouts are shed ("too busy").
   std::size_t maxInFlightBytes = 32u << 20;
+  // What a session is told, and why it is closed, when a re-assertion finds that another
+  // node took its name while this one was fenced (ChatServer sets the client's text).
+  server::SessionAction takenWhileFenced{
+      server::SessionAction::Kind::kDisconnect,
+      "Error: your name was taken on another server while this one was cut off",
+      "name taken on another node while this node was fenced",
+      {}};
 };
 
 // Counters any thread may read (for /metrics and tests).

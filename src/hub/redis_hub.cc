@@ -39,16 +39,6 @@ bool startsWith(const RedisReply& reply, std::string_view word) {
 constexpr std::size_t kMaxPairsPerCall = 8192;
 constexpr std::size_t kReassertChunk = 2000;
 
-const server::SessionAction& takenWhileFencedAction() {
-  static const server::SessionAction action{
-      server::SessionAction::Kind::kDisconnect,
-      "Error: this server lost contact with the chat directory for a while, and meanwhile "
-      "another user took your name; disconnecting",
-      "name taken on another node while this node was fenced",
-      {}};
-  return action;
-}
-
 }  // namespace
 
 RedisHub::RedisHub(net::EventLoop& loop, std::uint32_t loopIndex,
@@ -490,7 +480,7 @@ void RedisHub::reassertChunk(std::uint64_t epoch, std::shared_ptr<std::vector<He
           node_.counters().takenWhileFenced.fetch_add(1, std::memory_order_relaxed);
           // The session's close releases the name locally; release.lua then leaves the
           // other node's record alone (it is not this session's).
-          delivery_.actLocal(lost.connection, takenWhileFencedAction());
+          delivery_.actLocal(lost.connection, node_.options().takenWhileFenced);
         }
         reassertChunk(epoch, std::move(all), to, std::move(done));
       });

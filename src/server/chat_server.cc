@@ -128,6 +128,10 @@ void ChatServer::start() {
     cluster.endpoint.port = options_.redisPort;
     cluster.prefix = options_.redisPrefix;
     cluster.lease = options_.nodeLease;
+    // PROTOCOL.md, section 9 (one literal, as test_server_protocol_doc looks for it).
+    // clang-format off
+    cluster.takenWhileFenced.notice = "Error: this server lost contact with the chat directory for a while, and meanwhile another user took your name; disconnecting";
+    // clang-format on disconnecting";
     cluster_ = std::make_unique<hub::ClusterNode>(std::move(cluster));
   }
   const HubFactory makeHub = hubFactory();
