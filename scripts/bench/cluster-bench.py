@@ -93,6 +93,48 @@ def machine_ticks():
     return sum(fields[:8]) - idle, sum(fields[:8])
 
 
+SYSCALLS = ("sendto", "sendmsg", "write", "writev", "recvfrom", "read", "epoll_wait")
+
+
+class SyscallCount:
+    """Counts the nodes' system calls with `perf stat` on the syscalls tracepoints (send()
+    and sendmsg() do not show in /proc/PID/io); empty if perf cannot."""
+
+    def __init__(self, pids, directory):
+        self.path = os.path.join(directory, f"perf-{os.getpid()}-{time.monotonic_ns()}.csv")
+        events = ",".join(f"syscalls:sys_enter_{name}" for name in SYSCALLS)
+        try:
+            self.proc = subprocess.Popen(
+                ["perf", "stat", "-x", ",", "-e", events, "-p", ",".join(map(str, pids)),
+                 "-o", self.path], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        except OSError:
+            self.proc = None
+
+    def stop(self):
+        if self.proc is None:
+            return {}
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        counts = {}
+        try:
+            with open(self.path) as f:
+                for line in f:
+                    fields = line.strip().split(",")
+                    if len(fields) > 2 and fields[2].startswith("syscalls:sys_enter_"):
+                        try:
+                            counts[fields[2].replace("syscalls:sys_enter_", "")] = int(fields[0])
+                        except ValueError:
+                            pass
+            os.unlink(self.path)
+        except OSError:
+            pass
+        return counts
+
+
 def rss_bytes(pid):
     try:
         with open(f"/proc/{pid}/status") as f:
@@ -341,6 +383,7 @@ class CpuWatch:
     def start(self):
         self.t0 = time.monotonic()
         self.machine0 = machine_ticks()
+        self.perf = SyscallCount(self.nodes.pids, self.nodes.dir.name)
         self.node0 = [cpu_seconds(pid) or 0 for pid in self.nodes.pids]
         self.threads0 = [thread_cpu(pid) for pid in self.nodes.pids]
         self.redis0 = cpu_seconds(self.redis.proc.pid) if self.redis else None
@@ -359,8 +402,10 @@ class CpuWatch:
                 if share > busiest:
                     busiest, busiest_name = share, comm
         busy, total = machine_ticks()
+        calls = self.perf.stop()
         out = {"wall_s": wall, "nodes_cpu": sum(nodes), "node_cpu_max": max(nodes),
                "machine_busy": (busy - self.machine0[0]) / max(total - self.machine0[1], 1),
+               "node_syscalls": calls,
                "busiest_thread_cpu": busiest, "busiest_thread": busiest_name}
         if self.redis:
             out["redis_cpu"] = ((cpu_seconds(self.redis.proc.pid) or 0) - self.redis0) / wall
@@ -377,6 +422,10 @@ def describe_cpu(cpu):
     text = (f"machine {100 * cpu['machine_busy']:.0f}% busy; "
             f"nodes {100 * cpu['nodes_cpu']:.0f}% (max one node {100 * cpu['node_cpu_max']:.0f}%,"
             f" busiest thread {100 * cpu['busiest_thread_cpu']:.0f}% '{cpu['busiest_thread']}')")
+    calls = cpu.get("node_syscalls") or {}
+    if calls:
+        text += "; nodes' system calls: " + ", ".join(
+            f"{name} {calls[name]:,}" for name in SYSCALLS if calls.get(name))
     if "redis_cpu" in cpu:
         text += f", Redis {100 * cpu['redis_cpu']:.0f}%"
         scripts = sorted(cpu["redis_commands"].items(), key=lambda kv: -kv[1][1])[:3]
