@@ -44,6 +44,17 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 STARTED = []  # every process this script started, stopped in reverse order at exit
 
 
+def script_names():
+    """{sha1: name} of the cluster's Lua scripts (src/hub/lua/NAME.lua, loaded byte for
+    byte), to name the EVALSHA calls in Redis's SLOWLOG."""
+    import hashlib
+    names = {}
+    for path in glob.glob(os.path.join(ROOT, "src", "hub", "lua", "*.lua")):
+        with open(path, "rb") as f:
+            names[hashlib.sha1(f.read()).hexdigest()] = os.path.basename(path)
+    return names
+
+
 def log(text):
     print(f"[cluster-bench {time.strftime('%H:%M:%S')}] {text}", file=sys.stderr, flush=True)
 
@@ -319,8 +330,9 @@ class Nodes:
     """`count` classchatd processes on distinct free ports: a cluster on `redis`, or with
     redis None one process (count 1) alone."""
 
-    def __init__(self, binary, count, redis, threads, taken, extra=()):
+    def __init__(self, binary, count, redis, threads, taken, extra=(), keep_logs=None):
         self.procs, self.ports, self.logs = [], [], []
+        self.keep_logs = keep_logs  # a directory to copy the nodes' logs to when they stop
         self.dir = tempfile.TemporaryDirectory(prefix="classchat-cluster-bench-nodes-")
         for i in range(count):
             port = free_port(taken)
@@ -369,6 +381,12 @@ class Nodes:
         for proc in self.procs:
             stop(proc)
         problems = self.log_tail()
+        if self.keep_logs:
+            os.makedirs(self.keep_logs, exist_ok=True)
+            for path in self.logs:
+                with open(path, "rb") as src, open(
+                        os.path.join(self.keep_logs, os.path.basename(path)), "wb") as dst:
+                    dst.write(src.read())
         self.dir.cleanup()
         return problems
 
@@ -464,7 +482,8 @@ def figure_sessions(args, taken):
     procs = args.session_procs or min(64, max(2, math.ceil(target / 18000)))
     log(f"sessions: {count} nodes, ramp to {target} with {procs} worker processes")
     redis = Redis(taken)
-    nodes = Nodes(args.server, count, redis, 1, taken)
+    nodes = Nodes(args.server, count, redis, 1, taken,
+                  keep_logs=os.path.join(args.out, "sessions-node-logs"))
     try:
         base_mem, base_sock = meminfo(), sockstat()
         base_slab, base_slab_each = slab_bytes()
@@ -483,33 +502,38 @@ def figure_sessions(args, taken):
         holder = {}
 
         def sample():
-            bench = holder["proc"]
+            while not done.wait(args.sample_every):
+                try:
+                    sample_once(holder["proc"])
+                except (OSError, KeyError, ValueError, TypeError, RuntimeError) as error:
+                    log(f"sample failed: {error!r}")  # e.g. Redis too busy; try again
+
+        def sample_once(bench):
+            # The machine is shared: stop the ramp before the kernel's OOM killer picks
+            # someone else's process (the workers exit once their coordinator is gone).
+            available = meminfo()["MemAvailable"]
+            if available < args.min_available_gb * 1e9 and bench.poll() is None:
+                peak["memory_stop"] = available
+                log(f"MemAvailable {available / 1e9:.1f} GB: stopping the ramp")
+                bench.terminate()
             # The peak is the last moment with the most names online (the hold, when every
             # session is welcomed, rather than mid-join when many wait with a socket each).
-            while not done.wait(args.sample_every):
-                # The machine is shared: stop the ramp before the kernel's OOM killer picks
-                # someone else's process (the workers exit once their coordinator is gone).
-                available = meminfo()["MemAvailable"]
-                if available < args.min_available_gb * 1e9 and bench.poll() is None:
-                    peak["memory_stop"] = available
-                    log(f"MemAvailable {available / 1e9:.1f} GB: stopping the ramp")
-                    bench.terminate()
-                online = redis.command("ZCARD", "classchat:online")
-                if online >= target and "hold_cpu" not in holder:
-                    holder["hold_cpu"] = CpuWatch(nodes, redis).start()  # every one held
-                if online < peak.get("online", 0):
-                    continue
-                inuse = sockstat()["TCP inuse"]
-                workers = [pid for p in holder.get("bench", []) for pid in children_of(p)]
-                peak.update(
-                    inuse=inuse, at=time.monotonic(), sock=sockstat(), mem=meminfo(),
-                    slab=slab_bytes(), redis_mem=int(redis.info("memory")["used_memory"]),
-                    names=redis.command("HLEN", "classchat:names"),
-                    online=online, conntrack=read_int("/proc/sys/net/netfilter/nf_conntrack_count"),
-                    files=read_int("/proc/sys/fs/file-nr"),
-                    rss=sum(rss_bytes(pid) for pid in nodes.pids),
-                    workers_rss=sum(rss_bytes(pid) for pid in workers),
-                    workers=len(workers))
+            online = redis.command("ZCARD", "classchat:online")
+            if online >= target and "hold_cpu" not in holder:
+                holder["hold_cpu"] = CpuWatch(nodes, redis).start()  # every one held
+            if online < peak.get("online", 0):
+                return
+            workers = [pid for p in holder.get("bench", []) for pid in children_of(p)]
+            sample = dict(
+                inuse=sockstat()["TCP inuse"], at=time.monotonic(), sock=sockstat(),
+                mem=meminfo(), slab=slab_bytes(),
+                redis_mem=int(redis.info("memory")["used_memory"]),
+                names=redis.command("HLEN", "classchat:names"), online=online,
+                conntrack=read_int("/proc/sys/net/netfilter/nf_conntrack_count"),
+                files=read_int("/proc/sys/fs/file-nr"),
+                rss=sum(rss_bytes(pid) for pid in nodes.pids),
+                workers_rss=sum(rss_bytes(pid) for pid in workers), workers=len(workers))
+            peak.update(sample)
 
         sampler = threading.Thread(target=sample, daemon=True)
         cpu = CpuWatch(nodes, redis).start()
@@ -529,6 +553,7 @@ def figure_sessions(args, taken):
         sampler.join()
         used = cpu.stop()
         hold = holder["hold_cpu"].stop() if "hold_cpu" in holder else None
+        slowlog = redis.command("SLOWLOG", "GET", "10")
         # Every client is gone now: how long the cluster takes to free every name (a mass
         # leave), and what the nodes logged meanwhile.
         t_leave = time.monotonic()
@@ -611,6 +636,14 @@ def figure_sessions(args, taken):
           f"{warnings.count('lost the link')} 'lost the link', "
           f"{warnings.count('subscription to Redis is down')} 'subscription down' "
           f"({len(warnings.splitlines())} lines in all)")
+    if isinstance(slowlog, list) and slowlog:
+        print("  Redis SLOWLOG (the 10 latest commands over 10 ms):")
+        scripts = script_names()
+        for entry in slowlog:
+            words = [scripts.get(w, w)[:40] for w in entry[3][:6]] if isinstance(
+                entry[3], list) else entry[3]
+            print(f"    {time.strftime('%H:%M:%S', time.gmtime(entry[1]))} "
+                  f"{entry[2] / 1000:.1f} ms {words}")
     if problems.strip():
         print("  node logs (tail): " + problems.strip().replace("\n", "\n    ")[-1500:])
     return out
