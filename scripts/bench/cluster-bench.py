@@ -279,6 +279,8 @@ class Redis:
             while time.monotonic() < deadline and self.proc.poll() is None:
                 with open(logfile, errors="replace") as f:
                     if "Ready to accept connections" in f.read():
+                        # Keep every command over 10 ms, to name what made Redis slow.
+                        self.command("CONFIG", "SET", "slowlog-max-len", "100000")
                         return
                 time.sleep(0.02)
             stop(self.proc)
@@ -553,7 +555,7 @@ def figure_sessions(args, taken):
         sampler.join()
         used = cpu.stop()
         hold = holder["hold_cpu"].stop() if "hold_cpu" in holder else None
-        slowlog = redis.command("SLOWLOG", "GET", "10")
+        slowlog = redis.command("SLOWLOG", "GET", "100000")
         # Every client is gone now: how long the cluster takes to free every name (a mass
         # leave), and what the nodes logged meanwhile.
         t_leave = time.monotonic()
@@ -637,9 +639,25 @@ def figure_sessions(args, taken):
           f"{warnings.count('subscription to Redis is down')} 'subscription down' "
           f"({len(warnings.splitlines())} lines in all)")
     if isinstance(slowlog, list) and slowlog:
-        print("  Redis SLOWLOG (the 10 latest commands over 10 ms):")
         scripts = script_names()
+
+        def command_name(entry):
+            words = entry[3] if isinstance(entry[3], list) else [str(entry[3])]
+            if words[0].upper() == "EVALSHA" and len(words) > 1:
+                return scripts.get(words[1], "evalsha " + words[1][:12])
+            if words[0].upper() == "EVAL" and len(words) > 1:
+                return words[1].split(":")[0].lstrip("- ") + " (EVAL)"
+            return words[0]
+        totals = {}
         for entry in slowlog:
+            name = command_name(entry)
+            count, micros, worst = totals.get(name, (0, 0, 0))
+            totals[name] = (count + 1, micros + entry[2], max(worst, entry[2]))
+        print(f"  Redis SLOWLOG: {len(slowlog)} commands over 10 ms: " + "; ".join(
+            f"{name} {count} (total {micros / 1e6:.1f} s, worst {worst / 1000:.0f} ms)"
+            for name, (count, micros, worst) in sorted(totals.items(), key=lambda kv: -kv[1][1])))
+        print("  the 10 slowest:")
+        for entry in sorted(slowlog, key=lambda e: -e[2])[:10]:
             words = [scripts.get(w, w)[:40] for w in entry[3][:6]] if isinstance(
                 entry[3], list) else entry[3]
             print(f"    {time.strftime('%H:%M:%S', time.gmtime(entry[1]))} "
