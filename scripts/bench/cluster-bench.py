@@ -309,8 +309,12 @@ class Redis:
             out[key.replace("cmdstat_", "")] = (int(fields["calls"]), int(fields["usec"]))
         return out
 
-    def close(self):
+    def close(self, keep_log=None):
         stop(self.proc)
+        if keep_log:
+            with open(os.path.join(self.dir.name, "redis.log"), "rb") as src, open(
+                    keep_log, "wb") as dst:
+                dst.write(src.read())
         self.dir.cleanup()
 
 
@@ -556,6 +560,9 @@ def figure_sessions(args, taken):
         used = cpu.stop()
         hold = holder["hold_cpu"].stop() if "hold_cpu" in holder else None
         slowlog = redis.command("SLOWLOG", "GET", "100000")
+        redis_stats = {k: v for k, v in redis.info("stats").items()
+                       if "disconnections" in k or k in ("rejected_connections",
+                                                         "total_connections_received")}
         # Every client is gone now: how long the cluster takes to free every name (a mass
         # leave), and what the nodes logged meanwhile.
         t_leave = time.monotonic()
@@ -577,7 +584,7 @@ def figure_sessions(args, taken):
         redis_info = redis.info("memory")
     finally:
         problems = nodes.close()
-        redis.close()
+        redis.close(keep_log=os.path.join(args.out, "sessions-redis.log"))
     steps = report.get("steps", [])
     peak_held = report.get("peak_stable_connections", 0)
     at_peak = max(steps, key=lambda s: s["held"]) if steps else {}
@@ -638,6 +645,11 @@ def figure_sessions(args, taken):
           f"{warnings.count('lost the link')} 'lost the link', "
           f"{warnings.count('subscription to Redis is down')} 'subscription down' "
           f"({len(warnings.splitlines())} lines in all)")
+    with open(os.path.join(args.out, "sessions-redis.log"), errors="replace") as f:
+        redis_log = f.read()
+    print(f"  Redis INFO stats: {redis_stats}; its log: "
+          f"{redis_log.count('output buffer limits')} clients closed for their output buffer "
+          f"limit, {redis_log.count('Slow script detected')} 'Slow script detected'")
     if isinstance(slowlog, list) and slowlog:
         scripts = script_names()
 
