@@ -401,16 +401,23 @@ void ClusterNode::deliverInbox(std::string_view payload) {
     payload.remove_prefix(length);
     const server::Route route{server::kThisNode, connection};
     if (kind == "m") {
-      // The envelope "<sender> <ip>\n<msg>", stamped by the sender's node.
-      std::string_view envelope = bytes, sender, ip;
-      if (!takeWord(envelope, sender, ' ') || !takeWord(envelope, ip, '\n')) {
-        counters_.badRecords.fetch_add(1, std::memory_order_relaxed);
-        continue;
+      // The envelope: one or more pieces "<sender> <ip> <length>\n<msg>", stamped by the
+      // sender's node, in the order they were sent (RedisHub::flushRoutes).
+      std::string_view envelope = bytes;
+      while (!envelope.empty()) {
+        std::string_view sender, ip;
+        std::uint64_t msgLength = 0;
+        if (!takeWord(envelope, sender, ' ') || !takeWord(envelope, ip, ' ') ||
+            !takeNumber(envelope, msgLength, '\n') || msgLength > envelope.size()) {
+          counters_.badRecords.fetch_add(1, std::memory_order_relaxed);
+          break;
+        }
+        frame_.clear();
+        protocol::appendMessageFrame(frame_, sender, ip, spelling, envelope.substr(0, msgLength));
+        envelope.remove_prefix(msgLength);
+        counters_.remoteDirectIn.fetch_add(1, std::memory_order_relaxed);
+        local.sendTo(route, frame_);
       }
-      frame_.clear();
-      protocol::appendMessageFrame(frame_, sender, ip, spelling, envelope);
-      counters_.remoteDirectIn.fetch_add(1, std::memory_order_relaxed);
-      local.sendTo(route, frame_);
     } else if (kind == "a") {
       server::SessionAction action;
       if (!decodeAction(bytes, action)) {

@@ -253,10 +253,12 @@ std::optional<server::DirectoryPage> RedisHub::readNames(std::size_t first, std:
 server::DirectOutcome RedisHub::sendDirect(const server::DirectMessage& message) {
   if (useLocal(message.to)) return local_->sendDirect(message);  // never touches Redis
   if (!redisUp()) return {DirectStatus::kUnavailable, {}};
-  // The envelope the recipient's node turns into the frame: "<sender> <ip>\n<msg>".
-  const std::size_t envelope =
-      message.senderName.size() + 1 + message.senderIp.size() + 1 + message.msg.size();
-  const std::size_t cost = 2 * message.to.size() + envelope;
+  // The piece the recipient's node turns into the frame: "<sender> <ip> <length>\n<msg>".
+  char length[24];
+  const auto lengthEnd = std::to_chars(length, length + sizeof length, message.msg.size()).ptr;
+  const std::size_t piece = message.senderName.size() + 1 + message.senderIp.size() + 1 +
+                            static_cast<std::size_t>(lengthEnd - length) + 1 + message.msg.size();
+  const std::size_t cost = 2 * message.to.size() + 2 * piece;  // the batch, then the envelope
   if (overBudget(cost)) {
     shedToRedis_.fetch_add(1, std::memory_order_relaxed);
     return {DirectStatus::kShed, {}};
@@ -267,12 +269,21 @@ server::DirectOutcome RedisHub::sendDirect(const server::DirectMessage& message)
   for (const char c : message.to) {
     routes_.bytes.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
   }
+  const std::string_view lower(routes_.bytes.data() + item.lowerOffset, item.lowerLength);
+  if (const auto found = routes_.groups.find(lower); found != routes_.groups.end()) {
+    item.group = found->second;
+  } else {
+    item.group = static_cast<std::uint32_t>(routes_.groups.size());
+    routes_.groups.emplace(std::string(lower), item.group);
+  }
   routes_.bytes.append(message.senderName);
   routes_.bytes.push_back(' ');
   routes_.bytes.append(message.senderIp);
+  routes_.bytes.push_back(' ');
+  routes_.bytes.append(length, lengthEnd);
   routes_.bytes.push_back('\n');
   routes_.bytes.append(message.msg);
-  item.envelopeLength = static_cast<std::uint32_t>(envelope);
+  item.pieceLength = static_cast<std::uint32_t>(piece);
   routes_.bytes.append(message.to);
   item.toLength = static_cast<std::uint32_t>(message.to.size());
   item.sender = message.senderConnection;
@@ -371,41 +382,69 @@ void RedisHub::flushRoutes() {
   auto batch = std::make_shared<RouteBatch>(std::move(routes_));
   routes_ = RouteBatch{};
   routes_.bytes.reserve(batch->bytes.capacity());
+  RouteBatch& b = *batch;
+  // Group the messages by recipient (a counting sort keeps each group in sending order),
+  // then lay each group's pieces out as its envelope.
+  const std::size_t groups = b.groups.size();
+  b.groupStart.assign(groups + 1, 0);
+  for (const RouteBatch::Item& item : b.items) ++b.groupStart[item.group + 1];
+  for (std::size_t g = 0; g < groups; ++g) b.groupStart[g + 1] += b.groupStart[g];
+  b.order.resize(b.items.size());
+  std::vector<std::uint32_t> next(b.groupStart.begin(), b.groupStart.end() - 1);
+  std::size_t envelopeBytes = 0;
+  for (std::uint32_t i = 0; i < b.items.size(); ++i) {
+    b.order[next[b.items[i].group]++] = i;
+    envelopeBytes += b.items[i].pieceLength;
+  }
+  const std::string_view bytes = b.bytes;
+  b.envelopes.reserve(envelopeBytes);
+  b.envelopeStart.assign(groups + 1, 0);
+  for (std::size_t g = 0; g < groups; ++g) {
+    for (std::uint32_t k = b.groupStart[g]; k < b.groupStart[g + 1]; ++k) {
+      const RouteBatch::Item& item = b.items[b.order[k]];
+      b.envelopes.append(bytes.substr(item.lowerOffset + item.lowerLength, item.pieceLength));
+    }
+    b.envelopeStart[g + 1] = static_cast<std::uint32_t>(b.envelopes.size());
+  }
   const ClusterKeys& keys = node_.keys();
   std::vector<std::string_view> args;
-  const std::string_view bytes = batch->bytes;
-  for (std::size_t from = 0; from < batch->items.size(); from += kMaxPairsPerCall) {
-    const std::size_t to = std::min(batch->items.size(), from + kMaxPairsPerCall);
+  const std::string_view envelopes = b.envelopes;
+  for (std::size_t from = 0; from < groups; from += kMaxPairsPerCall) {
+    const std::size_t to = std::min(groups, from + kMaxPairsPerCall);
     args.clear();
     args.push_back(keys.prefix);
-    for (std::size_t i = from; i < to; ++i) {
-      const RouteBatch::Item& item = batch->items[i];
-      args.push_back(bytes.substr(item.lowerOffset, item.lowerLength));
-      args.push_back(bytes.substr(item.lowerOffset + item.lowerLength, item.envelopeLength));
+    for (std::size_t g = from; g < to; ++g) {
+      const RouteBatch::Item& first = b.items[b.order[b.groupStart[g]]];
+      args.push_back(bytes.substr(first.lowerOffset, first.lowerLength));
+      args.push_back(
+          envelopes.substr(b.envelopeStart[g], b.envelopeStart[g + 1] - b.envelopeStart[g]));
     }
     routeCalls_.fetch_add(1, std::memory_order_relaxed);
-    remoteDirectOut_.fetch_add(to - from, std::memory_order_relaxed);
+    remoteDirectOut_.fetch_add(b.groupStart[to] - b.groupStart[from], std::memory_order_relaxed);
     redis_->evalScript(
         routeScript_, {keys.names}, args, [this, batch, from, to](const RedisReply& reply) {
           if (closing_) return;
-          const std::string_view all = batch->bytes;
-          auto toOf = [&](std::size_t i) {
-            const RouteBatch::Item& item = batch->items[i];
-            return all.substr(item.lowerOffset + item.lowerLength + item.envelopeLength,
-                              item.toLength);
+          const RouteBatch& sent = *batch;
+          auto tell = [&](std::size_t group, DirectStatus why) {
+            for (std::uint32_t k = sent.groupStart[group]; k < sent.groupStart[group + 1]; ++k) {
+              const RouteBatch::Item& item = sent.items[sent.order[k]];
+              delivery_.directFailed(
+                  item.sender,
+                  std::string_view(sent.bytes)
+                      .substr(item.lowerOffset + item.lowerLength + item.pieceLength,
+                              item.toLength),
+                  why);
+            }
           };
           if (!reply.isArray()) {
             // Redis is away (or refused the script): every sender is told.
-            for (std::size_t i = from; i < to; ++i) {
-              delivery_.directFailed(batch->items[i].sender, toOf(i), DirectStatus::kUnavailable);
-            }
+            for (std::size_t g = from; g < to; ++g) tell(g, DirectStatus::kUnavailable);
             return;
           }
           for (const RedisReply& missing : reply.elements()) {
             const std::int64_t index = missing.integer();  // 1-based
             if (index < 1 || static_cast<std::size_t>(index) > to - from) continue;
-            const std::size_t i = from + static_cast<std::size_t>(index) - 1;
-            delivery_.directFailed(batch->items[i].sender, toOf(i), DirectStatus::kNotFound);
+            tell(from + static_cast<std::size_t>(index) - 1, DirectStatus::kNotFound);
           }
         });
   }

@@ -84,14 +84,26 @@ class RedisHub final : public server::Hub {
     std::string spelling;
     net::ConnectionId connection;
   };
-  // Direct messages gathered for this iteration's route.lua.
+  // Direct messages gathered for this iteration's route.lua, grouped by recipient: one
+  // (name, envelope) pair per recipient, its envelope the pieces "<sender> <ip> <length>\n
+  // <msg>" of all its messages in the order they were sent, so Redis looks each recipient up
+  // once per iteration however many messages it gets.
   struct RouteBatch {
-    std::string bytes;  // per message: lower(to), envelope, to as written, back to back
+    std::string bytes;  // per message: lower(to), its piece, `to` as written, back to back
     struct Item {
-      std::uint32_t lowerOffset, lowerLength, envelopeLength, toLength;
+      std::uint32_t lowerOffset, lowerLength, pieceLength, toLength, group;
       net::ConnectionId sender;
     };
     std::vector<Item> items;
+    struct Hash {
+      using is_transparent = void;
+      std::size_t operator()(std::string_view s) const { return std::hash<std::string_view>{}(s); }
+    };
+    std::unordered_map<std::string, std::uint32_t, Hash, std::equal_to<>> groups;
+    // Built at the flush: item indexes by group (each group in sending order), and the
+    // groups' envelopes back to back.
+    std::vector<std::uint32_t> order, groupStart, envelopeStart;
+    std::string envelopes;
   };
   bool redisUp() const;
   bool useLocal(std::string_view name) const;
@@ -102,7 +114,6 @@ class RedisHub final : public server::Hub {
   void flushReleases();
   void flushRoutes();
   void flushShouts();
-  void routeAnswered(const RouteBatch& batch, const RedisReply& reply);
   void reassertChunk(std::uint64_t epoch, std::shared_ptr<std::vector<Held>> all, std::size_t from,
                      std::function<void(bool)> done);
 

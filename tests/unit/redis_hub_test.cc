@@ -3,6 +3,7 @@
 // process. Each test runs a private redis-server.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
 #include <future>
 #include <memory>
@@ -57,8 +58,10 @@ class Recorder final : public server::LocalDelivery {
 // One node of one loop (loop index 0) on the given Redis.
 class Node {
  public:
-  Node(std::uint16_t redisPort, bool alwaysRemote, std::string nodeId = "") {
+  Node(std::uint16_t redisPort, bool alwaysRemote, std::string nodeId = "",
+       std::size_t maxInFlightBytes = 32u << 20) {
     ClusterOptions options;
+    options.maxInFlightBytes = maxInFlightBytes;
     options.endpoint.port = redisPort;
     options.lease = std::chrono::milliseconds(2000);
     options.alwaysRemote = alwaysRemote;
@@ -142,7 +145,7 @@ class RedisHubTest : public ::testing::Test {
 TEST_F(RedisHubTest, InboxRecordsBecomeFramesWithTheRecipientsSpelling) {
   Node node(redis_.port(), false);
   const std::string msg = "hello \"you\"";
-  const std::string envelope = "alice 10.0.0.1\n" + msg;
+  const std::string envelope = "alice 10.0.0.1 " + std::to_string(msg.size()) + "\n" + msg;
   constexpr net::ConnectionId kBob = 7u << 9;  // on loop 0
   const std::string record =
       "m " + std::to_string(kBob) + " Bob " + std::to_string(envelope.size()) + "\n" + envelope;
@@ -181,39 +184,78 @@ TEST_F(RedisHubTest, ShoutsFromThisNodeAreSkippedAndOthersDeliveredToAll) {
   }
 }
 
-TEST_F(RedisHubTest, DirectMessagesOfOneIterationAreOneRouteCall) {
-  Node node(redis_.port(), true);  // through Redis although the recipient is on this node
-  constexpr net::ConnectionId kAlice = (1u << 9), kBob = (2u << 9);
+TEST_F(RedisHubTest, DirectMessagesOfOneIterationAreOneRouteCallGroupedByRecipient) {
+  Node node(redis_.port(), true);  // through Redis although the recipients are on this node
+  constexpr net::ConnectionId kAlice = (1u << 9), kBob = (2u << 9), kCarol = (3u << 9);
   ASSERT_EQ(node.claim("alice", kAlice), ClaimResult::kClaimed);
   ASSERT_EQ(node.claim("Bob", kBob), ClaimResult::kClaimed);
-  constexpr int kMessages = 500;
+  ASSERT_EQ(node.claim("carol", kCarol), ClaimResult::kClaimed);
+  constexpr int kMessages = 500;  // to each of bob and carol, interleaved
   node.on([&] {
     for (int i = 0; i < kMessages; ++i) {
       const std::string text = std::to_string(i);
       EXPECT_EQ(node.hub->sendDirect({"bob", "alice", "10.0.0.1", text, kAlice}).status,
                 server::DirectStatus::kSent);
+      EXPECT_EQ(node.hub->sendDirect({"CAROL", "Bob", "10.0.0.2", text, kBob}).status,
+                server::DirectStatus::kSent);
+      if (i % 250 == 0) {  // two messages to nobody, from two senders
+        EXPECT_EQ(
+            node.hub->sendDirect({"nobody", "alice", "10.0.0.1", "x", i ? kBob : kAlice}).status,
+            server::DirectStatus::kSent);
+      }
     }
-    EXPECT_EQ(node.hub->sendDirect({"nobody", "alice", "10.0.0.1", "x", kAlice}).status,
-              server::DirectStatus::kSent);
     return 0;
   });
-  ASSERT_TRUE(node.eventually([&] { return node.records().size() >= kMessages + 1; }));
+  ASSERT_TRUE(node.eventually([&] { return node.records().size() >= 2 * kMessages + 2; }));
   EXPECT_EQ(node.hub->routeCalls(), 1u);
-  EXPECT_EQ(node.hub->remoteDirectOut(), static_cast<std::uint64_t>(kMessages + 1));
-  const auto got = node.records();
-  int next = 0;
-  for (const auto& r : got) {
+  EXPECT_EQ(node.hub->remoteDirectOut(), static_cast<std::uint64_t>(2 * kMessages + 2));
+  int toBob = 0, toCarol = 0;
+  std::vector<net::ConnectionId> told;
+  for (const auto& r : node.records()) {
     if (r.kind == "failed") {
-      EXPECT_EQ(r.connection, kAlice);
       EXPECT_EQ(r.text, "nobody:not found");
+      told.push_back(r.connection);
       continue;
     }
     ASSERT_EQ(r.kind, "dm");
-    EXPECT_EQ(r.connection, kBob);
-    EXPECT_NE(r.text.find("\"to\":\"Bob\",\"msg\":\"" + std::to_string(next++) + "\""),
-              std::string::npos);
+    if (r.connection == kBob) {
+      EXPECT_NE(r.text.find("\"to\":\"Bob\",\"msg\":\"" + std::to_string(toBob++) + "\""),
+                std::string::npos);
+    } else {
+      ASSERT_EQ(r.connection, kCarol);
+      EXPECT_NE(r.text.find("{\"name\":\"Bob\",\"ip\":\"10.0.0.2\"},\"to\":\"carol\",\"msg\":\"" +
+                            std::to_string(toCarol++) + "\""),
+                std::string::npos);
+    }
   }
-  EXPECT_EQ(next, kMessages);
+  EXPECT_EQ(toBob, kMessages);
+  EXPECT_EQ(toCarol, kMessages);
+  EXPECT_EQ(told, (std::vector<net::ConnectionId>{kAlice, kBob}));
+}
+
+TEST_F(RedisHubTest, PastItsBoundOnTheWayToRedisALoopShedsAndSaysSo) {
+  Node node(redis_.port(), true, "", 4500);
+  constexpr net::ConnectionId kAlice = (1u << 9), kBob = (2u << 9);
+  ASSERT_EQ(node.claim("alice", kAlice), ClaimResult::kClaimed);
+  ASSERT_EQ(node.claim("bob", kBob), ClaimResult::kClaimed);
+  const std::string big(1000, 'x');
+  const auto outcomes = node.on([&] {
+    std::vector<server::DirectStatus> statuses;
+    for (int i = 0; i < 6; ++i) {
+      statuses.push_back(node.hub->sendDirect({"bob", "alice", "10.0.0.1", big, kAlice}).status);
+    }
+    statuses.push_back(node.hub->broadcast(big + big, kAlice) == server::SendResult::kShed
+                           ? server::DirectStatus::kShed
+                           : server::DirectStatus::kSent);
+    return statuses;
+  });
+  // Three fit in 4,500 bytes (each about 1 KiB, counted twice: batch and envelope); the
+  // rest, and the 2 KiB shout, are shed.
+  EXPECT_EQ(std::count(outcomes.begin(), outcomes.end(), server::DirectStatus::kSent), 3);
+  EXPECT_EQ(outcomes.back(), server::DirectStatus::kShed);
+  EXPECT_EQ(node.hub->shedToRedis(), 4u);
+  // What was accepted is delivered.
+  EXPECT_TRUE(node.eventually([&] { return node.records().size() >= 4; }));  // 3 DMs, 1 local shout
 }
 
 TEST_F(RedisHubTest, AFencedNodeReassertsItsNamesAndDropsTheOnesTakenMeanwhile) {

@@ -46,6 +46,30 @@ TEST(ServerOptions, UnknownFlagsAndBadValuesExitWithTwo) {
   expectUsageError({"--log-level", "loud"});
 }
 
+TEST(ServerOptions, ClusterModeIsOffByDefaultAndTakesHostPort) {
+  const Parsed off = parse({});
+  ASSERT_TRUE(off.options);
+  EXPECT_FALSE(off.options->cluster());
+  const Parsed on =
+      parse({"--redis", "127.0.0.1:6390", "--node-lease", "2.5", "--redis-prefix", "class7:"});
+  ASSERT_TRUE(on.options);
+  EXPECT_TRUE(on.options->cluster());
+  EXPECT_EQ(on.options->redisHost, "127.0.0.1");
+  EXPECT_EQ(on.options->redisPort, 6390);
+  EXPECT_EQ(on.options->nodeLease, std::chrono::milliseconds(2500));
+  EXPECT_EQ(on.options->redisPrefix, "class7:");
+  const Parsed v6 = parse({"--redis", "[::1]:7000"});
+  ASSERT_TRUE(v6.options);
+  EXPECT_EQ(v6.options->redisHost, "::1");
+  EXPECT_EQ(parse({"--redis", "redis.local:6379"}).options->redisHost, "redis.local");
+  for (const char* bad : {"6379", "host:", ":6379", "host:0", "host:65536", "::1:6379", "h:63x"}) {
+    expectUsageError({"--redis", bad});
+  }
+  expectUsageError({"--redis", "127.0.0.1:6379", "--node-lease", "0"});
+  expectUsageError({"--redis", "127.0.0.1:6379", "--node-lease", "nan"});
+  expectUsageError({"--redis", "127.0.0.1:6379", "--redis-prefix", "a b"});
+}
+
 TEST(ServerOptions, HelpExitsWithZero) {
   const Parsed parsed = parse({"--help"});
   EXPECT_FALSE(parsed.options);
