@@ -741,7 +741,7 @@ def figure_direct(args, taken):
                ("2 nodes", 2, True, args.node_threads)]
     if args.single_threads != 1:
         configs.insert(1, ("one process, 1 loop", 1, False, 1))
-    for label, count, use_redis, threads in configs:
+    for run, (label, count, use_redis, threads) in enumerate(configs * args.direct_repeat):
         redis = Redis(taken) if use_redis else None
         nodes = Nodes(args.server, count, redis, threads, taken)
         try:
@@ -750,11 +750,11 @@ def figure_direct(args, taken):
                     "--step-duration", str(args.step_duration), "-q"]
             cpu = CpuWatch(nodes, redis).start()
             _, closed, _ = run_bench(args, base + ["--window", str(args.window)],
-                                     f"direct-window-{count}-{threads}")
+                                     f"direct-window-{count}-{threads}-{run}")
             closed_cpu = cpu.stop()
             cpu = CpuWatch(nodes, redis).start()
             _, fixed, _ = run_bench(args, base + ["--rate", str(args.direct_rate)],
-                                    f"direct-rate-{count}-{threads}")
+                                    f"direct-rate-{count}-{threads}-{run}")
             fixed_cpu = cpu.stop()
         finally:
             problems = nodes.close()
@@ -860,6 +860,8 @@ def main():
     parser.add_argument("--pairs", type=int, default=1000)
     parser.add_argument("--window", type=int, default=16)
     parser.add_argument("--direct-rate", type=int, default=50000)
+    parser.add_argument("--direct-repeat", type=int, default=2,
+                        help="run the one process and the nodes alternately this many times")
     parser.add_argument("--step-duration", type=float, default=5)
     parser.add_argument("--shout-nodes", type=int, default=4)
     parser.add_argument("--listeners", type=int, default=1000)
