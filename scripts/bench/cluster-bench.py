@@ -699,11 +699,11 @@ def join_rate(steps, target):
 
 def figure_joins(args, taken):
     rows = []
-    for label, count, use_redis, target in (
+    for run, (label, count, use_redis, target) in enumerate((
             ("one process", 1, False, args.join_target),
             (f"{args.join_nodes} nodes", args.join_nodes, True, args.join_target),
             (f"{args.join_nodes} nodes", args.join_nodes, True, args.join_target * args.join_nodes),
-            ("one process (again)", 1, False, args.join_target)):
+            ("one process (again)", 1, False, args.join_target))):
         redis = Redis(taken) if use_redis else None
         nodes = Nodes(args.server, count, redis, args.join_threads, taken)
         try:
@@ -713,7 +713,7 @@ def figure_joins(args, taken):
                 "--step", str(args.join_step), "--interval", str(args.join_interval),
                 "--target", str(target), "--heartbeat", "600", "--procs", str(args.join_procs),
                 "--sources", str(args.sources), "--max-p99", "1000000", "--max-fail-rate",
-                "1", "--duration", "60", "-q"], f"joins-{count}-{target}")
+                "1", "--duration", "60", "-q"], f"joins-{run}-{count}-{target}")
             used = cpu.stop()
         finally:
             problems = nodes.close()
