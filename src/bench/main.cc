@@ -50,7 +50,8 @@ int main(int argc, char** argv) {
   CLI::App* rampApp = app.add_subcommand(
       "ramp",
       "The breaking point: adds --step clients every --interval seconds, each sending a "
-      "heartbeat (a direct message to itself) every --heartbeat seconds, until a step's "
+      "heartbeat (a direct message to itself, or with --heartbeat-to peer to another held client) "
+      "every --heartbeat seconds, until a step's "
       "connect/handshake failures exceed --max-fail-rate, its heartbeat p99 exceeds --max-p99, "
       "--target connections are held, or --duration is over. Clients are spread over --procs "
       "worker processes and --sources source addresses, so the run is not limited by one "

@@ -99,6 +99,7 @@ bool RampRun::startWorkers() {
                                  "--prefix",        options_.prefix,
                                  "--sources",       std::to_string(options_.sources),
                                  "--heartbeat",     fmt::format("{}", options_.heartbeatSeconds),
+                                 "--to-peer",       options_.heartbeatToPeer ? "true" : "false",
                                  "--payload-bytes", std::to_string(options_.payloadBytes),
                                  "--seed",          std::to_string(options_.common.seed + i),
                                  "--protocol",      options_.common.protocol,
@@ -273,7 +274,9 @@ int RampRun::report(const std::string& stopReason, const CpuTime& cpu, double wa
   fmt::print(
       "classchat-bench ramp against {}: +{} clients every {} s, heartbeat every {} s, "
       "{} worker processes, {} source addresses\n",
-      targetsText(options_.common), options_.step, options_.interval, options_.heartbeatSeconds,
+      targetsText(options_.common), options_.step, options_.interval,
+      fmt::format("{}{}", options_.heartbeatSeconds,
+                  options_.heartbeatToPeer ? " (to a random peer)" : ""),
       options_.procs, options_.sources);
   fmt::print("{}", table.render());
   fmt::print("stopped: {}\n", stopReason);
@@ -308,6 +311,7 @@ int RampRun::report(const std::string& stopReason, const CpuTime& cpu, double wa
         .field("max_fail_rate", options_.maxFailRate)
         .field("max_p99_ms", options_.maxP99Ms)
         .field("heartbeat_s", options_.heartbeatSeconds)
+        .field("heartbeat_to", options_.heartbeatToPeer ? "peer" : "self")
         .field("procs", static_cast<std::uint64_t>(options_.procs))
         .field("sources", static_cast<std::uint64_t>(options_.sources))
         .endObject();
@@ -436,6 +440,14 @@ void addRampOptions(CLI::App& app, RampOptions& options) {
                  "Seconds between one client's heartbeats (a direct message to itself)")
       ->capture_default_str()
       ->check(CLI::Range(0.01, 600.0));
+  app.add_option_function<std::string>(
+         "--heartbeat-to",
+         [&options](const std::string& value) { options.heartbeatToPeer = value == "peer"; },
+         "self: each heartbeat is a direct message to the client itself (default); peer: to a "
+         "random other held client of the same worker process (drawn once per client, again "
+         "only if it goes), on another target whenever there are several (a cluster's "
+         "cross-node messages to held sessions)")
+      ->check(CLI::IsMember({"self", "peer"}));
   app.add_option("--hold", options.hold,
                  "After reaching --target, keep measuring for this many seconds")
       ->capture_default_str();

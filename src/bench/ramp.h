@@ -24,9 +24,10 @@ struct RampOptions {
   double maxFailRate = 0.1;       // stop when a step's failures exceed this share of its adds
   double maxP99Ms = 500;          // stop when a step's heartbeat p99 exceeds this
   double heartbeatSeconds = 3;
-  double hold = 0;            // after reaching the target, keep measuring this long (s)
-  std::uint32_t procs = 2;    // worker processes (each below its file-descriptor limit)
-  std::uint32_t sources = 8;  // source addresses 127.0.0.1 .. 127.0.0.<sources>
+  bool heartbeatToPeer = false;  // --heartbeat-to peer: to a random other held client
+  double hold = 0;               // after reaching the target, keep measuring this long (s)
+  std::uint32_t procs = 2;       // worker processes (each below its file-descriptor limit)
+  std::uint32_t sources = 8;     // source addresses 127.0.0.1 .. 127.0.0.<sources>
   std::size_t payloadBytes = 64;
   std::vector<pid_t> serverPids;  // --server-pid: RSS and CPU per step, each and summed
   std::string prefix = "ramp";

@@ -38,6 +38,14 @@ class RampWorker final : public EngineHandler {
 
  private:
   bool handleCommand(const std::string& line);
+  // Whom `client`'s next heartbeat goes to: itself, or with --heartbeat-to peer its peer, a
+  // welcomed client of this worker drawn at random once (preferably on another target) and
+  // kept while it is held: one stream per client, as with heartbeats to oneself, so the
+  // verifier's memory does not grow with every heartbeat and order is checked per pair.
+  ClientId recipientOf(ClientId client);
+  std::size_t targetOfClient(ClientId client) const {
+    return targetOf(options_.index + client, servers_);
+  }
   // Heartbeats that came back duplicated, reordered, corrupted or to the wrong client.
   std::uint64_t damagedHeartbeats() const {
     const Tally& t = verifier_.running(PayloadKind::kHeartbeat);
@@ -60,6 +68,8 @@ class RampWorker final : public EngineHandler {
   std::mt19937_64 random_;
   std::size_t servers_;              // targets the clients are spread over
   std::vector<Schedule> schedules_;  // by client id
+  std::vector<ClientId> welcomed_;   // every client that was welcomed, in order (peers)
+  std::vector<ClientId> peers_;      // by client id: its heartbeats' recipient (or itself)
   Histogram window_;                 // heartbeat round trips since the last report
   Histogram lag_;                    // how late heartbeats were sent: the generator's own delay
   std::uint64_t heartbeatsSent_ = 0;
@@ -70,19 +80,42 @@ void RampWorker::onReady(ClientId client, TimeNs now) {
   const TimeNs interval = secondsToNs(options_.heartbeatSeconds);
   const TimeNs phase = std::uniform_int_distribution<TimeNs>(0, interval - 1)(random_);
   schedules_[client] = Schedule::fixedRate(now, interval, phase);
+  welcomed_.push_back(client);
   engine_.schedule(schedules_[client].peek(), client, 0);
+}
+
+ClientId RampWorker::recipientOf(ClientId client) {
+  if (!options_.heartbeatToPeer || welcomed_.size() < 2) return client;
+  ClientId& kept = peers_[client];
+  if (kept != client && engine_.state(kept) == Engine::State::kReady) return kept;
+  // A few random draws: with T targets, (T-1)/T of the welcomed clients are on another one,
+  // so one almost always is; otherwise any other welcomed client will do.
+  std::uniform_int_distribution<std::size_t> pick(0, welcomed_.size() - 1);
+  ClientId fallback = client;
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    const ClientId peer = welcomed_[pick(random_)];
+    if (peer == client || engine_.state(peer) != Engine::State::kReady) continue;
+    if (servers_ < 2 || targetOfClient(peer) != targetOfClient(client)) return kept = peer;
+    fallback = peer;
+  }
+  return kept = fallback;
 }
 
 void RampWorker::onTimer(ClientId client, std::uint32_t, TimeNs now) {
   Schedule& schedule = schedules_[client];
   while (schedule.peek() <= now) {
     lag_.record(now - schedule.peek());
-    Payload payload{PayloadKind::kHeartbeat, client, client,
-                    verifier_.sentBy(PayloadKind::kHeartbeat, client, client), schedule.take()};
+    const ClientId to = recipientOf(client);
+    Payload payload{PayloadKind::kHeartbeat, client, to,
+                    verifier_.sentBy(PayloadKind::kHeartbeat, client, to), schedule.take()};
     std::string text;
     appendPayload(text, payload, options_.payloadBytes);
-    driver_->appendHeartbeat(engine_.output(client), engine_.name(client), text);
-    verifier_.onSent(PayloadKind::kHeartbeat, client, client);
+    if (to == client) {
+      driver_->appendHeartbeat(engine_.output(client), engine_.name(client), text);
+    } else {
+      driver_->appendDirect(engine_.output(client), engine_.name(client), engine_.name(to), text);
+    }
+    verifier_.onSent(PayloadKind::kHeartbeat, client, to);
     ++heartbeatsSent_;
   }
   engine_.schedule(schedule.peek(), client, 0);
@@ -95,7 +128,10 @@ void RampWorker::onIncoming(ClientId client, const Incoming& incoming, TimeNs no
     verifier_.onCorrupt(PayloadKind::kHeartbeat);
     return;
   }
-  if (verifier_.onReceived(payload, client, incoming.from == engine_.name(client))) {
+  // The sender's name as the server stamped it must be the one of the client that sent it.
+  const bool fromMatches =
+      payload.sender < schedules_.size() && incoming.from == engine_.name(payload.sender);
+  if (verifier_.onReceived(payload, client, fromMatches)) {
     ++heartbeatsReceived_;
     window_.record(now - payload.scheduled);
   }
@@ -108,6 +144,7 @@ bool RampWorker::handleCommand(const std::string& line) {
       // Round-robin over the targets, each worker starting on its own one.
       engine_.addClient(fmt::format("{}{}_{}", options_.prefix, options_.index, schedules_.size()),
                         targetOf(options_.index + schedules_.size(), servers_));
+      peers_.push_back(static_cast<ClientId>(schedules_.size()));
       schedules_.emplace_back();
     }
     return true;
@@ -153,6 +190,7 @@ void addRampWorkerOptions(CLI::App& app, RampWorkerOptions& options) {
   app.add_option("--prefix", options.prefix);
   app.add_option("--sources", options.sources);
   app.add_option("--heartbeat", options.heartbeatSeconds);
+  app.add_option("--to-peer", options.heartbeatToPeer);
   app.add_option("--payload-bytes", options.payloadBytes);
   app.add_option("--seed", options.seed);
   app.add_option("--protocol", options.protocol);

@@ -17,6 +17,7 @@ struct RampWorkerOptions {
   std::string prefix = "ramp";
   std::uint32_t sources = 1;  // bind to 127.0.0.1 .. 127.0.0.<sources>
   double heartbeatSeconds = 3;
+  bool heartbeatToPeer = false;  // --heartbeat-to peer: to another client of this worker
   std::size_t payloadBytes = 64;
   std::uint64_t seed = 1;
   std::string protocol = "classchat";  // driver_factory.h
@@ -36,7 +37,9 @@ struct RampWorkerOptions {
 //            round trips, and how late the worker sent them (its own delay), since the
 //            previous report.
 //   quit     (or end of input) close every client and exit
-// A heartbeat is a direct message to oneself carrying a verifiable payload.
+// A heartbeat is a direct message to oneself carrying a verifiable payload; with
+// --heartbeat-to peer, to another welcomed client of this worker (drawn at random once), on
+// another target whenever the worker has one there (a cluster's cross-node DMs to held sessions).
 void addRampWorkerOptions(CLI::App& app, RampWorkerOptions& options);
 int runRampWorker(const RampWorkerOptions& options);
 

@@ -8,7 +8,7 @@ import unittest
 import xml.dom.minidom
 
 from faulty_server import FaultyProcess
-from harness import ROOT, TIMEOUT, Server
+from harness import ROOT, TIMEOUT, Cluster, Server
 
 BENCH = os.environ.get("CLASSCHAT_BENCH",
                        os.path.join(ROOT, "build", "release", "src", "bench", "classchat-bench"))
@@ -67,6 +67,37 @@ class RampOverSeveralTargets(unittest.TestCase):
                          [first.proc.pid, second.proc.pid])
         self.assertEqual(step["server_rss_bytes"],
                          sum(entry["rss_bytes"] for entry in step["servers"]))
+
+
+class RampHeartbeatsToPeers(unittest.TestCase):
+    """--heartbeat-to peer: each heartbeat is a direct message to another held client of the
+    worker, on the other target; only a cluster delivers those."""
+
+    ARGS = ("--step", "40", "--interval", "1", "--target", "40", "--hold", "2", "--procs", "1",
+            "--sources", "1", "--heartbeat", "0.2", "--heartbeat-to", "peer", "--max-p99",
+            "10000", "--duration", "30")
+
+    def test_a_cluster_delivers_them_across_nodes(self):
+        with Cluster(nodes=2) as cluster:
+            status, report, stdout, _ = run_ramp(
+                ",".join(str(node.port) for node in cluster.nodes), *self.ARGS)
+        self.assertEqual(status, 0, stdout)
+        self.assertEqual(report["options"]["heartbeat_to"], "peer")
+        totals = report["totals"]
+        self.assertEqual(totals["held"], 40)
+        self.assertEqual(totals["heartbeats_damaged"], 0)
+        self.assertGreater(totals["heartbeats_received"], 100)
+        # Only those still in flight at the last report may be missing.
+        self.assertGreaterEqual(totals["heartbeats_received"], totals["heartbeats_sent"] - 40)
+
+    def test_two_separate_servers_lose_them(self):
+        # Not one chat: a peer on the other server is "not found", so nearly nothing returns.
+        with Server() as first, Server() as second:
+            status, report, stdout, _ = run_ramp(f"{first.port},{second.port}", *self.ARGS)
+        self.assertEqual(status, 0, stdout)
+        totals = report["totals"]
+        self.assertGreater(totals["heartbeats_sent"], 100)
+        self.assertLess(totals["heartbeats_received"], totals["heartbeats_sent"] // 10)
 
 
 class RampSmoke(unittest.TestCase):
