@@ -12,12 +12,12 @@
 #include <string_view>
 #include <vector>
 
+#include "hub/hub.h"
 #include "hub/redis_connection.h"
 #include "hub/redis_options.h"
 #include "hub/redis_script.h"
 #include "hub/redis_subscriber.h"
 #include "net/event_loop.h"
-#include "server/hub.h"
 
 namespace classchat::hub {
 

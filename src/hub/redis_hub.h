@@ -12,11 +12,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "hub/hub.h"
+#include "hub/local_hub.h"
 #include "hub/redis_connection.h"
 #include "hub/redis_script.h"
 #include "net/event_loop.h"
-#include "server/hub.h"
-#include "server/local_hub.h"
 
 namespace classchat::hub {
 

@@ -7,13 +7,13 @@
 #include <string_view>
 #include <unordered_map>
 
+#include "hub/hub.h"
 #include "net/event_loop.h"
 #include "net/tcp_server.h"
 #include "protocol/message_parser.h"
 #include "server/accounts.h"
 #include "server/commands.h"
 #include "server/connection_limiter.h"
-#include "server/hub.h"
 #include "server/metrics.h"
 #include "server/moderation.h"
 #include "server/options.h"

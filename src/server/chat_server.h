@@ -11,14 +11,14 @@
 #include <vector>
 
 #include "hub/cluster_node.h"
+#include "hub/local_hub.h"
+#include "hub/name_registry.h"
 #include "hub/redis_hub.h"
 #include "net/event_loop.h"
 #include "server/accounts.h"
 #include "server/chat_loop.h"
 #include "server/connection_limiter.h"
-#include "server/local_hub.h"
 #include "server/moderation.h"
-#include "server/name_registry.h"
 #include "server/options.h"
 #include "server/password_verifier.h"
 #include "transport/http_endpoint.h"

@@ -4,8 +4,8 @@
 #include <span>
 #include <string_view>
 
+#include "hub/hub.h"
 #include "protocol/message_parser.h"
-#include "server/hub.h"
 #include "server/moderation.h"
 
 namespace classchat::server {

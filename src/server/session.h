@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "hub/hub.h"
 #include "net/tcp_connection.h"
 #include "net/timer_queue.h"
 #include "protocol/frame_decoder.h"
-#include "server/hub.h"
 #include "server/metrics.h"
 #include "server/token_bucket.h"
 #include "transport/websocket_session.h"

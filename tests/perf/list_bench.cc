@@ -7,10 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "hub/local_hub.h"
+#include "hub/name_registry.h"
 #include "net/event_loop.h"
 #include "server/commands.h"
-#include "server/local_hub.h"
-#include "server/name_registry.h"
 
 namespace {
 

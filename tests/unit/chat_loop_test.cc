@@ -9,10 +9,10 @@
 #include <thread>
 #include <vector>
 
+#include "hub/local_hub.h"
+#include "hub/name_registry.h"
 #include "net/event_loop.h"
 #include "net_test_support.h"
-#include "server/local_hub.h"
-#include "server/name_registry.h"
 
 namespace classchat::server {
 namespace {

@@ -1,4 +1,4 @@
-#include "server/local_hub.h"
+#include "hub/local_hub.h"
 
 #include <gtest/gtest.h>
 
@@ -9,9 +9,9 @@
 #include <thread>
 #include <vector>
 
+#include "hub/name_registry.h"
 #include "net/event_loop.h"
 #include "protocol/names.h"
-#include "server/name_registry.h"
 
 namespace classchat::server {
 namespace {

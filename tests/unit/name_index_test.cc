@@ -1,4 +1,4 @@
-#include "server/name_index.h"
+#include "hub/name_index.h"
 
 #include <gtest/gtest.h>
 

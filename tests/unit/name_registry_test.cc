@@ -1,4 +1,4 @@
-#include "server/name_registry.h"
+#include "hub/name_registry.h"
 
 #include <gtest/gtest.h>
 

@@ -12,11 +12,11 @@
 #include <vector>
 
 #include "hub/cluster_node.h"
+#include "hub/local_hub.h"
+#include "hub/name_registry.h"
 #include "hub/redis_hub.h"
 #include "net/event_loop.h"
 #include "redis_test_server.h"
-#include "server/local_hub.h"
-#include "server/name_registry.h"
 
 namespace classchat::hub {
 namespace {

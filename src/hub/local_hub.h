@@ -9,11 +9,11 @@
 #include <unordered_map>
 #include <vector>
 
+#include "hub/hub.h"
+#include "hub/name_index.h"
+#include "hub/name_registry.h"
 #include "net/event_loop.h"
 #include "protocol/names.h"
-#include "server/hub.h"
-#include "server/name_index.h"
-#include "server/name_registry.h"
 
 namespace classchat::server {
 

@@ -1,4 +1,4 @@
-#include "server/local_hub.h"
+#include "hub/local_hub.h"
 
 #include <algorithm>
 #include <memory>
