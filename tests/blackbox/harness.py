@@ -13,6 +13,10 @@ import tempfile
 import time
 import unittest
 
+# The private redis-server of cluster tests (and its RESP client) live in redis_resp.py;
+# re-exported here for the tests that reach them through the harness.
+from redis_resp import RedisError, RedisServer, free_port  # noqa: F401
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVER_BINARY = os.environ.get(
     "CLASSCHATD", os.path.join(ROOT, "build", "release", "src", "server", "classchatd"))
@@ -27,7 +31,6 @@ MEMORY_CHECKS = not os.environ.get("CLASSCHAT_SANITIZER")
 # spread the clients over the nodes round-robin (the ctest entries blackbox_cluster.*).
 # Unset or empty: one process, as always.
 CLUSTER_NODES = int(os.environ.get("CLASSCHAT_CLUSTER") or 0)
-REDIS_BINARY = os.environ.get("REDIS_SERVER", "redis-server")
 
 
 class Server:
@@ -100,104 +103,6 @@ class Server:
                 raise AssertionError(f"classchatd exited with {code}:\n{self.log()[-3000:]}")
         finally:
             os.unlink(self.log_file.name)
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class RedisServer:
-    """A private redis-server on 127.0.0.1 and a free port, with no persistence
-    (--save '' --appendonly no) and its own temporary directory: never a system service.
-    Kept small on purpose; tests/blackbox/redis_resp.py (another helper's) may offer more.
-
-    command(*args) sends one command with a new connection and returns the decoded reply
-    (str, int, list, None; an error reply raises RedisError). stop() / kill() (SIGKILL) /
-    restart() (same port, empty: nothing is persisted)."""
-
-    def __init__(self, port=None):
-        self.dir = tempfile.TemporaryDirectory(prefix="classchat-redis-")
-        self.port = port
-        self.proc = None
-        self.start()
-
-    def start(self):
-        for _ in range(20):
-            port = self.port or _free_port()
-            log = os.path.join(self.dir.name, "redis.log")
-            open(log, "w").close()
-            self.proc = subprocess.Popen(
-                [REDIS_BINARY, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                 "--appendonly", "no", "--dir", self.dir.name, "--daemonize", "no",
-                 "--logfile", log], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            deadline = time.monotonic() + TIMEOUT
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                with open(log, encoding="utf-8", errors="replace") as f:
-                    if "Ready to accept connections" in f.read():
-                        self.port = port
-                        return
-                time.sleep(0.02)
-            self.proc.kill()
-            self.proc.wait()
-            if self.port:  # a fixed port (restart) that is not free: retry a while
-                time.sleep(0.1)
-        raise RuntimeError("redis-server did not start")
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.alive():
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def kill(self):
-        self.stop(signal.SIGKILL)
-
-    def restart(self):
-        """Stops Redis (if running) and starts it again, empty, on the same port."""
-        self.stop()
-        self.start()
-
-    def command(self, *args, timeout=TIMEOUT):
-        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as sock:
-            parts = [str(a).encode() for a in args]
-            sock.sendall(b"*%d\r\n" % len(parts) +
-                         b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts))
-            return _read_resp(sock.makefile("rb"))
-
-    def close(self):
-        self.stop()
-        self.dir.cleanup()
-
-
-class RedisError(Exception):
-    pass
-
-
-def _read_resp(f):
-    """One RESP2 reply from the file `f`."""
-    line = f.readline()
-    if not line.endswith(b"\r\n"):
-        raise EOFError("connection closed by Redis")
-    kind, rest = line[:1], line[1:-2].decode()
-    if kind == b"+":
-        return rest
-    if kind == b"-":
-        raise RedisError(rest)
-    if kind == b":":
-        return int(rest)
-    if kind == b"$":
-        return None if int(rest) < 0 else f.read(int(rest) + 2)[:-2].decode(errors="replace")
-    if kind == b"*":
-        return None if int(rest) < 0 else [_read_resp(f) for _ in range(int(rest))]
-    raise RedisError("unexpected reply " + repr(line))
 
 
 class Cluster:
