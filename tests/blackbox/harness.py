@@ -33,6 +33,19 @@ MEMORY_CHECKS = not os.environ.get("CLASSCHAT_SANITIZER")
 CLUSTER_NODES = int(os.environ.get("CLASSCHAT_CLUSTER") or 0)
 
 
+def wait_for_match(read, pattern, timeout=TIMEOUT, what="text"):
+    """Polls `read()` (a log, a stderr: text that only grows) every 20 ms until the regex
+    `pattern` matches it; returns the match. Past `timeout` s, fails the test with `what`
+    and the end of the text."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        match = re.search(pattern, read())
+        if match:
+            return match
+        time.sleep(0.02)
+    raise AssertionError(f"{what} never matched {pattern!r}:\n{read()[-3000:]}")
+
+
 class Server:
     """A classchatd process on 127.0.0.1 and an ephemeral port. Use as a context manager."""
 
@@ -70,13 +83,7 @@ class Server:
 
     def wait_for_log(self, pattern, timeout=TIMEOUT):
         """Waits until `pattern` (a regex) appears in the log; returns the match."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            match = re.search(pattern, self.log())
-            if match:
-                return match
-            time.sleep(0.02)
-        raise AssertionError(f"log never matched {pattern!r}:\n{self.log()[-3000:]}")
+        return wait_for_match(self.log, pattern, timeout, "log")
 
     def alive(self):
         return self.proc.poll() is None
@@ -136,13 +143,8 @@ class Cluster:
         return "".join(node.log() for node in self.nodes)
 
     def wait_for_log(self, pattern, timeout=TIMEOUT):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            match = re.search(pattern, self.log())
-            if match:
-                return match
-            time.sleep(0.02)
-        raise AssertionError(f"no node's log matched {pattern!r}:\n{self.log()[-3000:]}")
+        """Waits until `pattern` (a regex) appears in any node's log; returns the match."""
+        return wait_for_match(self.log, pattern, timeout, "the nodes' logs")
 
     def http_port(self):
         return self.nodes[0].http_port()
