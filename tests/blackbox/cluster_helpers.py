@@ -56,18 +56,8 @@ class ClusterTestCase(harness.ServerTestCase):
             for node in cluster.nodes:
                 if node.alive():
                     node.proc.send_signal(signal.SIGCONT)
-            for i, node in enumerate(cluster.nodes):
-                if i in cluster.killed:
-                    node.stop(signal.SIGKILL)
-                    continue
-                try:
-                    code = node.stop()
-                except AssertionError as e:
-                    self.fail(f"node {i}: {e}:\n{node.log()[-4000:]}")
-                if code != 0:
-                    self.fail(f"node {i} exited with {code}:\n{node.log()[-4000:]}")
         finally:
-            cluster.close()
+            self._stop_cluster(cluster, cluster.killed)
 
     def kill_node(self, cluster, i):
         """kill -9 of node i; returns the monotonic time of the kill."""

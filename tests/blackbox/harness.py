@@ -380,17 +380,27 @@ class ServerTestCase(unittest.TestCase):
         self.addCleanup(self._stop_server, server)
         return server
 
-    def _stop_cluster(self, cluster):
+    def _stop_cluster(self, cluster, killed=()):
+        """Stops every node; each one whose index is not in `killed` (the test's kill -9)
+        must exit 0 on SIGTERM, as _stop_server checks. Then the logs and Redis go."""
         try:
             for i, node in enumerate(cluster.nodes):
-                try:
-                    code = node.stop()
-                except AssertionError as e:
-                    self.fail(f"node {i}: {e}:\n{node.log()[-4000:]}")
-                if code != 0:
-                    self.fail(f"node {i} exited with {code}:\n{node.log()[-4000:]}")
+                if i in killed:
+                    node.stop(signal.SIGKILL)
+                    continue
+                self._assert_exits_cleanly(node, f"node {i}")
         finally:
             cluster.close()
+
+    def _assert_exits_cleanly(self, server, what):
+        """Stops `server` (SIGTERM); fails the test with the end of its log unless it
+        exits 0 in time (a sanitizer report makes the exit code non-zero)."""
+        try:
+            code = server.stop()
+        except AssertionError as e:
+            self.fail(f"{what}: {e}:\n{server.log()[-4000:]}")
+        if code != 0:
+            self.fail(f"{what} exited with {code}:\n{server.log()[-4000:]}")
 
     @staticmethod
     def _node(server):
@@ -399,12 +409,7 @@ class ServerTestCase(unittest.TestCase):
 
     def _stop_server(self, server):
         try:
-            try:
-                code = server.stop()
-            except AssertionError as e:
-                self.fail(f"{e}:\n{server.log()[-4000:]}")
-            if code != 0:
-                self.fail(f"classchatd exited with {code}:\n{server.log()[-4000:]}")
+            self._assert_exits_cleanly(server, "classchatd")
         finally:
             os.unlink(server.log_file.name)
 
