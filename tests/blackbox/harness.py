@@ -46,7 +46,25 @@ def wait_for_match(read, pattern, timeout=TIMEOUT, what="text"):
     raise AssertionError(f"{what} never matched {pattern!r}:\n{read()[-3000:]}")
 
 
-class Server:
+class _StoppedOnExit:
+    """`with` for Server and Cluster: on the way out stop() (SIGTERM); an exit code other
+    than 0 fails unless an exception is already on its way; close() always runs."""
+
+    EXITED = "classchatd"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            code = self.stop()
+            if exc[0] is None and code != 0:
+                raise AssertionError(f"{self.EXITED} exited with {code}:\n{self.log()[-3000:]}")
+        finally:
+            self.close()
+
+
+class Server(_StoppedOnExit):
     """A classchatd process on 127.0.0.1 and an ephemeral port. Use as a context manager."""
 
     def __init__(self, *args, host="127.0.0.1", threads=2):
@@ -100,25 +118,20 @@ class Server:
                 raise AssertionError("classchatd did not exit after " + str(sig))
         return self.proc.returncode
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        try:
-            code = self.stop()
-            if exc[0] is None and code != 0:
-                raise AssertionError(f"classchatd exited with {code}:\n{self.log()[-3000:]}")
-        finally:
-            os.unlink(self.log_file.name)
+    def close(self):
+        """Removes the log; after stop()."""
+        os.unlink(self.log_file.name)
 
 
-class Cluster:
+class Cluster(_StoppedOnExit):
     """One private RedisServer and `nodes` classchatd Servers, each on its own ephemeral
     port with `--redis 127.0.0.1:PORT` and the same extra args. It has the surface tests
     use on one Server: port and host (node 0's), log() and wait_for_log() (over every
     node's log), alive() (every node), http_port() (node 0's), stop(). cluster.nodes[i]
     is each node (a Server), cluster.redis the RedisServer. next_node() hands out the
     nodes round-robin; ServerTestCase spreads its clients with it."""
+
+    EXITED = "a node"
 
     def __init__(self, *args, nodes=3, host="127.0.0.1", threads=2, redis=None):
         self.redis = redis or RedisServer()
@@ -165,19 +178,8 @@ class Cluster:
                 node.stop()
             except AssertionError:
                 pass
-            os.unlink(node.log_file.name)
+            node.close()
         self.redis.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        try:
-            code = self.stop()
-            if exc[0] is None and code != 0:
-                raise AssertionError(f"a node exited with {code}:\n{self.log()[-3000:]}")
-        finally:
-            self.close()
 
 
 def single_process(reason):
@@ -411,7 +413,7 @@ class ServerTestCase(unittest.TestCase):
         try:
             self._assert_exits_cleanly(server, "classchatd")
         finally:
-            os.unlink(server.log_file.name)
+            server.close()
 
     def connect(self, server, first_bytes=None, **kw):
         """A LineClient (not yet registered unless `first_bytes` is a name)."""
