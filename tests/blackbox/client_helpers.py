@@ -96,13 +96,7 @@ class BackgroundClient:
         return status
 
     def wait_for_stderr(self, pattern, timeout=TIMEOUT):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            match = re.search(pattern, self.stderr())
-            if match:
-                return match
-            time.sleep(0.02)
-        raise AssertionError(f"stderr never matched {pattern!r}: {self.stderr()}")
+        return harness.wait_for_match(self.stderr, pattern, timeout, "stderr")
 
     def close(self):
         if self.proc.poll() is None:

@@ -56,18 +56,8 @@ class ClusterTestCase(harness.ServerTestCase):
             for node in cluster.nodes:
                 if node.alive():
                     node.proc.send_signal(signal.SIGCONT)
-            for i, node in enumerate(cluster.nodes):
-                if i in cluster.killed:
-                    node.stop(signal.SIGKILL)
-                    continue
-                try:
-                    code = node.stop()
-                except AssertionError as e:
-                    self.fail(f"node {i}: {e}:\n{node.log()[-4000:]}")
-                if code != 0:
-                    self.fail(f"node {i} exited with {code}:\n{node.log()[-4000:]}")
         finally:
-            cluster.close()
+            self._stop_cluster(cluster, cluster.killed)
 
     def kill_node(self, cluster, i):
         """kill -9 of node i; returns the monotonic time of the kill."""
@@ -131,6 +121,16 @@ class ClusterTestCase(harness.ServerTestCase):
                 self.fail(f"registering {name!r} still refused after {within:.1f} s")
             time.sleep(0.1)
 
+    def register_on_every_node(self, cluster, prefix, within, per_node=4):
+        """New users are welcome on every node: `per_node` registrations on each (enough to
+        reach each of its loops, and each loop reconnects to Redis on its own backoff, so
+        one may still answer "unavailable, try again" for a moment: retried as
+        register_when_available does, within `within` s). Returns the last client."""
+        for i, node in enumerate(cluster.nodes):
+            for k in range(per_node):
+                client = self.register_when_available(node, f"{prefix}{i}x{k}", within)
+        return client
+
     def expect_refused_with(self, node, name, text):
         """Registering `name` on `node` gets exactly one frame, `text`, then the close."""
         client = LineClient(node.port, name + "\n")
@@ -175,6 +175,14 @@ class ClusterTestCase(harness.ServerTestCase):
                 self.fail(f"DMs from {sender.name} to {receiver.name} still refused after "
                           f"{within:.1f} s: {reply!r}")
             time.sleep(0.1)
+
+    def assertShoutReaches(self, shouter, listeners, text, count):
+        """`shouter` shouts `text`: the reply counts `count` users (cluster-wide), and the
+        shout, stamped, is the next frame of each of `listeners`."""
+        shouter.send("/shout", text)
+        self.assertEqual(self.recv_reply(shouter), f"Message sent to {count} users")
+        for client in listeners:
+            self.assertNextFrame(client, stamped(shouter.name, "Everyone", text))
 
     def assertQuiet(self, receiver, sender):
         """Nothing was waiting for `receiver`: a marker DM from `sender` is its next frame."""

@@ -13,6 +13,10 @@ import tempfile
 import time
 import unittest
 
+# The private redis-server of cluster tests (and its RESP client) live in redis_resp.py;
+# re-exported here for the tests that reach them through the harness.
+from redis_resp import RedisError, RedisServer, free_port  # noqa: F401
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SERVER_BINARY = os.environ.get(
     "CLASSCHATD", os.path.join(ROOT, "build", "release", "src", "server", "classchatd"))
@@ -27,10 +31,40 @@ MEMORY_CHECKS = not os.environ.get("CLASSCHAT_SANITIZER")
 # spread the clients over the nodes round-robin (the ctest entries blackbox_cluster.*).
 # Unset or empty: one process, as always.
 CLUSTER_NODES = int(os.environ.get("CLASSCHAT_CLUSTER") or 0)
-REDIS_BINARY = os.environ.get("REDIS_SERVER", "redis-server")
 
 
-class Server:
+def wait_for_match(read, pattern, timeout=TIMEOUT, what="text"):
+    """Polls `read()` (a log, a stderr: text that only grows) every 20 ms until the regex
+    `pattern` matches it; returns the match. Past `timeout` s, fails the test with `what`
+    and the end of the text."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        match = re.search(pattern, read())
+        if match:
+            return match
+        time.sleep(0.02)
+    raise AssertionError(f"{what} never matched {pattern!r}:\n{read()[-3000:]}")
+
+
+class _StoppedOnExit:
+    """`with` for Server and Cluster: on the way out stop() (SIGTERM); an exit code other
+    than 0 fails unless an exception is already on its way; close() always runs."""
+
+    EXITED = "classchatd"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            code = self.stop()
+            if exc[0] is None and code != 0:
+                raise AssertionError(f"{self.EXITED} exited with {code}:\n{self.log()[-3000:]}")
+        finally:
+            self.close()
+
+
+class Server(_StoppedOnExit):
     """A classchatd process on 127.0.0.1 and an ephemeral port. Use as a context manager."""
 
     def __init__(self, *args, host="127.0.0.1", threads=2):
@@ -67,13 +101,7 @@ class Server:
 
     def wait_for_log(self, pattern, timeout=TIMEOUT):
         """Waits until `pattern` (a regex) appears in the log; returns the match."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            match = re.search(pattern, self.log())
-            if match:
-                return match
-            time.sleep(0.02)
-        raise AssertionError(f"log never matched {pattern!r}:\n{self.log()[-3000:]}")
+        return wait_for_match(self.log, pattern, timeout, "log")
 
     def alive(self):
         return self.proc.poll() is None
@@ -90,123 +118,20 @@ class Server:
                 raise AssertionError("classchatd did not exit after " + str(sig))
         return self.proc.returncode
 
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        try:
-            code = self.stop()
-            if exc[0] is None and code != 0:
-                raise AssertionError(f"classchatd exited with {code}:\n{self.log()[-3000:]}")
-        finally:
-            os.unlink(self.log_file.name)
-
-
-def _free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class RedisServer:
-    """A private redis-server on 127.0.0.1 and a free port, with no persistence
-    (--save '' --appendonly no) and its own temporary directory: never a system service.
-    Kept small on purpose; tests/blackbox/redis_resp.py (another helper's) may offer more.
-
-    command(*args) sends one command with a new connection and returns the decoded reply
-    (str, int, list, None; an error reply raises RedisError). stop() / kill() (SIGKILL) /
-    restart() (same port, empty: nothing is persisted)."""
-
-    def __init__(self, port=None):
-        self.dir = tempfile.TemporaryDirectory(prefix="classchat-redis-")
-        self.port = port
-        self.proc = None
-        self.start()
-
-    def start(self):
-        for _ in range(20):
-            port = self.port or _free_port()
-            log = os.path.join(self.dir.name, "redis.log")
-            open(log, "w").close()
-            self.proc = subprocess.Popen(
-                [REDIS_BINARY, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                 "--appendonly", "no", "--dir", self.dir.name, "--daemonize", "no",
-                 "--logfile", log], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            deadline = time.monotonic() + TIMEOUT
-            while time.monotonic() < deadline and self.proc.poll() is None:
-                with open(log, encoding="utf-8", errors="replace") as f:
-                    if "Ready to accept connections" in f.read():
-                        self.port = port
-                        return
-                time.sleep(0.02)
-            self.proc.kill()
-            self.proc.wait()
-            if self.port:  # a fixed port (restart) that is not free: retry a while
-                time.sleep(0.1)
-        raise RuntimeError("redis-server did not start")
-
-    def alive(self):
-        return self.proc is not None and self.proc.poll() is None
-
-    def stop(self, sig=signal.SIGTERM):
-        if self.alive():
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-
-    def kill(self):
-        self.stop(signal.SIGKILL)
-
-    def restart(self):
-        """Stops Redis (if running) and starts it again, empty, on the same port."""
-        self.stop()
-        self.start()
-
-    def command(self, *args, timeout=TIMEOUT):
-        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as sock:
-            parts = [str(a).encode() for a in args]
-            sock.sendall(b"*%d\r\n" % len(parts) +
-                         b"".join(b"$%d\r\n%s\r\n" % (len(p), p) for p in parts))
-            return _read_resp(sock.makefile("rb"))
-
     def close(self):
-        self.stop()
-        self.dir.cleanup()
+        """Removes the log; after stop()."""
+        os.unlink(self.log_file.name)
 
 
-class RedisError(Exception):
-    pass
-
-
-def _read_resp(f):
-    """One RESP2 reply from the file `f`."""
-    line = f.readline()
-    if not line.endswith(b"\r\n"):
-        raise EOFError("connection closed by Redis")
-    kind, rest = line[:1], line[1:-2].decode()
-    if kind == b"+":
-        return rest
-    if kind == b"-":
-        raise RedisError(rest)
-    if kind == b":":
-        return int(rest)
-    if kind == b"$":
-        return None if int(rest) < 0 else f.read(int(rest) + 2)[:-2].decode(errors="replace")
-    if kind == b"*":
-        return None if int(rest) < 0 else [_read_resp(f) for _ in range(int(rest))]
-    raise RedisError("unexpected reply " + repr(line))
-
-
-class Cluster:
+class Cluster(_StoppedOnExit):
     """One private RedisServer and `nodes` classchatd Servers, each on its own ephemeral
     port with `--redis 127.0.0.1:PORT` and the same extra args. It has the surface tests
     use on one Server: port and host (node 0's), log() and wait_for_log() (over every
     node's log), alive() (every node), http_port() (node 0's), stop(). cluster.nodes[i]
     is each node (a Server), cluster.redis the RedisServer. next_node() hands out the
     nodes round-robin; ServerTestCase spreads its clients with it."""
+
+    EXITED = "a node"
 
     def __init__(self, *args, nodes=3, host="127.0.0.1", threads=2, redis=None):
         self.redis = redis or RedisServer()
@@ -231,13 +156,8 @@ class Cluster:
         return "".join(node.log() for node in self.nodes)
 
     def wait_for_log(self, pattern, timeout=TIMEOUT):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            match = re.search(pattern, self.log())
-            if match:
-                return match
-            time.sleep(0.02)
-        raise AssertionError(f"no node's log matched {pattern!r}:\n{self.log()[-3000:]}")
+        """Waits until `pattern` (a regex) appears in any node's log; returns the match."""
+        return wait_for_match(self.log, pattern, timeout, "the nodes' logs")
 
     def http_port(self):
         return self.nodes[0].http_port()
@@ -258,19 +178,8 @@ class Cluster:
                 node.stop()
             except AssertionError:
                 pass
-            os.unlink(node.log_file.name)
+            node.close()
         self.redis.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        try:
-            code = self.stop()
-            if exc[0] is None and code != 0:
-                raise AssertionError(f"a node exited with {code}:\n{self.log()[-3000:]}")
-        finally:
-            self.close()
 
 
 def single_process(reason):
@@ -473,17 +382,27 @@ class ServerTestCase(unittest.TestCase):
         self.addCleanup(self._stop_server, server)
         return server
 
-    def _stop_cluster(self, cluster):
+    def _stop_cluster(self, cluster, killed=()):
+        """Stops every node; each one whose index is not in `killed` (the test's kill -9)
+        must exit 0 on SIGTERM, as _stop_server checks. Then the logs and Redis go."""
         try:
             for i, node in enumerate(cluster.nodes):
-                try:
-                    code = node.stop()
-                except AssertionError as e:
-                    self.fail(f"node {i}: {e}:\n{node.log()[-4000:]}")
-                if code != 0:
-                    self.fail(f"node {i} exited with {code}:\n{node.log()[-4000:]}")
+                if i in killed:
+                    node.stop(signal.SIGKILL)
+                    continue
+                self._assert_exits_cleanly(node, f"node {i}")
         finally:
             cluster.close()
+
+    def _assert_exits_cleanly(self, server, what):
+        """Stops `server` (SIGTERM); fails the test with the end of its log unless it
+        exits 0 in time (a sanitizer report makes the exit code non-zero)."""
+        try:
+            code = server.stop()
+        except AssertionError as e:
+            self.fail(f"{what}: {e}:\n{server.log()[-4000:]}")
+        if code != 0:
+            self.fail(f"{what} exited with {code}:\n{server.log()[-4000:]}")
 
     @staticmethod
     def _node(server):
@@ -492,14 +411,9 @@ class ServerTestCase(unittest.TestCase):
 
     def _stop_server(self, server):
         try:
-            try:
-                code = server.stop()
-            except AssertionError as e:
-                self.fail(f"{e}:\n{server.log()[-4000:]}")
-            if code != 0:
-                self.fail(f"classchatd exited with {code}:\n{server.log()[-4000:]}")
+            self._assert_exits_cleanly(server, "classchatd")
         finally:
-            os.unlink(server.log_file.name)
+            server.close()
 
     def connect(self, server, first_bytes=None, **kw):
         """A LineClient (not yet registered unless `first_bytes` is a name)."""

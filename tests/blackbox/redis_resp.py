@@ -1,7 +1,8 @@
 """A tiny RESP2 client and a private redis-server for the tests. Standard library only.
 
-`RedisServer` starts /usr/bin/redis-server (or $REDIS_SERVER) on 127.0.0.1 and a free port with
+`RedisServer` starts redis-server from PATH (or $REDIS_SERVER) on 127.0.0.1 and a free port with
 no persistence (`--save '' --appendonly no`), in a temporary directory: never a system service.
+It is the one the cluster tests use too (harness.Cluster, re-exported by harness.py).
 `RedisClient` speaks RESP2 over one socket: `call()` for one command, `pipeline()` to send
 many commands in one write and read all the replies.
 """
@@ -13,7 +14,9 @@ import subprocess
 import tempfile
 import time
 
-REDIS_SERVER = os.environ.get("REDIS_SERVER", "/usr/bin/redis-server")
+REDIS_SERVER = os.environ.get("REDIS_SERVER", "redis-server")
+# Every wait scales with this, as in harness.py (sanitizer builds run several times slower).
+TIMEOUT = float(os.environ.get("CLASSCHAT_TEST_TIMEOUT", "10"))
 
 
 class RedisError(Exception):
@@ -104,74 +107,105 @@ class RedisClient:
 
 
 def free_port():
+    """A loopback port with nothing listening on it (bound, then released)."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
+def _decoded(reply):
+    """`reply` with bulk strings as str; an error reply, even inside an array, raised."""
+    if isinstance(reply, RedisError):
+        raise reply
+    if isinstance(reply, bytes):
+        return reply.decode(errors="replace")
+    if isinstance(reply, list):
+        return [_decoded(r) for r in reply]
+    return reply
+
+
 class RedisServer:
-    """A private redis-server. Use as a context manager; stop() is graceful, kill() is SIGKILL,
-    restart() starts it again on the same port (empty: nothing is persisted)."""
+    """A private redis-server. Use as a context manager (or call close()); stop() is graceful
+    (or sends `sig`), kill() is SIGKILL, start() after either, or restart(), runs it again on
+    the same port, empty: nothing is persisted. start() raises RuntimeError when it fails.
+
+    command(*args) sends one command on a new connection and returns the reply with bulk
+    strings decoded (str, int, list, None); an error reply raises RedisError. client() is a
+    RedisClient, for bytes, pipelines and subscriptions."""
 
     def __init__(self, port=None):
         self.dir = tempfile.mkdtemp(prefix="classchat-redis-")
+        self.log_path = os.path.join(self.dir, "redis.log")
         self.proc = None
         self.port = port
-        for _ in range(5):  # another process may take the free port between probe and bind
-            if port is None:
-                self.port = free_port()
-            if self.start():
-                return
-        raise RuntimeError("redis-server did not start:\n" + self.log())
+        try:
+            self.start()
+        except BaseException:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
 
     def log(self):
         try:
-            with open(os.path.join(self.dir, "redis.log"), encoding="utf-8",
-                      errors="replace") as f:
+            with open(self.log_path, encoding="utf-8", errors="replace") as f:
                 return f.read()
         except OSError:
             return ""
 
-    def start(self, timeout=10):
+    def start(self):
+        # Without a port, another process may take the free one between probe and bind: try
+        # another. With one (a restart), it may not be free again yet: try it again a while.
+        for _ in range(20):
+            port = self.port or free_port()
+            if self._start_on(port):
+                self.port = port
+                return
+            if self.port:
+                time.sleep(0.1)
+        raise RuntimeError("redis-server did not start:\n" + self.log()[-3000:])
+
+    def _start_on(self, port):
+        """Starts redis-server on `port`; True once its own log says it is ready (a PING
+        could reach another process on that port), else False with it killed."""
+        seen = len(self.log())  # the log is appended to: only this start's lines count
         self.proc = subprocess.Popen(
-            [REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--dir", self.dir, "--logfile",
-             os.path.join(self.dir, "redis.log")],
+            [REDIS_SERVER, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--dir", self.dir, "--daemonize", "no", "--logfile",
+             self.log_path],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False
-            try:
-                with RedisClient(self.port, timeout=1) as c:
-                    if c.call("PING") == "PONG":
-                        return True
-            except (OSError, RedisError):
-                time.sleep(0.02)
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            if "Ready to accept connections" in self.log()[seen:]:
+                return True
+            time.sleep(0.02)
         self.kill()
         return False
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
 
     def client(self):
         return RedisClient(self.port)
 
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+    def command(self, *args, timeout=TIMEOUT):
+        with RedisClient(self.port, timeout=timeout) as c:
+            c.send(args)
+            return _decoded(c.read_reply())
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.alive():
+            self.proc.send_signal(sig)
             try:
-                self.proc.wait(10)
+                self.proc.wait(TIMEOUT)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
 
     def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+        self.stop(signal.SIGKILL)
 
     def restart(self):
         self.stop()
-        if not self.start():
-            raise RuntimeError("redis-server did not restart:\n" + self.log())
+        self.start()
 
     def close(self):
         self.stop()

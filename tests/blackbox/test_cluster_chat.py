@@ -81,12 +81,8 @@ class ShoutAcrossNodes(ClusterTestCase):
         users = [self.on(node, f"{name}{i}") for i, node in enumerate(cluster.nodes)
                  for name in ("ann", "ben")]
         for shouter in users[::2] + users[1:2]:  # one from each node, and two from node 0
-            text = f"shout from {shouter.name}"
-            shouter.send("/shout", text)
-            self.assertEqual(self.recv_reply(shouter), f"Message sent to {len(users) - 1} users")
-            for user in users:
-                if user is not shouter:
-                    self.assertNextFrame(user, stamped(shouter.name, "Everyone", text))
+            others = [user for user in users if user is not shouter]
+            self.assertShoutReaches(shouter, others, f"shout from {shouter.name}", len(others))
         for a, b in zip(users, users[1:] + users[:1]):
             self.assertQuiet(a, b)  # each shout arrived once
 

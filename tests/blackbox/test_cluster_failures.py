@@ -174,15 +174,8 @@ class RedisRestartedOrFlushed(ClusterTestCase):
             self.assertDeliveredNeverSilent(sender, receiver, f"{sender.name} to {receiver.name}",
                                             SECONDS)
         self.assertDelivered(b0, a2, "b0 to a2")
-        a1.send("/shout", "all back")
-        self.assertEqual(self.recv_reply(a1), "Message sent to 3 users")
-        for client in (a0, a2, b0):
-            self.assertNextFrame(client, stamped("a1", "Everyone", "all back"))
-        # New users are welcome again on every node (each node's loops reconnect on their
-        # own backoff: one may still answer "unavailable, try again" for a moment).
-        for i, node in enumerate(cluster.nodes):
-            for k in range(4):
-                newcomer = self.register_when_available(node, f"new{i}x{k}", SECONDS)
+        self.assertShoutReaches(a1, (a0, a2, b0), "all back", 3)
+        newcomer = self.register_on_every_node(cluster, "new", SECONDS)
         print(f"{outage.__name__}: every node welcomes new users "
               f"{time.monotonic() - back_at:.2f} s after Redis was back")
         self.assertDelivered(newcomer, b0, "hi")
@@ -243,15 +236,8 @@ class RedisUnreachable(ClusterTestCase):
         for sender, receiver in ((a0, a1), (a1, a2), (a2, b0)):
             self.assertDeliveredNeverSilent(sender, receiver,
                                             f"{sender.name} to {receiver.name} again", SECONDS)
-        a2.send("/shout", "everyone again")
-        self.assertEqual(self.recv_reply(a2), "Message sent to 3 users")
-        for client in (a0, b0, a1):
-            self.assertNextFrame(client, stamped("a2", "Everyone", "everyone again"))
-        # New users are welcome again on every node (each node's loops reconnect on their
-        # own backoff: one may still answer "unavailable, try again" for a moment).
-        for i, node in enumerate(cluster.nodes):
-            for k in range(4):
-                newbie = self.register_when_available(node, f"newbie{i}x{k}", SECONDS)
+        self.assertShoutReaches(a2, (a0, b0, a1), "everyone again", 3)
+        newbie = self.register_on_every_node(cluster, "newbie", SECONDS)
         print(f"Redis unreachable: every node welcomes new users "
               f"{time.monotonic() - back_at:.2f} s after it came back")
         self.assertDelivered(newbie, a0, "late but in")
@@ -290,12 +276,8 @@ class SubscriptionCut(ClusterTestCase):
             for i in range(200):
                 self.assertNextFrame(receiver, stamped(sender.name, receiver.name, f"n {i}"))
         for shouter in (a0, a1, a2):
-            shouter.send("/shout", f"{shouter.name} shouts")
-            self.assertEqual(self.recv_reply(shouter), "Message sent to 5 users")
-            for client in (a0, a1, a2):
-                if client is not shouter:
-                    self.assertNextFrame(client, stamped(shouter.name, "Everyone",
-                                                         f"{shouter.name} shouts"))
+            others = [client for client in (a0, a1, a2) if client is not shouter]
+            self.assertShoutReaches(shouter, others, f"{shouter.name} shouts", 5)
         for client, other in ((a0, a1), (a1, a2), (a2, a0)):
             self.assertQuiet(client, other)
 
@@ -325,10 +307,7 @@ class SubscriptionCut(ClusterTestCase):
             drain(client, 0.2)  # the big shout, if it was read before the cut
         self.assertDelivered(a1, a2, "after the cut")
         self.assertDelivered(a2, a0, "after the cut")
-        a2.send("/shout", "back")
-        self.assertEqual(self.recv_reply(a2), "Message sent to 5 users")
-        for client in (a0, a1):
-            self.assertNextFrame(client, stamped("a2", "Everyone", "back"))
+        self.assertShoutReaches(a2, (a0, a1), "back", 5)
         for client, other in ((a0, a1), (a1, a2), (a2, a0)):
             self.assertQuiet(client, other)
 

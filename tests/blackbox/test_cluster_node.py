@@ -27,7 +27,7 @@ class ClusterNodeStartTest(unittest.TestCase):
             self.assertIn('classchat_cluster_events_total{event="fenced"} 0', metrics)
 
     def test_a_node_that_cannot_reach_redis_does_not_start(self):
-        port = harness._free_port()  # nothing listens there
+        port = harness.free_port()  # nothing listens there
         started = time.monotonic()
         proc = subprocess.run([harness.SERVER_BINARY, "--port", "0", "--http-port", "0",
                                "--redis", f"127.0.0.1:{port}"],

@@ -4,22 +4,15 @@ harness's cluster support (RedisServer, Cluster, the CLASSCHAT_CLUSTER opt-outs)
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 import unittest
 from unittest import mock
 
 import harness
-from harness import ROOT, SERVER_BINARY, TIMEOUT, register
+from harness import ROOT, SERVER_BINARY, TIMEOUT, free_port, register
 
 SCRIPT = os.path.join(ROOT, "scripts", "cluster.sh")
-
-
-def free_port():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def session_processes(sid):
