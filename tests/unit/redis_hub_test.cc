@@ -167,6 +167,41 @@ TEST_F(RedisHubTest, InboxRecordsBecomeFramesWithTheRecipientsSpelling) {
   EXPECT_EQ(node.cluster->counters().badRecords.load(), 1u);
 }
 
+// Whatever arrives on the node's channels is parsed defensively: each malformed record is
+// counted and dropped, nothing is delivered from it, and a good record after it still is.
+TEST_F(RedisHubTest, GarbageOnEveryChannelIsCountedAndDroppedAndLaterRecordsStillWork) {
+  Node node(redis_.port(), false);
+  constexpr net::ConnectionId kBob = 7u << 9;  // on loop 0
+  const ClusterKeys& keys = node.cluster->keys();
+  const std::vector<std::pair<std::string, std::string>> garbage = {
+      {keys.inbox, "x"},                               // no fields at all
+      {keys.inbox, "m abc Bob 3\nabc"},                // connection not a number
+      {keys.inbox, "m 7 Bob 99999999999999999999\n"},  // length past the payload
+      {keys.inbox, "z 7 Bob 1\nx"},                    // unknown record kind
+      {keys.inbox, "a 7 Bob 3\nabc"},                  // an action that does not decode
+      {keys.inbox, "m 7 Bob 6\nab 1\nx"},              // an envelope piece without its ip
+      {keys.shout, "no origin line"},                  // shout payload without its origin
+      {keys.shout, "other\nabc\nx"},                   // shout length not a number
+      {keys.shout, "other\n999\nshort"},               // shout length past the payload
+      {keys.control, "addr x 99\nab"},                 // address length past the payload
+      {keys.control, "addr other 3\nabc9 x"},          // an address action that does not decode
+  };
+  const std::string envelope = "alice 10.0.0.1 2\nhi";
+  const std::string good =
+      "m " + std::to_string(kBob) + " Bob " + std::to_string(envelope.size()) + "\n" + envelope;
+  node.on([&] {
+    for (const auto& [channel, payload] : garbage) node.cluster->handleMessage(channel, payload);
+    node.cluster->handleMessage(keys.inbox, good);
+    return 0;
+  });
+  const auto got = node.records();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].connection, kBob);
+  EXPECT_EQ(got[0].text,
+            "{\"from\":{\"name\":\"alice\",\"ip\":\"10.0.0.1\"},\"to\":\"Bob\",\"msg\":\"hi\"}\n");
+  EXPECT_EQ(node.cluster->counters().badRecords.load(), garbage.size());
+}
+
 TEST_F(RedisHubTest, ShoutsFromThisNodeAreSkippedAndOthersDeliveredToAll) {
   Node node(redis_.port(), false);
   node.on([&] {
