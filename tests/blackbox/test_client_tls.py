@@ -1,29 +1,17 @@
 """classchat --tls: verifies the server against --ca (or the system's trust store), checks
 the host name or address, --insecure warns; scripts and --listen work over TLS."""
 import json
-import subprocess
 import unittest
 
 import harness
 from client_helpers import BackgroundClient, run_client
-from tls_helpers import OPENSSL, CertFactory, TlsLineClient
+from tls_helpers import OPENSSL, CertificatesMixin, TlsLineClient
 
 TIMEOUT = harness.TIMEOUT
 
 
 @unittest.skipIf(OPENSSL is None, "the openssl CLI is needed to make test certificates")
-class ClientTlsTest(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.certs = CertFactory()
-        cls.ca = cls.certs.ca("ca")
-        cls.other_ca = cls.certs.ca("other")
-        cls.cert, cls.key = cls.certs.server("server", "ca")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.certs.cleanup()
-
+class ClientTlsTest(CertificatesMixin, unittest.TestCase):
     def setUp(self):
         self.server = harness.Server("--tls-cert", self.cert, "--tls-key", self.key,
                                      "--tls-port", "0")

@@ -14,7 +14,7 @@ import warnings
 
 from harness import (MEMORY_CHECKS, TIMEOUT, ServerTestCase, connect_raw, frame_bytes,
                      process_status, server_frame_bytes, wait_until)
-from tls_helpers import (OPENSSL, CertFactory, TlsLineClient, listening_ports,
+from tls_helpers import (OPENSSL, CertificatesMixin, TlsLineClient, listening_ports,
                          peer_certificate_serial, wrap)
 
 BENCH_BINARY = os.environ.get("CLASSCHAT_BENCH")
@@ -25,18 +25,7 @@ PARTIAL_CLIENT_HELLO = bytes([0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0x
 
 
 @unittest.skipIf(OPENSSL is None, "the openssl CLI is needed to make test certificates")
-class TlsTest(ServerTestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.certs = CertFactory()
-        cls.ca = cls.certs.ca("ca")
-        cls.other_ca = cls.certs.ca("other")
-        cls.cert, cls.key = cls.certs.server("server", "ca")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.certs.cleanup()
-
+class TlsTest(CertificatesMixin, ServerTestCase):
     def start_tls_server(self, *args, cert=None, key=None, **kw):
         server = self.start_server("--tls-cert", cert or self.cert, "--tls-key", key or self.key,
                                    "--tls-port", "0", *args, **kw)
@@ -292,18 +281,8 @@ if __name__ == "__main__":
 
 
 @unittest.skipIf(OPENSSL is None, "the openssl CLI is needed to make test certificates")
-class HttpsTest(ServerTestCase):
+class HttpsTest(CertificatesMixin, ServerTestCase):
     """With a certificate, the HTTP port speaks HTTPS, and /ws is WSS."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.certs = CertFactory()
-        cls.ca = cls.certs.ca("ca")
-        cls.cert, cls.key = cls.certs.server("server", "ca")
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.certs.cleanup()
 
     @staticmethod
     def read_all(sock):

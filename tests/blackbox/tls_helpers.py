@@ -50,6 +50,24 @@ class CertFactory:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+class CertificatesMixin:
+    """For a TestCase class: a CA `ca`, an unrelated CA `other_ca`, and the server's `cert`
+    and `key` signed by `ca`, made once for the class and removed after it."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.certs = CertFactory()
+        cls.ca = cls.certs.ca("ca")
+        cls.other_ca = cls.certs.ca("other")
+        cls.cert, cls.key = cls.certs.server("server", "ca")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.certs.cleanup()
+        super().tearDownClass()
+
+
 def client_context(cafile):
     """A verifying client context that trusts only `cafile` (hostname checked)."""
     context = ssl.create_default_context(cafile=cafile)
