@@ -7,7 +7,6 @@ server killed and restarted on the same ports, after which the page rejoins and 
 message that was being typed. A screenshot is written to $CLASSCHAT_SCREENSHOT if set
 (docs/browser.png is the newest one, committed by hand).
 """
-import json
 import os
 import shutil
 import signal

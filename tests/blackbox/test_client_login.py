@@ -3,7 +3,6 @@ scripts, a terminal asks for the password without echo, and a script without a p
 exits with status 3. The password never shows up in the output or the history."""
 import json
 import os
-import re
 import signal
 import tempfile
 import time

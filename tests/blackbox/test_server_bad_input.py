@@ -5,9 +5,7 @@ stays usable and later valid messages work. Oversized objects are skipped withou
 buffered whole.
 """
 import json
-import socket
 import threading
-import time
 import unittest
 
 import harness

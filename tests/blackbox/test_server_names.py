@@ -6,7 +6,6 @@ gets exactly one `Error:` frame and is closed; nothing is half-registered.
 """
 import json
 import signal
-import re
 import unittest
 
 import harness

@@ -1,7 +1,6 @@
 """Protected names (--accounts, /login) and the teacher's moderation commands (/kick, /ban,
 /unban, /bans, /mute, /unmute, /announce), end to end over real sockets.
 """
-import json
 import os
 import signal
 import socket

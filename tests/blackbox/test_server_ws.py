@@ -11,7 +11,7 @@ import time
 import unittest
 
 import harness
-from harness import frame_bytes, server_frame_bytes
+from harness import frame_bytes
 from test_server_http import get, http_exchange, metric, parse_response
 from ws_client import (OP_BINARY, OP_CLOSE, OP_CONT, OP_PING, OP_PONG, OP_TEXT, Closed,
                        WsClient, accept_for, upgrade_request)
