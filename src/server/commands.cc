@@ -29,14 +29,29 @@ struct ListRequest {
   LaterReply reply;
   std::string self;
   std::size_t page;
+  int attempt = 1;
 };
+
+// A cluster's directory may change between the two reads of a /list (someone joins or
+// leaves on another node): the page then disagrees with the header computed from the
+// first read (say "Online users (1): " and no name). The page read carries its own count,
+// which shows the change, and the request starts over, at most this many times in all.
+constexpr int kListAttempts = 3;
+
+void startList(const ListRequest& request);
 
 // The page's names have been read: everyone from `start`, one more than the page holds in
 // case the requester is among them.
-void listPageRead(const ListRequest& request, std::size_t others, std::size_t count,
-                  const ListPaging& paging, const DirectoryPage& read) {
+void listPageRead(const ListRequest& request, std::size_t online, std::size_t others,
+                  std::size_t count, const ListPaging& paging, const DirectoryPage& read) {
   if (read.unavailable) {
     request.reply(kDirectoryUnavailableText);
+    return;
+  }
+  if (read.online != online && request.attempt < kListAttempts) {
+    ListRequest again = request;
+    ++again.attempt;
+    startList(again);
     return;
   }
   std::vector<std::string_view> names(read.names.begin(), read.names.end());
@@ -69,8 +84,8 @@ void listStatsRead(const ListRequest& request, const DirectoryStats& stats) {
   const std::size_t first = (request.page - 1) * paging.perPage;
   const std::size_t count = std::min(paging.perPage, others - first);
   const std::size_t start = first + (selfRank && first >= *selfRank ? 1 : 0);
-  auto read = [request, others, count, paging](const DirectoryPage& page) {
-    listPageRead(request, others, count, paging, page);
+  auto read = [request, online = stats.online, others, count, paging](const DirectoryPage& page) {
+    listPageRead(request, online, others, count, paging, page);
   };
   if (const std::optional<DirectoryPage> page = request.hub->readNames(start, count + 1, read)) {
     read(*page);
@@ -80,13 +95,16 @@ void listStatsRead(const ListRequest& request, const DirectoryStats& stats) {
 // O(log N + page): the page's place follows from its number (listPaging), and the hub's
 // ordered index gives its names by rank, so nobody else online is looked at. Two reads of
 // the hub (stats, then the page), each of which may answer later.
-void listCommand(CommandContext& context, const protocol::ClientMessage& message) {
-  const ListRequest request{&context.hub(), context.replyLater(), std::string(context.senderName()),
-                            parsePageRequest(message.msg.value_or("")).value_or(1)};
+void startList(const ListRequest& request) {
   auto read = [request](const DirectoryStats& stats) { listStatsRead(request, stats); };
   if (const std::optional<DirectoryStats> stats = request.hub->readStats(request.self, read)) {
     read(*stats);
   }
+}
+
+void listCommand(CommandContext& context, const protocol::ClientMessage& message) {
+  startList(ListRequest{&context.hub(), context.replyLater(), std::string(context.senderName()),
+                        parsePageRequest(message.msg.value_or("")).value_or(1)});
 }
 
 // Everyone online but `self`, from stats read for `self`.

@@ -24,6 +24,7 @@ const std::string kLongName(32, 'q');
 class FakeHub final : public Hub {
  public:
   void add(std::string name, net::ConnectionId connection) { users_[std::move(name)] = connection; }
+  void remove(const std::string& name) { users_.erase(name); }
 
   std::optional<ClaimOutcome> claim(std::string_view, net::ConnectionId, ClaimDone) override {
     return ClaimOutcome{ClaimResult::kTaken, {}, {}};
@@ -461,6 +462,42 @@ TEST(Commands, RepliesWaitForAHubThatAnswersLater) {
     hub.runLater();
     EXPECT_EQ(alice.replies, std::vector<std::string>{c.reply}) << c.command;
   }
+}
+
+// In a cluster, someone may leave on another node between /list's two reads (the count,
+// then the page). The page's own count shows it, and the reply is made from a fresh read
+// rather than from a header and a page that disagree ("Online users (2): carol").
+TEST(Commands, ListStartsOverWhenTheDirectoryChangesBetweenItsReads) {
+  FakeHub hub;
+  hub.add("alice", 1);
+  hub.add("bob", 2);
+  hub.add("carol", 3);
+  hub.answerLater = true;
+  FakeContext alice(hub, "alice", 1);
+  command("/list").handler(alice, messageTo("/list", ""));
+  hub.remove("bob");  // after the count was read, before the page is
+  hub.runLater();
+  EXPECT_EQ(alice.replies, std::vector<std::string>{"Online users (1): carol"});
+}
+
+// A directory that changes between every pair of reads gets an answer all the same.
+TEST(Commands, ListAnswersAfterAFewAttemptsUnderConstantChange) {
+  FakeHub hub;
+  hub.add("alice", 1);
+  for (int i = 0; i < 10; ++i) hub.add("user" + std::to_string(i), 10 + i);
+  hub.answerLater = true;
+  FakeContext alice(hub, "alice", 1);
+  command("/list").handler(alice, messageTo("/list", ""));
+  int removed = 0;
+  while (!hub.pending.empty()) {
+    auto next = std::move(hub.pending.front());
+    hub.pending.erase(hub.pending.begin());
+    hub.remove("user" + std::to_string(removed++));
+    next();
+  }
+  ASSERT_EQ(alice.replies.size(), 1u);
+  EXPECT_EQ(alice.replies[0].rfind("Online users (", 0), 0u) << alice.replies[0];
+  EXPECT_EQ(removed, 6);  // three attempts of two reads each
 }
 
 TEST(Commands, ListAndKickSayWhenTheDirectoryIsUnavailable) {
