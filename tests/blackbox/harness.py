@@ -106,6 +106,9 @@ class Server(_StoppedOnExit):
     def alive(self):
         return self.proc.poll() is None
 
+    def wait_until_name_free(self, name, timeout=TIMEOUT):
+        """Nothing to wait for: one process frees a name before it logs the disconnect."""
+
     def stop(self, sig=signal.SIGTERM, timeout=TIMEOUT):
         """Signals the server and returns its exit code."""
         if self.proc.poll() is None:
@@ -158,6 +161,15 @@ class Cluster(_StoppedOnExit):
     def wait_for_log(self, pattern, timeout=TIMEOUT):
         """Waits until `pattern` (a regex) appears in any node's log; returns the match."""
         return wait_for_match(self.log, pattern, timeout, "the nodes' logs")
+
+    def wait_until_name_free(self, name, timeout=TIMEOUT):
+        """Waits until Redis's directory no longer holds `name` (any case). A node logs a
+        disconnect before its release reaches Redis (sent at the end of that loop
+        iteration, and a loaded machine may pause the node in between), so across nodes
+        the log line alone does not mean that the name is free."""
+        lower = name.lower()
+        wait_until(lambda: self.redis.command("HEXISTS", "classchat:names", lower) == 0,
+                   timeout, f"{name} to leave Redis's directory")
 
     def http_port(self):
         return self.nodes[0].http_port()

@@ -71,6 +71,7 @@ class ClassClientSessionTest(harness.ServerTestCase):
 
         bob.close()
         server.wait_for_log(r"\(bob\) disconnected")
+        server.wait_until_name_free("bob")
         alice.send("/list", "")
         self.assertEqual(alice.recv()["msg"], "You are the only active user!")
 

@@ -74,6 +74,7 @@ class CommandTest(harness.ServerTestCase):
         self.assertEqual(self.small_reply(self.alice, "/list"), "Online users (1): Bob")
         bob.close()
         self.server.wait_for_log(r"\(Bob\) disconnected")
+        self.server.wait_until_name_free("Bob")
         self.assertEqual(self.small_reply(self.alice, "/list"), "You are the only active user!")
 
     # /time

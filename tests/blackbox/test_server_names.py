@@ -188,6 +188,7 @@ class UniquenessTest(harness.ServerTestCase):
             # new claim may reach another node before alice's node has read the close (one
             # process checks the old owner's socket instead: test_name_is_free_right_after_disconnect).
             self.server.wait_for_log(r"\(alice\) disconnected")
+            self.server.wait_until_name_free("alice")
         self.register(self.server, "ALICE")
         carol = self.register(self.server, "carol")
         self.assertEqual(self.request(carol, "/list"), "Online users (1): ALICE")
@@ -199,6 +200,7 @@ class UniquenessTest(harness.ServerTestCase):
         bob.close()
         # Once the owner leaves, the name is free: the refused attempt holds nothing.
         self.server.wait_for_log(r"\(Bob\) disconnected")
+        self.server.wait_until_name_free("Bob")
         self.register(self.server, "bob")
 
 
