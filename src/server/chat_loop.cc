@@ -17,6 +17,8 @@ namespace {
 
 // How long a wrong password waits for its answer.
 constexpr auto kWrongPasswordDelay = std::chrono::seconds(1);
+// Held shouts past this many bytes go at once rather than at the end of their window.
+constexpr std::size_t kMaxHeldShoutBytes = 1u << 20;
 
 Session& sessionOf(const net::TcpConnection& connection) {
   return *static_cast<Session*>(connection.context());
@@ -252,7 +254,8 @@ ChatLoop::ChatLoop(net::EventLoop& loop, std::uint32_t loopIndex, const net::Ine
       tcp_(loop, loopIndex, address, *this,
            net::TcpServerOptions{options.maxOutputBytes, options.drainTimeout, true,
                                  options.keepAlive, options.sendBufferBytes}),
-      hub_(hubFactory(loop, loopIndex, *this)) {
+      hub_(hubFactory(loop, loopIndex, *this)),
+      heldShouts_(options.shoutBatchWindow, kMaxHeldShoutBytes) {
   // The loop's own bound is a backstop above the hub's shares, which come first and tell
   // the sender; the slack covers directory updates queued beside the batches.
   if (options.maxLoopQueueBytes != 0) {
@@ -714,12 +717,14 @@ void ChatLoop::finishLogin(net::ConnectionId id, bool ok) {
 }
 
 void ChatLoop::actLocal(net::ConnectionId id, const SessionAction& action) {
+  if (heldShouts_.holding()) deliverHeldShouts();  // before a kick's notice, say
   net::TcpConnection* connection = findConnection(id);
   if (connection == nullptr || connection->state() != net::TcpConnection::State::kOpen) return;
   applyAction(*connection, sessionOf(*connection), action);
 }
 
 void ChatLoop::actOnAddressLocal(std::string_view address, const SessionAction& action) {
+  if (heldShouts_.holding()) deliverHeldShouts();
   forEachConnection([&](net::TcpConnection& connection) {
     if (connection.peerIp() == address && connection.state() == net::TcpConnection::State::kOpen) {
       applyAction(connection, sessionOf(connection), action);
@@ -1005,6 +1010,7 @@ void ChatLoop::closeIdleConnections() {
 }
 
 void ChatLoop::deliverLocal(net::ConnectionId id, std::string_view frame) {
+  if (heldShouts_.holding()) deliverHeldShouts();  // a sender's shout, then its DM: in order
   net::TcpConnection* connection = findConnection(id);
   if (connection == nullptr || sessionOf(*connection).phase != Session::Phase::kRegistered) return;
   metrics_.deliveries.add();
@@ -1047,6 +1053,41 @@ bool ChatLoop::releaseIfPeerGone(net::ConnectionId id) {
 }
 
 void ChatLoop::deliverToAllLocal(std::string_view frame, net::ConnectionId except) {
+  if (heldShouts_.enabled()) {
+    const auto now = ShoutCoalescer::Clock::now();
+    if (heldShouts_.mustHold(now)) {
+      heldShouts_.hold(frame, except);
+      metrics_.shoutsHeld.add();
+      if (heldShouts_.full()) {
+        deliverHeldShouts();
+      } else if (heldShoutsTimer_ == 0) {
+        const auto wait = std::max(heldShouts_.dueAt() - now, ShoutCoalescer::Clock::duration{});
+        heldShoutsTimer_ = loop_.runAfter(wait, [this] {
+          heldShoutsTimer_ = 0;
+          deliverHeldShouts();
+        });
+      }
+      return;
+    }
+    heldShouts_.delivered(now);
+  }
+  deliverShoutNow(frame, except);
+}
+
+void ChatLoop::deliverHeldShouts() {
+  if (heldShoutsTimer_ != 0) {
+    loop_.cancelTimer(heldShoutsTimer_);
+    heldShoutsTimer_ = 0;
+  }
+  if (!heldShouts_.holding()) return;
+  // All in this iteration: each listener's output gets every frame, and one write at its end.
+  const ShoutCoalescer::Held held = heldShouts_.take(ShoutCoalescer::Clock::now());
+  for (const ShoutCoalescer::Held::Item& item : held.items) {
+    deliverShoutNow(held.frame(item), item.except);
+  }
+}
+
+void ChatLoop::deliverShoutNow(std::string_view frame, net::ConnectionId except) {
   forEachConnection([&](net::TcpConnection& connection) {
     if (connection.id() != except && sessionOf(connection).phase == Session::Phase::kRegistered) {
       metrics_.deliveries.add();
@@ -1056,6 +1097,7 @@ void ChatLoop::deliverToAllLocal(std::string_view frame, net::ConnectionId excep
 }
 
 void ChatLoop::beginShutdown() {
+  deliverHeldShouts();  // before the goodbye
   shuttingDown_ = true;
   tcp_.stopAccepting();
   forEachConnection([&](net::TcpConnection& connection) {

@@ -19,6 +19,7 @@
 #include "server/options.h"
 #include "server/password_verifier.h"
 #include "server/session.h"
+#include "server/shout_coalescer.h"
 #include "transport/http_endpoint.h"
 #include "transport/websocket_session.h"
 
@@ -151,6 +152,10 @@ class ChatLoop final : public net::ConnectionHandler,
                     Session::Clock::time_point now, std::string_view what, double rate);
   void scheduleIdleSweep();
   void closeIdleConnections();
+  void deliverShoutNow(std::string_view frame, net::ConnectionId except);
+  // Delivers the shouts ShoutCoalescer holds, if any: when their window ends, and before
+  // anything else is delivered here (a DM, an act), so that nothing overtakes them.
+  void deliverHeldShouts();
 
   net::EventLoop& loop_;
   ServerOptions options_;
@@ -165,6 +170,8 @@ class ChatLoop final : public net::ConnectionHandler,
   Session::Clock::time_point now_{};  // read once per onData, shared by its messages
   bool shuttingDown_ = false;
   LoopMetrics metrics_;
+  ShoutCoalescer heldShouts_;
+  net::TimerId heldShoutsTimer_ = 0;
   // Adopted WebSocket connections, owned by the HTTP endpoint's TcpServer on this loop;
   // removed in onAdoptedClosed, just before that server destroys them.
   std::unordered_map<net::ConnectionId, net::TcpConnection*> webSockets_;

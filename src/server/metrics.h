@@ -74,6 +74,7 @@ struct LoopMetrics {
   LoopCounter shouts;
   LoopCounter commands;    // every other /command, /shout excluded
   LoopCounter deliveries;  // frames handed to a recipient's connection (DMs and shouts)
+  LoopCounter shoutsHeld;  // shouts that waited for --shout-batch-ms (ShoutCoalescer)
   LoopCounter bytesReceived;
   LoopCounter rateLimited;  // messages dropped by --rate-limit or --shout-rate
   std::array<LoopCounter, static_cast<std::size_t>(RefusalReason::kCount)> refusals;

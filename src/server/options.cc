@@ -233,6 +233,12 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
                  "the names of a node that died stay taken")
       ->capture_default_str()
       ->check(finiteNumber(1, 3600, "SECONDS (1 to 3600)"));
+  double shoutBatchMs = -1;
+  app.add_option("--shout-batch-ms", shoutBatchMs,
+                 "Hold shouts that follow the last ones within this many milliseconds until "
+                 "then, so that each listener is written once per interval (default: 0, off, "
+                 "alone; 10 with --redis)")
+      ->check(finiteNumber(0, 1000, "MILLISECONDS (0 to 1000)"));
   app.add_option("--redis-prefix", options.redisPrefix,
                  "With --redis: the prefix of every key and channel (several chats may share "
                  "one Redis)")
@@ -275,6 +281,10 @@ std::optional<ServerOptions> parseOptions(int argc, char** argv, int& exitCode) 
     return std::nullopt;
   }
   options.nodeLease = fromSeconds(nodeLeaseSeconds);
+  options.shoutBatchWindow = shoutBatchMs >= 0
+                                 ? std::chrono::microseconds(std::llround(shoutBatchMs * 1000))
+                             : options.cluster() ? kClusterShoutBatchWindow
+                                                 : std::chrono::microseconds(0);
   options.tlsHandshakeTimeout = fromSeconds(tlsHandshakeSeconds);
   if (options.threads == 0) options.threads = std::max(1u, std::thread::hardware_concurrency());
   if (options.threads > 255) options.threads = 255;  // the loop index lives in 8 bits

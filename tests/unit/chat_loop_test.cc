@@ -77,9 +77,10 @@ class LaterHub final : public Hub {
 
 class ChatLoopLaterHubTest : public ::testing::Test {
  protected:
-  ChatLoopLaterHubTest() {
+  explicit ChatLoopLaterHubTest(std::chrono::microseconds shoutBatchWindow = {}) {
     options_.threads = 1;
     options_.http = false;
+    options_.shoutBatchWindow = shoutBatchWindow;
     chat_ = std::make_unique<ChatLoop>(
         loop_, 0, *net::InetAddress::parse("127.0.0.1", 0),
         [this](net::EventLoop& loop, std::uint32_t, LocalDelivery& delivery) {
@@ -182,6 +183,48 @@ TEST_F(ChatLoopLaterHubTest, AClaimAnsweredAfterItsConnectionClosedIsGivenBack) 
   net::Fd dave = connect();
   send(dave, "dave\n");
   EXPECT_TRUE(contains(lines(dave, 1).at(0), "Welcome dave!"));
+}
+
+// --shout-batch-ms (a cluster's default): shouts following the last delivered ones within
+// the window wait for its end, so each listener is written once for all of them; a DM
+// arriving meanwhile sends them first, so nothing overtakes them.
+class ChatLoopShoutBatchTest : public ChatLoopLaterHubTest {
+ protected:
+  ChatLoopShoutBatchTest() : ChatLoopLaterHubTest(std::chrono::milliseconds(300)) {}
+};
+
+TEST_F(ChatLoopShoutBatchTest, HeldShoutsComeInOrderBeforeADmAndAtTheEndOfTheirWindow) {
+  net::Fd bob = connect();
+  send(bob, "bob\n");
+  ASSERT_TRUE(contains(lines(bob, 1).at(0), "Welcome bob!"));
+  net::Fd carol = connect();
+  send(carol, "carol\n");
+  ASSERT_TRUE(contains(lines(carol, 1).at(0), "Welcome carol!"));
+  net::Fd alice = connect();
+  send(alice, "alice\n");
+  ASSERT_TRUE(contains(lines(alice, 1).at(0), "Welcome alice!"));
+  // One read, so one iteration: "one" goes at once, "two" and "three" are held, the DM to
+  // bob sends them first.
+  send(alice,
+       "{\"to\":\"/shout\",\"msg\":\"one\"}\n{\"to\":\"/shout\",\"msg\":\"two\"}\n"
+       "{\"to\":\"/shout\",\"msg\":\"three\"}\n{\"to\":\"bob\",\"msg\":\"dm\"}\n");
+  const std::vector<std::string> bobs = lines(bob, 4);
+  ASSERT_EQ(bobs.size(), 4u);
+  EXPECT_TRUE(contains(bobs[0], "\"one\"")) << bobs[0];
+  EXPECT_TRUE(contains(bobs[1], "\"two\"")) << bobs[1];
+  EXPECT_TRUE(contains(bobs[2], "\"three\"")) << bobs[2];
+  EXPECT_TRUE(contains(bobs[3], "\"dm\"")) << bobs[3];
+  const std::vector<std::string> carols = lines(carol, 3);
+  ASSERT_EQ(carols.size(), 3u);
+  EXPECT_TRUE(contains(carols[2], "\"three\"")) << carols[2];
+  EXPECT_EQ(net::testing::runOnLoop(loop_, [&] { return chat_->metrics().shoutsHeld.value(); }),
+            2u);
+  // Nothing else comes: a held shout alone goes when its window ends.
+  send(alice, "{\"to\":\"/shout\",\"msg\":\"four\"}\n");
+  const std::vector<std::string> last = lines(carol, 1);
+  ASSERT_EQ(last.size(), 1u);
+  EXPECT_TRUE(contains(last[0], "\"four\"")) << last[0];
+  EXPECT_EQ(lines(alice, 4).size(), 4u);  // "Message sent to 2 users" for every shout
 }
 
 }  // namespace

@@ -70,6 +70,18 @@ TEST(ServerOptions, ClusterModeIsOffByDefaultAndTakesHostPort) {
   expectUsageError({"--redis", "127.0.0.1:6379", "--redis-prefix", "a b"});
 }
 
+TEST(ServerOptions, ShoutBatchingIsOffAloneAndTenMillisecondsInAClusterUnlessGiven) {
+  using std::chrono::microseconds;
+  EXPECT_EQ(parse({}).options->shoutBatchWindow, microseconds(0));
+  EXPECT_EQ(parse({"--redis", "127.0.0.1:6390"}).options->shoutBatchWindow, microseconds(10'000));
+  EXPECT_EQ(parse({"--redis", "127.0.0.1:6390", "--shout-batch-ms", "0"}).options->shoutBatchWindow,
+            microseconds(0));
+  EXPECT_EQ(parse({"--shout-batch-ms", "2.5"}).options->shoutBatchWindow, microseconds(2'500));
+  expectUsageError({"--shout-batch-ms", "-1"});
+  expectUsageError({"--shout-batch-ms", "1001"});
+  expectUsageError({"--shout-batch-ms", "nan"});
+}
+
 TEST(ServerOptions, HelpExitsWithZero) {
   const Parsed parsed = parse({"--help"});
   EXPECT_FALSE(parsed.options);
