@@ -37,6 +37,13 @@ bool startsWith(const RedisReply& reply, std::string_view word) {
 // Commands more than this many arguments long are split, so one call never holds Redis for
 // long (route.lua and release.lua run in O(arguments)).
 constexpr std::size_t kMaxPairsPerCall = 8192;
+// Names one release.lua call frees at most. Each costs several writes and goes into the
+// `leave` list every node receives. A loop's iteration closes at most 1,024 connections
+// (EventLoop's events per wait), but releases kept while the link was down all leave at
+// once when it returns: in calls of 1,000, Redis answers the nodes' lease renewals between
+// them (as with the janitor's batches), where one call of thousands could hold it long
+// enough on a starved machine for renewals to time out and fence the nodes.
+constexpr std::size_t kMaxReleasesPerCall = 1000;
 constexpr std::size_t kReassertChunk = 2000;
 
 }  // namespace
@@ -359,8 +366,8 @@ void RedisHub::flush() {
 void RedisHub::flushReleases() {
   if (releases_.empty() || !redisUp()) return;  // kept for the next link
   const ClusterKeys& keys = node_.keys();
-  for (std::size_t from = 0; from < releases_.size(); from += 2 * kMaxPairsPerCall) {
-    const std::size_t to = std::min(releases_.size(), from + 2 * kMaxPairsPerCall);
+  for (std::size_t from = 0; from < releases_.size(); from += 2 * kMaxReleasesPerCall) {
+    const std::size_t to = std::min(releases_.size(), from + 2 * kMaxReleasesPerCall);
     auto pairs = std::make_shared<std::vector<std::string>>(
         releases_.begin() + static_cast<std::ptrdiff_t>(from),
         releases_.begin() + static_cast<std::ptrdiff_t>(to));
