@@ -40,9 +40,8 @@ constexpr std::size_t kMaxPairsPerCall = 8192;
 // Names one release.lua call frees at most. Each costs several writes and goes into the
 // `leave` list every node receives. A loop's iteration closes at most 1,024 connections
 // (EventLoop's events per wait), but releases kept while the link was down all leave at
-// once when it returns: in calls of 1,000, Redis answers the nodes' lease renewals between
-// them (as with the janitor's batches), where one call of thousands could hold it long
-// enough on a starved machine for renewals to time out and fence the nodes.
+// once when it returns: in calls of 1,000 (as the janitor's), Redis serves its other
+// clients, lease renewals among them, between the calls.
 constexpr std::size_t kMaxReleasesPerCall = 1000;
 constexpr std::size_t kReassertChunk = 2000;
 

@@ -99,6 +99,14 @@ class ChatLoopLaterHubTest : public ::testing::Test {
   }
 
   net::Fd connect() { return net::testing::connectTo(port_); }
+  // A client registered as `name`, its welcome read.
+  net::Fd join(const std::string& name) {
+    net::Fd client = connect();
+    send(client, name + "\n");
+    const std::vector<std::string> welcome = lines(client, 1);
+    EXPECT_TRUE(!welcome.empty() && contains(welcome[0], "Welcome " + name + "!")) << name;
+    return client;
+  }
   static void send(const net::Fd& socket, std::string_view bytes) {
     ASSERT_EQ(::send(socket.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL),
               static_cast<ssize_t>(bytes.size()));
@@ -194,15 +202,9 @@ class ChatLoopShoutBatchTest : public ChatLoopLaterHubTest {
 };
 
 TEST_F(ChatLoopShoutBatchTest, HeldShoutsComeInOrderBeforeADmAndAtTheEndOfTheirWindow) {
-  net::Fd bob = connect();
-  send(bob, "bob\n");
-  ASSERT_TRUE(contains(lines(bob, 1).at(0), "Welcome bob!"));
-  net::Fd carol = connect();
-  send(carol, "carol\n");
-  ASSERT_TRUE(contains(lines(carol, 1).at(0), "Welcome carol!"));
-  net::Fd alice = connect();
-  send(alice, "alice\n");
-  ASSERT_TRUE(contains(lines(alice, 1).at(0), "Welcome alice!"));
+  net::Fd bob = join("bob");
+  net::Fd carol = join("carol");
+  net::Fd alice = join("alice");
   // One read, so one iteration: "one" goes at once, "two" and "three" are held, the DM to
   // bob sends them first.
   send(alice,

@@ -436,12 +436,17 @@ TEST(ModerationCommands, AnnounceBroadcastsFromServer) {
 
 // A cluster's hub answers later: the handler returns with nothing sent, and each reply
 // comes, with the same text, when the answer does.
-TEST(Commands, RepliesWaitForAHubThatAnswersLater) {
-  FakeHub hub;
+// alice, bob and carol online, in a hub whose every read answers later.
+void addThreeAnsweringLater(FakeHub& hub) {
   hub.add("alice", 1);
   hub.add("bob", 2);
   hub.add("carol", 3);
   hub.answerLater = true;
+}
+
+TEST(Commands, RepliesWaitForAHubThatAnswersLater) {
+  FakeHub hub;
+  addThreeAnsweringLater(hub);
   FakeContext alice(hub, "alice", 1);
   alice.admin = true;
   const struct {
@@ -469,10 +474,7 @@ TEST(Commands, RepliesWaitForAHubThatAnswersLater) {
 // rather than from a header and a page that disagree ("Online users (2): carol").
 TEST(Commands, ListStartsOverWhenTheDirectoryChangesBetweenItsReads) {
   FakeHub hub;
-  hub.add("alice", 1);
-  hub.add("bob", 2);
-  hub.add("carol", 3);
-  hub.answerLater = true;
+  addThreeAnsweringLater(hub);
   FakeContext alice(hub, "alice", 1);
   command("/list").handler(alice, messageTo("/list", ""));
   hub.remove("bob");  // after the count was read, before the page is
