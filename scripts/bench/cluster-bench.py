@@ -29,7 +29,6 @@ import json
 import math
 import os
 import random
-import re
 import signal
 import socket
 import subprocess
@@ -491,7 +490,7 @@ def figure_sessions(args, taken):
     nodes = Nodes(args.server, count, redis, 1, taken,
                   keep_logs=os.path.join(args.out, "sessions-node-logs"))
     try:
-        base_mem, base_sock = meminfo(), sockstat()
+        base_mem = meminfo()
         base_slab, base_slab_each = slab_bytes()
         base_redis = int(redis.info("memory")["used_memory"])
         base_rss = sum(rss_bytes(pid) for pid in nodes.pids)
@@ -588,7 +587,6 @@ def figure_sessions(args, taken):
     steps = report.get("steps", [])
     peak_held = report.get("peak_stable_connections", 0)
     at_peak = max(steps, key=lambda s: s["held"]) if steps else {}
-    last = steps[-1] if steps else {}
     held_steps = [s for s in steps if s["held"] == at_peak.get("held")]
     totals = report.get("totals", {})
     out = {"nodes": count, "procs": procs, "target": target, "peak_stable": peak_held,
