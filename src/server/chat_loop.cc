@@ -596,8 +596,7 @@ bool ChatLoop::registerName(net::TcpConnection& connection, Session& session,
         options_.loginTimeout, [this, id = connection.id()] { handleHandshakeTimeout(id); });
     return true;
   }
-  session.phase = Session::Phase::kRegistered;
-  metrics_.registeredUsers.add();
+  markRegistered(session);
   spdlog::info("conn {} registered as {}", connection.id(), session.name);
   sendWelcome(connection, session, outcome->welcome);
   return true;
@@ -706,9 +705,8 @@ void ChatLoop::finishLogin(net::ConnectionId id, bool ok) {
     loop_.cancelTimer(session.handshakeTimer);
     session.handshakeTimer = 0;
   }
-  session.phase = Session::Phase::kRegistered;
+  markRegistered(session);
   session.loggedIn = true;
-  metrics_.registeredUsers.add();
   spdlog::info("conn {} logged in as {}{}", id, session.name, session.admin ? " (admin)" : "");
   // One frame: the class's clients read each recv() as one object.
   sendWelcomeWhenRead(id, session.admin
@@ -761,8 +759,7 @@ void ChatLoop::dropRemovedAccounts() {
       // No longer protected: nothing to log in to.
       if (session.handshakeTimer != 0) loop_.cancelTimer(session.handshakeTimer);
       session.handshakeTimer = 0;
-      session.phase = Session::Phase::kRegistered;
-      metrics_.registeredUsers.add();
+      markRegistered(session);
       sendWelcomeWhenRead(connection.id());
       return;
     }
@@ -918,6 +915,15 @@ void ChatLoop::sendError(net::TcpConnection& connection, const Session& session,
 
 void ChatLoop::sendServerReply(net::TcpConnection& connection, std::string_view to,
                                std::string_view text) {
+  // A shout held back for this session arrived before this reply, so it goes first. Not
+  // for a shouter's own "Message sent to N users", which would undo the batching.
+  if (heldShouts_.holding()) {
+    const Session& session = sessionOf(connection);
+    if (session.phase == Session::Phase::kRegistered &&
+        heldShouts_.holdsFor(connection.id(), session.registeredOrder)) {
+      deliverHeldShouts();
+    }
+  }
   frame_.clear();
   protocol::appendServerFrame(frame_, to, text);
   connection.send(frame_);
@@ -1052,11 +1058,17 @@ bool ChatLoop::releaseIfPeerGone(net::ConnectionId id) {
   return true;
 }
 
+void ChatLoop::markRegistered(Session& session) {
+  session.phase = Session::Phase::kRegistered;
+  session.registeredOrder = ++registrations_;
+  metrics_.registeredUsers.add();
+}
+
 void ChatLoop::deliverToAllLocal(std::string_view frame, net::ConnectionId except) {
   if (heldShouts_.enabled()) {
     const auto now = ShoutCoalescer::Clock::now();
     if (heldShouts_.mustHold(now)) {
-      heldShouts_.hold(frame, except);
+      heldShouts_.hold(frame, except, registrations_);
       metrics_.shoutsHeld.add();
       if (heldShouts_.full()) {
         deliverHeldShouts();
@@ -1083,13 +1095,16 @@ void ChatLoop::deliverHeldShouts() {
   // All in this iteration: each listener's output gets every frame, and one write at its end.
   const ShoutCoalescer::Held held = heldShouts_.take(ShoutCoalescer::Clock::now());
   for (const ShoutCoalescer::Held::Item& item : held.items) {
-    deliverShoutNow(held.frame(item), item.except);
+    deliverShoutNow(held.frame(item), item.except, item.audience);
   }
 }
 
-void ChatLoop::deliverShoutNow(std::string_view frame, net::ConnectionId except) {
+void ChatLoop::deliverShoutNow(std::string_view frame, net::ConnectionId except,
+                               std::uint64_t audience) {
   forEachConnection([&](net::TcpConnection& connection) {
-    if (connection.id() != except && sessionOf(connection).phase == Session::Phase::kRegistered) {
+    const Session& session = sessionOf(connection);
+    if (connection.id() != except && session.phase == Session::Phase::kRegistered &&
+        session.registeredOrder <= audience) {
       metrics_.deliveries.add();
       connection.send(frame);
     }

@@ -152,7 +152,12 @@ class ChatLoop final : public net::ConnectionHandler,
                     Session::Clock::time_point now, std::string_view what, double rate);
   void scheduleIdleSweep();
   void closeIdleConnections();
-  void deliverShoutNow(std::string_view frame, net::ConnectionId except);
+  // To the registered sessions of this loop but `except`, among the first `audience`
+  // registrations.
+  void deliverShoutNow(std::string_view frame, net::ConnectionId except,
+                       std::uint64_t audience = UINT64_MAX);
+  // Every registration goes through here: it numbers them (Session::registeredOrder).
+  void markRegistered(Session& session);
   // Delivers the shouts ShoutCoalescer holds, if any: when their window ends, and before
   // anything else is delivered here (a DM, an act), so that nothing overtakes them.
   void deliverHeldShouts();
@@ -171,6 +176,7 @@ class ChatLoop final : public net::ConnectionHandler,
   bool shuttingDown_ = false;
   LoopMetrics metrics_;
   ShoutCoalescer heldShouts_;
+  std::uint64_t registrations_ = 0;  // registrations on this loop so far
   net::TimerId heldShoutsTimer_ = 0;
   // Adopted WebSocket connections, owned by the HTTP endpoint's TcpServer on this loop;
   // removed in onAdoptedClosed, just before that server destroys them.

@@ -50,6 +50,9 @@ struct Session final : net::ConnectionContext {
   bool loggedIn = false;      // logged in to a protected name (stays so across reloads)
   bool loginPending = false;  // a /login is being checked
   Phase phase = Phase::kAwaitingName;
+  // The loop's count of registrations when this one registered (ChatLoop::markRegistered):
+  // a shout held back before it (ShoutCoalescer) is not this session's to receive.
+  std::uint64_t registeredOrder = 0;
   // Set when the server decides to close the connection; kClient otherwise.
   DisconnectReason disconnectReason = DisconnectReason::kClient;
   bool jsonFirst = false;     // registering through the first JSON object's from.name

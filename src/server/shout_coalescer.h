@@ -34,6 +34,9 @@ class ShoutCoalescer {
     struct Item {
       std::uint32_t offset, length;
       net::ConnectionId except;  // the sender on this loop (0: none), who does not get it
+      // Who gets it: the sessions registered when it arrived, as a registration count (a
+      // loop numbers its registrations; Session::registeredOrder).
+      std::uint64_t audience;
     };
     std::vector<Item> items;
     std::string_view frame(const Item& item) const {
@@ -52,14 +55,22 @@ class ShoutCoalescer {
     return holding() || (delivered_ && now - lastDelivery_ < window_);
   }
   // Keeps a copy of the frame, after those held before.
-  void hold(std::string_view frame, net::ConnectionId except) {
+  void hold(std::string_view frame, net::ConnectionId except, std::uint64_t audience) {
     held_.items.push_back(Held::Item{static_cast<std::uint32_t>(held_.bytes.size()),
-                                     static_cast<std::uint32_t>(frame.size()), except});
+                                     static_cast<std::uint32_t>(frame.size()), except, audience});
     held_.bytes.append(frame);
   }
   // Whether what is held should go now rather than at dueAt(): it reached the byte bound.
   bool full() const { return held_.bytes.size() >= maxHeldBytes_; }
   bool holding() const { return !held_.items.empty(); }
+  // Whether a held shout is for the session `id`, registered as `registeredOrder`: one it
+  // did not send, that arrived after it registered.
+  bool holdsFor(net::ConnectionId id, std::uint64_t registeredOrder) const {
+    for (const Held::Item& item : held_.items) {
+      if (item.except != id && item.audience >= registeredOrder) return true;
+    }
+    return false;
+  }
   // When what is held is due: a window after the last delivery.
   Clock::time_point dueAt() const { return lastDelivery_ + window_; }
   // Hands over everything held (nothing if nothing is) and counts it as delivered at `now`.

@@ -229,5 +229,37 @@ TEST_F(ChatLoopShoutBatchTest, HeldShoutsComeInOrderBeforeADmAndAtTheEndOfTheirW
   EXPECT_EQ(lines(alice, 4).size(), 4u);  // "Message sent to 2 users" for every shout
 }
 
+// A reply to a listener comes after the shouts held for it, as without holding; the
+// shouter's own replies do not wait for (or send) what it shouted.
+TEST_F(ChatLoopShoutBatchTest, AReplyToAListenerComesAfterTheShoutsHeldForIt) {
+  net::Fd bob = join("bob");
+  net::Fd alice = join("alice");
+  send(alice, "{\"to\":\"/shout\",\"msg\":\"one\"}\n{\"to\":\"/shout\",\"msg\":\"two\"}\n");
+  EXPECT_EQ(lines(alice, 2).size(), 2u);  // "Message sent to 1 users", twice
+  send(bob, "{\"to\":\"/time\"}\n");      // "two" is usually still held (300 ms)
+  const std::vector<std::string> bobs = lines(bob, 3);
+  ASSERT_EQ(bobs.size(), 3u);
+  EXPECT_TRUE(contains(bobs[0], "\"one\"")) << bobs[0];
+  EXPECT_TRUE(contains(bobs[1], "\"two\"")) << bobs[1];
+  EXPECT_TRUE(contains(bobs[2], "Server time")) << bobs[2];
+}
+
+// A held shout goes to those registered when it arrived, as it would have without holding:
+// not to someone who joined while it waited.
+TEST_F(ChatLoopShoutBatchTest, AHeldShoutDoesNotReachWhoJoinedWhileItWaited) {
+  net::Fd bob = join("bob");
+  net::Fd alice = join("alice");
+  send(alice, "{\"to\":\"/shout\",\"msg\":\"one\"}\n{\"to\":\"/shout\",\"msg\":\"two\"}\n");
+  EXPECT_EQ(lines(alice, 2).size(), 2u);  // "Message sent to 1 users", twice
+  net::Fd dave = join("dave");            // "two" is usually still held (300 ms)
+  send(alice, "{\"to\":\"dave\",\"msg\":\"hello\"}\n");
+  const std::vector<std::string> daves = lines(dave, 1);
+  ASSERT_EQ(daves.size(), 1u);
+  EXPECT_TRUE(contains(daves[0], "\"hello\"")) << daves[0];
+  const std::vector<std::string> bobs = lines(bob, 2);
+  ASSERT_EQ(bobs.size(), 2u);
+  EXPECT_TRUE(contains(bobs[1], "\"two\"")) << bobs[1];
+}
+
 }  // namespace
 }  // namespace classchat::server

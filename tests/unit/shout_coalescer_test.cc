@@ -33,16 +33,18 @@ TEST(ShoutCoalescer, ShoutsWithinAWindowOfTheLastDeliveryWaitUntilItEnds) {
   ShoutCoalescer shouts(10ms, 1024);
   shouts.delivered(kStart);
   ASSERT_TRUE(shouts.mustHold(kStart + 1ms));
-  shouts.hold("A\n", 7);
+  shouts.hold("A\n", 7, 3);
   EXPECT_TRUE(shouts.holding());
   EXPECT_EQ(shouts.dueAt(), kStart + 10ms);
   // Later shouts wait behind the held ones even past the window, so the order holds.
   EXPECT_TRUE(shouts.mustHold(kStart + 11ms));
-  shouts.hold("BB\n", 0);
+  shouts.hold("BB\n", 0, 4);
   const ShoutCoalescer::Held held = shouts.take(kStart + 10ms);
   EXPECT_EQ(frames(held), (std::vector<std::string>{"A\n", "BB\n"}));
   EXPECT_EQ(held.items[0].except, 7u);
   EXPECT_EQ(held.items[1].except, 0u);
+  EXPECT_EQ(held.items[0].audience, 3u);
+  EXPECT_EQ(held.items[1].audience, 4u);
   EXPECT_FALSE(shouts.holding());
   // The batch counts as a delivery: the next window starts from it.
   EXPECT_TRUE(shouts.mustHold(kStart + 15ms));
@@ -50,12 +52,22 @@ TEST(ShoutCoalescer, ShoutsWithinAWindowOfTheLastDeliveryWaitUntilItEnds) {
   EXPECT_FALSE(shouts.mustHold(kStart + 20ms));
 }
 
+TEST(ShoutCoalescer, HoldsForThoseWhoDidNotSendAndHadRegistered) {
+  ShoutCoalescer shouts(10ms, 1024);
+  shouts.delivered(kStart);
+  EXPECT_FALSE(shouts.holdsFor(7, 1));
+  shouts.hold("A\n", 7, 3);             // sent by 7 when three had registered
+  EXPECT_FALSE(shouts.holdsFor(7, 1));  // its sender
+  EXPECT_TRUE(shouts.holdsFor(8, 3));   // the third to register
+  EXPECT_FALSE(shouts.holdsFor(9, 4));  // registered after it arrived
+}
+
 TEST(ShoutCoalescer, HeldBytesPastTheBoundAreReportedFull) {
   ShoutCoalescer shouts(10ms, 8);
   shouts.delivered(kStart);
-  shouts.hold("AAAA", 0);
+  shouts.hold("AAAA", 0, 1);
   EXPECT_FALSE(shouts.full());
-  shouts.hold("BBBB", 0);
+  shouts.hold("BBBB", 0, 1);
   EXPECT_TRUE(shouts.full());
   EXPECT_EQ(frames(shouts.take(kStart)), (std::vector<std::string>{"AAAA", "BBBB"}));
   EXPECT_FALSE(shouts.full());
