@@ -132,6 +132,14 @@ class ChatLoopLaterHubTest : public ::testing::Test {
   static bool contains(const std::string& line, std::string_view text) {
     return line.find(text) != std::string::npos;
   }
+  // The next lines from `socket` are as many as `texts`, each containing its text.
+  static void expectLines(const net::Fd& socket, const std::vector<std::string_view>& texts) {
+    const std::vector<std::string> got = lines(socket, texts.size());
+    ASSERT_EQ(got.size(), texts.size());
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      EXPECT_TRUE(contains(got[i], texts[i])) << i << ": " << got[i];
+    }
+  }
 
   ServerOptions options_;
   NameRegistry registry_;
@@ -210,22 +218,13 @@ TEST_F(ChatLoopShoutBatchTest, HeldShoutsComeInOrderBeforeADmAndAtTheEndOfTheirW
   send(alice,
        "{\"to\":\"/shout\",\"msg\":\"one\"}\n{\"to\":\"/shout\",\"msg\":\"two\"}\n"
        "{\"to\":\"/shout\",\"msg\":\"three\"}\n{\"to\":\"bob\",\"msg\":\"dm\"}\n");
-  const std::vector<std::string> bobs = lines(bob, 4);
-  ASSERT_EQ(bobs.size(), 4u);
-  EXPECT_TRUE(contains(bobs[0], "\"one\"")) << bobs[0];
-  EXPECT_TRUE(contains(bobs[1], "\"two\"")) << bobs[1];
-  EXPECT_TRUE(contains(bobs[2], "\"three\"")) << bobs[2];
-  EXPECT_TRUE(contains(bobs[3], "\"dm\"")) << bobs[3];
-  const std::vector<std::string> carols = lines(carol, 3);
-  ASSERT_EQ(carols.size(), 3u);
-  EXPECT_TRUE(contains(carols[2], "\"three\"")) << carols[2];
+  expectLines(bob, {"\"one\"", "\"two\"", "\"three\"", "\"dm\""});
+  expectLines(carol, {"\"one\"", "\"two\"", "\"three\""});
   EXPECT_EQ(net::testing::runOnLoop(loop_, [&] { return chat_->metrics().shoutsHeld.value(); }),
             2u);
   // Nothing else comes: a held shout alone goes when its window ends.
   send(alice, "{\"to\":\"/shout\",\"msg\":\"four\"}\n");
-  const std::vector<std::string> last = lines(carol, 1);
-  ASSERT_EQ(last.size(), 1u);
-  EXPECT_TRUE(contains(last[0], "\"four\"")) << last[0];
+  expectLines(carol, {"\"four\""});
   EXPECT_EQ(lines(alice, 4).size(), 4u);  // "Message sent to 2 users" for every shout
 }
 
@@ -237,11 +236,7 @@ TEST_F(ChatLoopShoutBatchTest, AReplyToAListenerComesAfterTheShoutsHeldForIt) {
   send(alice, "{\"to\":\"/shout\",\"msg\":\"one\"}\n{\"to\":\"/shout\",\"msg\":\"two\"}\n");
   EXPECT_EQ(lines(alice, 2).size(), 2u);  // "Message sent to 1 users", twice
   send(bob, "{\"to\":\"/time\"}\n");      // "two" is usually still held (300 ms)
-  const std::vector<std::string> bobs = lines(bob, 3);
-  ASSERT_EQ(bobs.size(), 3u);
-  EXPECT_TRUE(contains(bobs[0], "\"one\"")) << bobs[0];
-  EXPECT_TRUE(contains(bobs[1], "\"two\"")) << bobs[1];
-  EXPECT_TRUE(contains(bobs[2], "Server time")) << bobs[2];
+  expectLines(bob, {"\"one\"", "\"two\"", "Server time"});
 }
 
 // A held shout goes to those registered when it arrived, as it would have without holding:
@@ -253,12 +248,8 @@ TEST_F(ChatLoopShoutBatchTest, AHeldShoutDoesNotReachWhoJoinedWhileItWaited) {
   EXPECT_EQ(lines(alice, 2).size(), 2u);  // "Message sent to 1 users", twice
   net::Fd dave = join("dave");            // "two" is usually still held (300 ms)
   send(alice, "{\"to\":\"dave\",\"msg\":\"hello\"}\n");
-  const std::vector<std::string> daves = lines(dave, 1);
-  ASSERT_EQ(daves.size(), 1u);
-  EXPECT_TRUE(contains(daves[0], "\"hello\"")) << daves[0];
-  const std::vector<std::string> bobs = lines(bob, 2);
-  ASSERT_EQ(bobs.size(), 2u);
-  EXPECT_TRUE(contains(bobs[1], "\"two\"")) << bobs[1];
+  expectLines(dave, {"\"hello\""});
+  expectLines(bob, {"\"one\"", "\"two\""});
 }
 
 }  // namespace
