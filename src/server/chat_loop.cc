@@ -715,14 +715,14 @@ void ChatLoop::finishLogin(net::ConnectionId id, bool ok) {
 }
 
 void ChatLoop::actLocal(net::ConnectionId id, const SessionAction& action) {
-  if (heldShouts_.holding()) deliverHeldShouts();  // before a kick's notice, say
+  deliverHeldShouts();  // before a kick's notice, say
   net::TcpConnection* connection = findConnection(id);
   if (connection == nullptr || connection->state() != net::TcpConnection::State::kOpen) return;
   applyAction(*connection, sessionOf(*connection), action);
 }
 
 void ChatLoop::actOnAddressLocal(std::string_view address, const SessionAction& action) {
-  if (heldShouts_.holding()) deliverHeldShouts();
+  deliverHeldShouts();
   forEachConnection([&](net::TcpConnection& connection) {
     if (connection.peerIp() == address && connection.state() == net::TcpConnection::State::kOpen) {
       applyAction(connection, sessionOf(connection), action);
@@ -1016,7 +1016,7 @@ void ChatLoop::closeIdleConnections() {
 }
 
 void ChatLoop::deliverLocal(net::ConnectionId id, std::string_view frame) {
-  if (heldShouts_.holding()) deliverHeldShouts();  // a sender's shout, then its DM: in order
+  deliverHeldShouts();  // a sender's shout, then its DM: in order
   net::TcpConnection* connection = findConnection(id);
   if (connection == nullptr || sessionOf(*connection).phase != Session::Phase::kRegistered) return;
   metrics_.deliveries.add();
@@ -1087,11 +1087,11 @@ void ChatLoop::deliverToAllLocal(std::string_view frame, net::ConnectionId excep
 }
 
 void ChatLoop::deliverHeldShouts() {
-  if (heldShoutsTimer_ != 0) {
+  if (!heldShouts_.holding()) return;  // the common case: one test on the DM path
+  if (heldShoutsTimer_ != 0) {         // armed only while something is held
     loop_.cancelTimer(heldShoutsTimer_);
     heldShoutsTimer_ = 0;
   }
-  if (!heldShouts_.holding()) return;
   // All in this iteration: each listener's output gets every frame, and one write at its end.
   const ShoutCoalescer::Held held = heldShouts_.take(ShoutCoalescer::Clock::now());
   for (const ShoutCoalescer::Held::Item& item : held.items) {
